@@ -1,0 +1,248 @@
+"""Frozen, validated configuration dataclasses, one per stage of the signal path.
+
+Conventions (DESIGN.md §2.1): units live in field names, derived values are properties, and
+``__post_init__`` raises ``ValueError`` naming the field, the value and the allowed range.
+Scripts build one config, pass it down and save it next to their results
+(:func:`to_dict` / :func:`from_dict` round-trip through plain YAML-able data).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+MODULATIONS = {"bpsk": 1, "qpsk": 2, "16qam": 4, "64qam": 6}
+PAYLOAD_MODES = ("analog", "digital")
+EQUALIZERS = ("zf", "mmse")
+CHANNEL_ESTIMATORS = ("smoothed", "ls")
+MULTIPATH_PROFILES = ("none", "tdl-short", "tdl-medium", "tdl-long")
+FADING_KINDS = ("none", "rayleigh", "rician")
+
+
+def _check_range(obj: Any, name: str, lo: float | None = None, hi: float | None = None,
+                 *, lo_open: bool = False, integer: bool = False) -> None:
+    """Raise ``ValueError`` unless ``obj.<name>`` lies in [lo, hi] (or (lo, hi] if lo_open)."""
+    value = getattr(obj, name)
+    cls = type(obj).__name__
+    if integer and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
+        raise ValueError(f"{cls}.{name} = {value!r}: must be an integer")
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool) \
+            or not math.isfinite(value):
+        raise ValueError(f"{cls}.{name} = {value!r}: must be a finite number")
+    lo_txt = "-inf" if lo is None else f"{lo:g}"
+    hi_txt = "inf" if hi is None else f"{hi:g}"
+    allowed = f"{'(' if lo_open else '['}{lo_txt}, {hi_txt}]"
+    if (lo is not None and (value <= lo if lo_open else value < lo)) or (hi is not None and value > hi):
+        raise ValueError(f"{cls}.{name} = {value!r} is out of range: allowed {allowed}")
+
+
+def _check_choice(obj: Any, name: str, choices) -> None:
+    value = getattr(obj, name)
+    if value not in choices:
+        raise ValueError(f"{type(obj).__name__}.{name} = {value!r}: allowed values are "
+                         f"{', '.join(map(repr, choices))}")
+
+
+@dataclass(frozen=True)
+class OfdmConfig:
+    """OFDM resource grid. Defaults suit a PlutoSDR at 2 MSPS (31.25 kHz carriers, 10 us CP).
+
+    Carriers are numbered relative to DC, ``-fft_size/2 .. fft_size/2 - 1``. The used band is
+    everything except ``num_guard_carriers = (lower, upper)`` edge carriers and, with
+    ``dc_null``, carrier 0. Pilots sit on ``pilot_carriers`` in every payload symbol; the rest
+    of the used band carries data.
+    """
+
+    fft_size: int = 64
+    cp_length_samples: int = 16
+    num_guard_carriers: tuple[int, int] = (6, 5)
+    dc_null: bool = True
+    pilot_carriers: tuple[int, ...] = (-21, -7, 7, 21)
+    sample_rate_hz: float = 2e6
+
+    def __post_init__(self):
+        _check_range(self, "fft_size", 16, 4096, integer=True)
+        if self.fft_size & (self.fft_size - 1):
+            raise ValueError(f"OfdmConfig.fft_size = {self.fft_size}: must be a power of two in [16, 4096]")
+        _check_range(self, "cp_length_samples", 1, self.fft_size // 2, integer=True)
+        object.__setattr__(self, "num_guard_carriers", tuple(self.num_guard_carriers))
+        object.__setattr__(self, "pilot_carriers", tuple(int(p) for p in self.pilot_carriers))
+        if len(self.num_guard_carriers) != 2 or any(
+                not isinstance(g, (int, np.integer)) or g < 0 or g > self.fft_size // 4
+                for g in self.num_guard_carriers):
+            raise ValueError(f"OfdmConfig.num_guard_carriers = {self.num_guard_carriers!r}: must be "
+                             f"(lower, upper) integers in [0, {self.fft_size // 4}]")
+        _check_range(self, "sample_rate_hz", 1e3, 1e9)
+        used = set(self.used_carriers.tolist())
+        bad = [p for p in self.pilot_carriers if p not in used]
+        if bad or len(set(self.pilot_carriers)) != len(self.pilot_carriers):
+            raise ValueError(f"OfdmConfig.pilot_carriers = {self.pilot_carriers!r}: pilots must be distinct "
+                             f"used carriers in [{self.used_carriers[0]}, {self.used_carriers[-1]}], not DC")
+        if len(self.pilot_carriers) < 2:
+            raise ValueError(f"OfdmConfig.pilot_carriers = {self.pilot_carriers!r}: at least 2 pilots are "
+                             "needed for phase tracking")
+        if self.num_data_carriers < 8:
+            raise ValueError(f"OfdmConfig: only {self.num_data_carriers} data carriers are left; allowed >= 8 "
+                             "(reduce num_guard_carriers or pilot_carriers)")
+
+    @cached_property
+    def used_carriers(self) -> np.ndarray:
+        """int64 [num_used]: carrier indices (relative to DC) that carry energy, ascending."""
+        lo, hi = self.num_guard_carriers
+        k = np.arange(-self.fft_size // 2 + lo, self.fft_size // 2 - hi)
+        return k[k != 0] if self.dc_null else k
+
+    @cached_property
+    def data_carriers(self) -> np.ndarray:
+        """int64 [num_data]: used carriers that are not pilots, ascending."""
+        return np.setdiff1d(self.used_carriers, self.pilot_carriers)
+
+    @property
+    def num_used_carriers(self) -> int:
+        return int(self.used_carriers.size)
+
+    @property
+    def num_data_carriers(self) -> int:
+        return int(self.data_carriers.size)
+
+    @property
+    def symbol_length_samples(self) -> int:
+        return self.fft_size + self.cp_length_samples
+
+    @property
+    def subcarrier_spacing_hz(self) -> float:
+        return self.sample_rate_hz / self.fft_size
+
+    def fft_bins(self, carriers) -> np.ndarray:
+        """FFT bin index (0..fft_size-1) of carriers numbered relative to DC."""
+        return np.mod(np.asarray(carriers), self.fft_size)
+
+
+@dataclass(frozen=True)
+class ModemConfig:
+    """Framing and receiver choices on top of the resource grid.
+
+    ``mode='analog'`` puts complex semantic symbols straight on data carriers; ``'digital'``
+    maps bits to Gray ``modulation``. ``tx_power`` is the mean power of the transmitted samples
+    inside a frame (gaps are zeros). ``detection_threshold`` applies to the Schmidl & Cox
+    timing metric M(d) in [0, 1]. ``max_cfo_subcarriers`` bounds the integer-CFO search.
+    """
+
+    mode: str = "analog"
+    modulation: str = "qpsk"
+    equalizer: str = "zf"
+    channel_estimator: str = "smoothed"
+    gap_samples: int = 0
+    tx_power: float = 1.0
+    detection_threshold: float = 0.35
+    max_cfo_subcarriers: float = 5.0
+
+    def __post_init__(self):
+        _check_choice(self, "mode", PAYLOAD_MODES)
+        _check_choice(self, "modulation", tuple(MODULATIONS))
+        _check_choice(self, "equalizer", EQUALIZERS)
+        _check_choice(self, "channel_estimator", CHANNEL_ESTIMATORS)
+        _check_range(self, "gap_samples", 0, 10_000_000, integer=True)
+        _check_range(self, "tx_power", 0.0, 1e6, lo_open=True)
+        _check_range(self, "detection_threshold", 0.05, 0.95)
+        _check_range(self, "max_cfo_subcarriers", 0.0, 8.0)
+
+    @property
+    def bits_per_symbol(self) -> int:
+        return MODULATIONS[self.modulation]
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """A simulated channel chain, applied in the physical order of a real link:
+
+    multipath (tapped delay line, ``multipath``) with ``fading`` (Rayleigh/Rician, block or
+    Doppler) -> timing offset (fractional samples) and sample-rate offset -> AWGN at ``snr_db``
+    -> carrier frequency offset (Hz and/or ppm of ``carrier_frequency_hz``) -> phase noise
+    (Wiener, ``phase_noise_linewidth_hz``) -> IQ imbalance -> DC offset.
+
+    ``snr_db`` is Es/N0 per data resource element (DESIGN.md §3); ``None`` means no noise.
+    Every field at its default leaves the signal untouched.
+    """
+
+    snr_db: float | None = None
+    multipath: str = "none"
+    fading: str = "none"
+    rician_k_db: float = 6.0
+    doppler_hz: float = 0.0
+    timing_offset_samples: float = 0.0
+    sfo_ppm: float = 0.0
+    cfo_hz: float = 0.0
+    cfo_ppm: float = 0.0
+    carrier_frequency_hz: float = 2.4e9
+    phase_noise_linewidth_hz: float = 0.0
+    iq_gain_imbalance_db: float = 0.0
+    iq_phase_imbalance_deg: float = 0.0
+    dc_offset: float = 0.0
+    dc_offset_phase_deg: float = 0.0
+
+    def __post_init__(self):
+        if self.snr_db is not None:
+            _check_range(self, "snr_db", -30.0, 100.0)
+        _check_choice(self, "multipath", MULTIPATH_PROFILES)
+        _check_choice(self, "fading", FADING_KINDS)
+        _check_range(self, "rician_k_db", -30.0, 40.0)
+        _check_range(self, "doppler_hz", 0.0, 1e5)
+        _check_range(self, "timing_offset_samples", 0.0, 1e6)
+        _check_range(self, "sfo_ppm", -1000.0, 1000.0)
+        _check_range(self, "cfo_hz", -1e7, 1e7)
+        _check_range(self, "cfo_ppm", -1000.0, 1000.0)
+        _check_range(self, "carrier_frequency_hz", 7e7, 6e9)
+        _check_range(self, "phase_noise_linewidth_hz", 0.0, 1e5)
+        _check_range(self, "iq_gain_imbalance_db", -6.0, 6.0)
+        _check_range(self, "iq_phase_imbalance_deg", -30.0, 30.0)
+        _check_range(self, "dc_offset", 0.0, 10.0)
+        _check_range(self, "dc_offset_phase_deg", -360.0, 360.0)
+
+    @property
+    def total_cfo_hz(self) -> float:
+        return self.cfo_hz + self.cfo_ppm * 1e-6 * self.carrier_frequency_hz
+
+
+def to_dict(cfg) -> dict:
+    """Plain nested dict (tuples become lists) for YAML/JSON."""
+    def plain(v):
+        if dataclasses.is_dataclass(v):
+            return {f.name: plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
+        if isinstance(v, (tuple, list)):
+            return [plain(x) for x in v]
+        return v
+    return plain(cfg)
+
+
+def from_dict(cls, data: dict):
+    """Build ``cls`` from a dict, rejecting unknown keys by name (nested dataclasses too)."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{cls.__name__}: expected a mapping, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown key(s) {unknown}; allowed: {sorted(fields)}")
+    kwargs = {}
+    for name, value in data.items():
+        ftype = fields[name].type
+        sub = _DATACLASSES.get(ftype if isinstance(ftype, str) else getattr(ftype, "__name__", ""))
+        kwargs[name] = from_dict(sub, value) if sub is not None and isinstance(value, dict) else value
+    return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class PhyConfig:
+    """The physical layer: resource grid + modem + simulated channel."""
+
+    ofdm: OfdmConfig = field(default_factory=OfdmConfig)
+    modem: ModemConfig = field(default_factory=ModemConfig)
+    channel: ChannelConfig = field(default_factory=ChannelConfig)
+
+
+_DATACLASSES = {c.__name__: c for c in (OfdmConfig, ModemConfig, ChannelConfig, PhyConfig)}

@@ -1,0 +1,111 @@
+"""Frame layout and the header.
+
+A frame is ``preamble | header symbols | payload symbols``, every OFDM symbol after the
+preamble with a CP and pilots. The header carries 32 bits, protected by CRC-16/CCITT and the
+rate-1/2 K=7 convolutional code (BPSK, coded bits repeated to fill the header symbols and
+spread over carriers by a fixed interleaver):
+
+==========  =====  ==============================================================
+field       bits   meaning
+==========  =====  ==============================================================
+seq         16     sequence number (wraps at 65536)
+kind        3      0 analog, 1 BPSK, 2 QPSK, 3 16-QAM, 4 64-QAM
+length      13     analog: complex symbols; digital: payload bytes (CRC-32 excluded)
+crc         16     CRC-16/CCITT-FALSE over the 4 bytes above
+==========  =====  ==============================================================
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from ..config import MODULATIONS, OfdmConfig
+from .coding import bits_to_bytes, bytes_to_bits, conv_encode, crc16, viterbi_decode
+
+HEADER_INFO_BITS = 32
+HEADER_BITS = HEADER_INFO_BITS + 16
+HEADER_CODED_BITS = 2 * (HEADER_BITS + 6)
+MAX_LENGTH = (1 << 13) - 1
+KINDS = ("analog",) + tuple(MODULATIONS)   # header kind code = index
+PAYLOAD_CRC_BYTES = 4
+
+
+def kind_code(mode: str, modulation: str) -> int:
+    return 0 if mode == "analog" else KINDS.index(modulation)
+
+
+def num_header_symbols(cfg: OfdmConfig) -> int:
+    return math.ceil(HEADER_CODED_BITS / cfg.num_data_carriers)
+
+
+def _interleaver(cfg: OfdmConfig) -> np.ndarray:
+    """int64 [num_header_REs]: coded-bit index carried by each header RE (repeat + spread)."""
+    n = num_header_symbols(cfg) * cfg.num_data_carriers
+    step = next(s for s in (7, 11, 13, 17, 19, 23) if math.gcd(s, n) == 1)
+    order = np.empty(n, np.int64)
+    order[(np.arange(n) * step) % n] = np.arange(n) % HEADER_CODED_BITS
+    return order
+
+
+@functools.lru_cache(maxsize=8)
+def _combiner(cfg: OfdmConfig) -> np.ndarray:
+    """float32 [num_header_REs, HEADER_CODED_BITS]: 1 where an RE carries a coded bit."""
+    order = _interleaver(cfg)
+    m = np.zeros((order.size, HEADER_CODED_BITS), np.float32)
+    m[np.arange(order.size), order] = 1.0
+    return m
+
+
+def payload_num_res(kind: int, length: int) -> int:
+    """Resource elements a payload occupies (before padding to whole symbols)."""
+    if kind == 0:
+        return length
+    bits = 8 * (length + PAYLOAD_CRC_BYTES)
+    return math.ceil(bits / MODULATIONS[KINDS[kind]])
+
+
+def num_payload_symbols(cfg: OfdmConfig, kind: int, length: int) -> int:
+    return math.ceil(payload_num_res(kind, length) / cfg.num_data_carriers)
+
+
+def header_bits(seq: int, kind: int, length: int) -> np.ndarray:
+    """uint8 [48]: the header fields and their CRC-16, MSB first."""
+    if not 0 <= length <= MAX_LENGTH:
+        raise ValueError(f"payload length {length} is out of range: allowed [0, {MAX_LENGTH}] "
+                         "(analog: complex symbols, digital: bytes)")
+    word = ((seq & 0xFFFF) << 16) | (kind << 13) | length
+    info = word.to_bytes(4, "big")
+    return bytes_to_bits(info + crc16(info).to_bytes(2, "big"))
+
+
+def encode_headers(seqs: np.ndarray, kind: int, length: int, cfg: OfdmConfig) -> np.ndarray:
+    """uint8 [B, num_header_symbols * num_data_carriers]: coded, repeated, interleaved header bits
+    for frames with sequence numbers ``seqs`` [B] and one kind and length."""
+    coded = conv_encode(np.stack([header_bits(int(s), kind, length) for s in seqs]))
+    return coded[:, _interleaver(cfg)]
+
+
+def decode_headers(llr: np.ndarray, cfg: OfdmConfig):
+    """Soft-decode a batch of headers.
+
+    llr : float [B, num_header_symbols, num_data_carriers] (positive = bit 0)
+    returns (seq, kind, length, ok): int arrays [B] and bool [B]; ``ok`` needs the CRC to pass
+    and the fields to be valid.
+    """
+    batch = llr.shape[0]
+    # sum the LLRs of repeated copies: [B, REs] @ [REs, coded bits] -> [B, coded bits]
+    combined = llr.reshape(batch, -1).astype(np.float32) @ _combiner(cfg)
+    bits = viterbi_decode(combined, HEADER_BITS)
+    seq = np.zeros(batch, np.int64)
+    kind = np.zeros(batch, np.int64)
+    length = np.zeros(batch, np.int64)
+    ok = np.zeros(batch, bool)
+    for b in range(batch):
+        raw = bits_to_bytes(bits[b])
+        word = int.from_bytes(raw[:4], "big")
+        seq[b], kind[b], length[b] = word >> 16, (word >> 13) & 7, word & MAX_LENGTH
+        ok[b] = crc16(raw[:4]) == int.from_bytes(raw[4:6], "big") and kind[b] < len(KINDS)
+    return seq, kind, length, ok

@@ -1,0 +1,505 @@
+"""The stream receiver: finds every frame in an arbitrary IQ stream and equalises it.
+
+Pipeline per frame (all steps are batched over the frames found in one pass):
+
+1. **Detection**: Schmidl & Cox metric ``M(d) = |P(d)|^2 / R(d)^2`` (S&C 1997, eq. 5-8) at lag
+   N/2 over the CP + N/2 periodic samples of the sync symbol, evaluated on a grid of every
+   ``D`` samples from block sums (exact and independent of how the stream is chunked); local
+   maxima above ``detection_threshold`` are candidates.
+2. **CFO**: fractional part from ``angle P / pi`` (modulo 2 subcarriers), the even integer part
+   from adjacent-carrier products of the LTF, the fine part from the lag-N LTF repetition.
+3. **Timing**: cross-correlation with the known LTF; a candidate whose normalised
+   correlation stays below ``LTF_CONFIRM`` is a false trigger, not a frame.
+4. **Channel**: LS estimate from the two LTF copies, smoothed by a least-squares fit of
+   the significant delay taps (DFT-basis interpolation across carriers); noise variance from
+   the difference of the copies.
+5. **Header**: common phase from pilots, ZF equalisation, soft Viterbi, CRC-16. Frames whose
+   header fails are counted (``stats.header_failures``) and never decoded.
+6. **Payload**: pilot phase tracking (per-symbol CPE, smoothed: linear trend plus a moving
+   average), ZF or MMSE equalisation, effective noise variance per symbol (``no_eff``);
+   digital frames are soft-demapped, descrambled and CRC-32 checked. Analog mode uses no
+   decision feedback at all.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.fft
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy.ndimage import maximum_filter1d
+
+from ..config import ModemConfig, OfdmConfig
+from . import frame as fr
+from .coding import crc32, scramble
+from .ofdm import ofdm_demodulate, pilot_values
+from .preamble import ltf_offset, ltf_time, ltf_values, preamble_length
+from .qam import demap_hard, demap_soft
+
+LTF_CONFIRM = 0.5          # normalised LTF correlation that confirms a preamble
+TAP_KEEP_FACTOR = 6.0      # keep a delay tap when |h|^2 > factor * its noise variance
+PHASE_SMOOTHING_SYMBOLS = 5
+
+
+@dataclass
+class ReceivedFrame:
+    """One decoded frame.
+
+    symbols : complex64 [num_symbols] equalised payload symbols. Analog: the semantic symbols,
+              ZF or MMSE per ``ModemConfig.equalizer``; digital: ZF (unbiased) constellation
+              points, CRC-32 and padding bits included
+    no_eff  : float32 [num_symbols] effective noise variance per symbol: E|symbols - x|^2 for
+              ZF, the MMSE error variance for MMSE
+    payload : bytes or None, digital payload from hard decisions (CRC-32 removed)
+    """
+
+    seq: int
+    kind: str
+    start: int
+    symbols: np.ndarray
+    no_eff: np.ndarray
+    snr_db: float
+    cfo_hz: float
+    cfo_subcarriers: float
+    noise_var: float
+    payload: bytes | None = None
+    payload_crc_ok: bool | None = None
+    header_ok: bool = True
+
+    @property
+    def length(self) -> int:
+        return len(self.payload) if self.payload is not None else int(self.symbols.size)
+
+    def llr(self) -> np.ndarray:
+        """float32 [num_symbols * bits]: max-log LLRs of a digital frame (positive = bit 0),
+        scrambled bits in transmission order."""
+        if self.kind == "analog":
+            raise ValueError("llr() needs a digital frame; this frame is analog")
+        return demap_soft(self.symbols, self.no_eff, self.kind)
+
+
+@dataclass
+class ReceiverStats:
+    samples: int = 0
+    candidates: int = 0          # S&C metric local maxima above the threshold
+    false_triggers: int = 0      # candidates the LTF did not confirm
+    header_failures: int = 0     # confirmed preambles whose header failed its CRC
+    frames: int = 0              # frames decoded
+    truncated: int = 0           # frames cut by the end of the stream
+    payload_crc_failures: int = 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Pure array functions
+# ----------------------------------------------------------------------------------------------
+
+def decimation(cfg: OfdmConfig) -> int:
+    """Metric grid step D: a power of two dividing N/2 and CP, at most CP/2."""
+    d = math.gcd(cfg.fft_size // 2, cfg.cp_length_samples)
+    d = 1 << (d.bit_length() - 1)  # largest power of two dividing both
+    while d > 1 and d > cfg.cp_length_samples // 2:
+        d //= 2
+    return d
+
+
+def sc_metric(x: np.ndarray, cfg: OfdmConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Schmidl & Cox correlation and metric on a grid of every D samples.
+
+    x : complex64 [n], the first sample on the grid (index 0)
+    returns P complex64 [J] and M float32 [J] for positions d = 0, D, 2D, ...:
+    ``P(d) = sum_{m<W} conj(x[d+m]) x[d+m+L]`` with L = N/2, W = CP + N/2 (eq. 5),
+    ``R(d) = 1/2 sum_{m<W} |x[d+m]|^2 + |x[d+m+L]|^2``, ``M = |P|^2 / R^2`` (eq. 8 with the
+    symmetric energy of Minn et al.; 1 for a perfect repetition, ~1/W for noise).
+    """
+    lag, win, dec = cfg.fft_size // 2, cfg.cp_length_samples + cfg.fft_size // 2, decimation(cfg)
+    nblk = (x.size - lag) // dec
+    nwin, nlag = win // dec, lag // dec
+    num = nblk - nwin - nlag + 1
+    if num <= 0:
+        return np.zeros(0, np.complex64), np.zeros(0, np.float32)
+    prod = np.conj(x[:nblk * dec]) * x[lag:lag + nblk * dec]
+    # [n] -> [blocks, D] -> block sums; window sums add nwin consecutive blocks (exact, no cumsum)
+    pb = prod.reshape(nblk, dec).sum(axis=1)
+    eb = (x.real[:(nblk + nlag) * dec] ** 2 + x.imag[:(nblk + nlag) * dec] ** 2).reshape(-1, dec).sum(axis=1)
+    p = pb[:num].copy()
+    e = eb[:num] + eb[nlag:nlag + num]
+    for b in range(1, nwin):
+        p += pb[b:b + num]
+        e += eb[b:b + num] + eb[nlag + b:nlag + b + num]
+    r = 0.5 * e
+    m = (p.real ** 2 + p.imag ** 2) / np.maximum(r * r, np.float32(1e-30))
+    return p, m.astype(np.float32)
+
+
+def cfo_ramp(eps: np.ndarray, starts: np.ndarray, length: int, fft_size: int) -> np.ndarray:
+    """complex64 [B, S, length]: exp(-j 2 pi eps_b (starts_bs + n) / N) for n < length.
+
+    eps : [B] CFO in subcarriers; starts : [B, S] first sample of each block, counted from the
+    phase reference. Built as a per-block phasor (float64 phase reduced modulo 2 pi) times one
+    ramp per frame, so long frames cost few transcendental calls.
+    """
+    w = -2.0 * np.pi * np.asarray(eps, np.float64) / fft_size                 # rad per sample [B]
+    inner = np.exp(1j * (w[:, None] * np.arange(length))).astype(np.complex64)
+    outer = np.exp(1j * np.mod(w[:, None] * starts, 2 * np.pi)).astype(np.complex64)
+    return outer[:, :, None] * inner[:, None, :]
+
+
+def gather_blocks(x: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+    """x[..., starts[..., None] + arange(length)] for 1-D x, or row-wise for 2-D x [B, n]
+    with starts [B, S]: complex64 [*starts.shape, length]."""
+    idx = starts[..., None] + np.arange(length)
+    if x.ndim == 1:
+        return x[idx]
+    return x[np.arange(x.shape[0]).reshape((-1,) + (1,) * (idx.ndim - 1)), idx]
+
+
+def integer_cfo(spec: np.ndarray, cfg: OfdmConfig, shifts: np.ndarray) -> np.ndarray:
+    """Pick the carrier shift m (from ``shifts``) that best explains the received LTF.
+
+    spec : complex64 [B, N] FFT of the received LTF (any timing inside the guard interval)
+    Metric: |sum_k Y[k+m] conj(Y[k+1+m]) conj(T_k) T_{k+1}| over adjacent used carriers; the
+    channel and the timing phase ramp cancel in adjacent-carrier products.
+    returns int64 [B], the shift in subcarriers.
+    """
+    used = cfg.used_carriers
+    k = used[:-1][np.diff(used) == 1]
+    t = ltf_values(cfg)
+    ref = np.conj(t[cfg.fft_bins(k)]) * t[cfg.fft_bins(k + 1)]
+    idx0 = cfg.fft_bins(k[None, :] + shifts[:, None])
+    idx1 = cfg.fft_bins(k[None, :] + 1 + shifts[:, None])
+    # [B, shifts, pairs]
+    z = spec[:, idx0] * np.conj(spec[:, idx1]) * ref
+    return shifts[np.argmax(np.abs(z.sum(axis=-1)), axis=1)]
+
+
+@dataclass(frozen=True)
+class ChannelEstimate:
+    """h : complex64 [B, N_used] channel on the used carriers; noise_var [B] RE noise variance;
+    error_var [B] variance of the estimation error per carrier; num_taps [B]."""
+
+    h: np.ndarray
+    noise_var: np.ndarray
+    error_var: np.ndarray
+    num_taps: np.ndarray
+
+
+def estimate_channel(y1: np.ndarray, y2: np.ndarray, cfg: OfdmConfig, method: str = "smoothed",
+                     backoff: int = 0) -> ChannelEstimate:
+    """LS channel estimate from two received copies of the LTF.
+
+    y1, y2 : complex64 [B, N] (FFT bin order, transmitter RE units)
+    method : ``"ls"`` (per-carrier LS) or ``"smoothed"``: the LS estimate is projected on the
+             few delay taps that explain it, ``H_k = sum_l h_l exp(-j 2 pi k l / N)`` with l in
+             [-4, CP + backoff + 2), chosen greedily (orthogonal matching pursuit) while the best
+             remaining tap's correlation power exceeds ``TAP_KEEP_FACTOR`` times its noise
+             variance. This interpolates across carriers and leaves an estimation error of
+             ``noise_var / 2 * num_taps / N_used`` instead of ``noise_var / 2``.
+    """
+    bins = cfg.fft_bins(cfg.used_carriers)
+    x = ltf_values(cfg)[bins]
+    a, b = y1[:, bins], y2[:, bins]
+    h_ls = 0.5 * (a + b) * np.conj(x)          # |x| = 1
+    noise_var = 0.5 * np.mean(np.abs(a - b) ** 2, axis=1)
+    batch, n_used = h_ls.shape
+    if method == "ls":
+        return ChannelEstimate(h_ls.astype(np.complex64), noise_var, noise_var / 2, np.full(batch, n_used))
+    basis = _tap_basis(cfg, backoff)                   # [N_used, T]
+    gram = np.conj(basis.T) @ basis
+    proj = h_ls @ np.conj(basis)                       # [B, T] = basis^H h_ls
+    threshold = TAP_KEEP_FACTOR * (noise_var / 2) / n_used
+    keep = np.zeros((batch, basis.shape[1]), bool)
+    active = np.ones(batch, bool)
+    resid, h = h_ls, np.zeros_like(h_ls)
+    for it in range(basis.shape[1]):
+        power = np.abs(resid @ np.conj(basis) / n_used) ** 2
+        power[keep] = -1.0
+        best = np.argmax(power, axis=1)
+        active &= (power[np.arange(batch), best] > threshold) | (it == 0)
+        if not active.any():
+            break
+        keep[np.flatnonzero(active), best[active]] = True
+        # LS on the kept taps: masked normal equations (identity rows for the others, tiny ridge)
+        mask = keep[:, :, None] & keep[:, None, :]
+        system = np.where(mask, gram[None], 0) + np.eye(gram.shape[0])[None] * np.where(
+            keep, 1e-9 * n_used, 1.0)[:, :, None]
+        taps = np.linalg.solve(system, (proj * keep)[..., None])[..., 0]
+        h = taps @ basis.T
+        resid = h_ls - h
+    num = keep.sum(axis=1)
+    return ChannelEstimate(h.astype(np.complex64), noise_var, noise_var / 2 * num / n_used, num)
+
+
+@functools.lru_cache(maxsize=8)
+def _tap_basis(cfg: OfdmConfig, backoff: int) -> np.ndarray:
+    """complex128 [N_used, T]: exp(-j 2 pi k l / N) for used carriers k and candidate taps l."""
+    lags = np.arange(-4, cfg.cp_length_samples + backoff + 2)
+    return np.exp(-2j * np.pi * np.outer(cfg.used_carriers, lags) / cfg.fft_size)
+
+
+def track_phase(pilot_rx: np.ndarray, pilot_ref: np.ndarray, smoothing: int) -> np.ndarray:
+    """Common phase per OFDM symbol from pilots.
+
+    pilot_rx : complex [B, S, P] received pilots; pilot_ref : complex [B or 1, S, P] = H_p * p_s
+    smoothing: 1 keeps the raw per-symbol estimate; > 1 fits a linear trend (residual CFO) over
+    the frame and adds a centred moving average of the remaining phase over ``smoothing``
+    symbols (phase noise), which cuts the estimation noise on long frames.
+    returns float64 [B, S] phase in radians (unwrapped).
+    """
+    phase = np.unwrap(np.angle(np.sum(pilot_rx * np.conj(pilot_ref), axis=-1)), axis=-1)
+    num = phase.shape[-1]
+    if smoothing <= 1 or num < 3:
+        return phase
+    s = np.arange(num) - (num - 1) / 2
+    slope = phase @ s / (s @ s)
+    trend = phase.mean(axis=-1, keepdims=True) + slope[:, None] * s
+    resid = phase - trend
+    w = min(smoothing, num)
+    kernel = np.ones(w) / w
+    # moving average with edge-normalisation, along symbols
+    padded = np.pad(resid, ((0, 0), (w // 2, w - 1 - w // 2)))
+    counts = np.convolve(np.pad(np.ones(num), (w // 2, w - 1 - w // 2)), kernel, mode="valid")
+    smooth = np.stack([np.convolve(r, kernel, mode="valid") for r in padded]) / counts
+    return trend + smooth
+
+
+def equalize(y: np.ndarray, est: ChannelEstimate, cfg: OfdmConfig, equalizer: str = "zf",
+             first_symbol: int = 0, smoothing: int = PHASE_SMOOTHING_SYMBOLS, track: bool = True):
+    """Pilot phase tracking and one-tap equalisation.
+
+    y : complex64 [B, S, N] received symbols (FFT bin order); symbol s carries the pilots of
+        frame symbol ``first_symbol + s``
+    returns (x complex64 [B, S, num_data], no_eff float32 [B, 1, num_data], phase float64 [B, S]).
+    ZF: ``x = y / H``, ``no_eff = (N0 + var_e) / |H|^2``; MMSE: ``x = conj(H) y / (|H|^2 + N0')``,
+    ``no_eff = N0' / (|H|^2 + N0')`` with ``N0' = N0 + var_e`` (var_e: estimation error).
+    """
+    pil = np.searchsorted(cfg.used_carriers, cfg.pilot_carriers)
+    dat = np.searchsorted(cfg.used_carriers, cfg.data_carriers)
+    h = est.h[:, dat]
+    noise = (est.noise_var + est.error_var)[:, None].astype(np.float32)
+    gain = h.real ** 2 + h.imag ** 2
+    denom = gain + noise if equalizer == "mmse" else gain
+    weight = (np.conj(h) / np.maximum(denom, np.float32(1e-30)))[:, None, :]
+    x = y[..., cfg.fft_bins(cfg.data_carriers)] * weight
+    if track:
+        ref = est.h[:, None, pil] * pilot_values(cfg, y.shape[1], first_symbol)[None]
+        phase = track_phase(y[..., cfg.fft_bins(cfg.pilot_carriers)], ref, smoothing)
+        x *= np.exp(-1j * phase[..., None]).astype(np.complex64)
+    else:
+        phase = np.zeros(y.shape[:2])
+    no_eff = noise / np.maximum(gain + noise if equalizer == "mmse" else gain, np.float32(1e-30))
+    return x.astype(np.complex64, copy=False), no_eff[:, None, :].astype(np.float32), phase
+
+
+# ----------------------------------------------------------------------------------------------
+# The stream receiver
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class _Sync:
+    """Per-candidate synchronisation results (arrays over the candidates of one pass)."""
+    start: np.ndarray        # int64 absolute frame start (start of the sync symbol's CP)
+    eps: np.ndarray          # float64 CFO in subcarriers
+    confirmed: np.ndarray    # bool
+    est: ChannelEstimate | None = None
+    seq: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    kind: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    length: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    header_ok: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+
+class StreamReceiver:
+    """Finds and decodes frames in a complex64 stream pushed in chunks of any size.
+
+    ``push(chunk)`` returns the frames completed by that chunk; ``flush()`` ends the stream and
+    returns what is left. Results do not depend on how the stream is cut into chunks: every
+    decision is taken on the same samples, once they have all arrived.
+    """
+
+    def __init__(self, ofdm: OfdmConfig, modem: ModemConfig):
+        self.ofdm, self.modem = ofdm, modem
+        n, cp = ofdm.fft_size, ofdm.cp_length_samples
+        self._dec = decimation(ofdm)
+        self._half = math.ceil(n + cp) // self._dec          # local-maximum half window (grid steps)
+        self._backoff = max(1, cp // 4)
+        self._margin = cp + self._dec                        # timing search either side
+        self._num_header = fr.num_header_symbols(ofdm)
+        self._header_end = preamble_length(ofdm) + self._num_header * ofdm.symbol_length_samples
+        self._window = self._margin + self._header_end + self._margin
+        self._history = (self._half + 2) * self._dec + self._margin
+        self._ltf = ltf_time(ofdm)
+        g = int(math.floor((modem.max_cfo_subcarriers + 1) / 2))
+        self._shifts = 2 * np.arange(-g, g + 1)
+        self.reset()
+
+    def reset(self) -> None:
+        self._buf = np.zeros(0, np.complex64)
+        self._base = 0           # absolute index of _buf[0], a multiple of the grid step
+        self._scan = 0           # candidates before this absolute index are decided
+        self._next = 0           # end of the last accepted frame
+        self._real_end = None
+        self.stats = ReceiverStats()
+
+    # -- public API ---------------------------------------------------------------------------
+    def push(self, chunk: np.ndarray) -> list[ReceivedFrame]:
+        chunk = np.asarray(chunk)
+        if chunk.ndim != 1 or not np.iscomplexobj(chunk):
+            raise ValueError(f"chunk must be a 1-D complex array, got {chunk.dtype} {chunk.shape}")
+        self.stats.samples += chunk.size
+        self._buf = np.concatenate([self._buf, chunk.astype(np.complex64, copy=False)])
+        return self._process()
+
+    def flush(self) -> list[ReceivedFrame]:
+        """End of stream: decide every remaining candidate (frames cut short are counted)."""
+        self._real_end = self._base + self._buf.size
+        pad = np.zeros(self._window + self._history + 2 * self._dec, np.complex64)
+        self._buf = np.concatenate([self._buf, pad])
+        frames = self._process()
+        self._buf, self._base = np.zeros(0, np.complex64), self._real_end
+        self._scan = self._next = self._real_end
+        self._real_end = None
+        return frames
+
+    # -- internals ----------------------------------------------------------------------------
+    def _process(self) -> list[ReceivedFrame]:
+        x, base, dec = self._buf, self._base, self._dec
+        end = base + x.size
+        p_metric, m = sc_metric(x, self.ofdm)
+        pos = base + dec * np.arange(m.size)
+        # a candidate is decidable when its local-max window and its header window have arrived
+        decidable = (np.arange(m.size) + self._half < m.size) & (pos + self._window - self._margin <= end)
+        peak = (m > self.modem.detection_threshold) & (m == maximum_filter1d(m, 2 * self._half + 1))
+        peak[1:] &= m[1:] > m[:-1]
+        peak &= (np.arange(m.size) >= self._half) & (pos >= self._scan)
+        undecided = np.flatnonzero(~decidable)
+        limit = pos[undecided[0]] if undecided.size else end
+        cand = np.flatnonzero(peak & (pos < limit))
+        frames: list[ReceivedFrame] = []
+        pending = None
+        if cand.size:
+            self.stats.candidates += cand.size
+            sync = self._synchronise(x, pos[cand] - base, p_metric[cand])
+            accepted = []
+            for i in range(cand.size):
+                if pos[cand[i]] < self._next - dec:          # inside the last accepted frame
+                    continue
+                if not sync.confirmed[i]:
+                    self.stats.false_triggers += 1
+                    continue
+                if not sync.header_ok[i]:
+                    self.stats.header_failures += 1
+                    continue
+                start = int(sync.start[i])
+                length = preamble_length(self.ofdm) + self.ofdm.symbol_length_samples * (
+                    self._num_header + fr.num_payload_symbols(self.ofdm, int(sync.kind[i]), int(sync.length[i])))
+                stream_end = self._real_end if self._real_end is not None else end
+                if start + length + self._margin > end or start + length > stream_end:
+                    if self._real_end is None:
+                        pending = int(pos[cand[i]])
+                        break
+                    self.stats.truncated += 1
+                    continue
+                accepted.append(i)
+                self._next = start + length
+            frames = self._decode_payloads(x, sync, accepted)
+        self._scan = pending if pending is not None else max(limit, self._scan)
+        keep_from = min(self._scan, end) - self._history
+        keep_from = max(base, keep_from - keep_from % dec)
+        self._buf, self._base = x[keep_from - base:], keep_from
+        return frames
+
+    def _synchronise(self, x: np.ndarray, rel: np.ndarray, p_metric: np.ndarray) -> _Sync:
+        """Batched CFO, timing, channel estimation and header decoding at candidate offsets."""
+        cfg, n, cp, m = self.ofdm, self.ofdm.fft_size, self.ofdm.cp_length_samples, self._margin
+        batch = rel.size
+        rows = np.arange(batch)[:, None]
+        # fractional CFO from the S&C phase, then the even integer part from the LTF copies,
+        # FFT taken early (inside the guard interval) at the coarse timing
+        eps_a = np.angle(p_metric).astype(np.float64) / np.pi
+        t1 = rel + ltf_offset(cfg) - cp // 2
+        starts = t1[:, None] + np.array([0, n])
+        ltf = gather_blocks(x, starts, n) * cfo_ramp(eps_a, starts - rel[:, None], n, n)
+        eps1 = eps_a + integer_cfo(scipy.fft.fft(ltf.sum(axis=1), axis=1), cfg, self._shifts)
+        # fine timing: correlate with both LTF copies, lags -m..m around the expected position
+        lo = rel + ltf_offset(cfg) - m
+        span = 2 * n + 2 * m
+        region = gather_blocks(x, lo[:, None], span) * cfo_ramp(eps1, np.zeros((batch, 1)), span, n)
+        seg = sliding_window_view(region[:, 0], n, axis=1)                 # [B, span - n + 1, n]
+        corr = seg @ np.conj(self._ltf)
+        c = corr[:, :2 * m + 1] + corr[:, n:n + 2 * m + 1]
+        best = np.argmax(c.real ** 2 + c.imag ** 2, axis=1)
+        both = gather_blocks(region[:, 0], best[:, None], 2 * n)[:, 0]      # the two copies at best
+        energy = np.sum(both.real ** 2 + both.imag ** 2, axis=1)
+        rho = np.abs(c[rows[:, 0], best]) / np.sqrt(np.maximum(energy * 2 * n, 1e-30))
+        t_ltf = lo + best                                                  # first LTF body in x
+        start = t_ltf - ltf_offset(cfg)                                    # frame start in x
+        # fine CFO from the lag-N repetition (GI tail + T1 against T1 + T2, N + CP products):
+        # its phase gives eps modulo 1, unwrapped around eps1
+        a = gather_blocks(x, (t_ltf - cp)[:, None], n + cp)[:, 0]
+        b = gather_blocks(x, (t_ltf - cp + n)[:, None], n + cp)[:, 0]
+        frac = np.angle(np.sum(b * np.conj(a), axis=1)) / (2 * np.pi)
+        eps = eps1 + np.mod(frac - eps1 + 0.5, 1.0) - 0.5
+        # channel estimate and header, CFO removed with the phase reference at the frame start
+        sym = cfg.symbol_length_samples
+        fft_at = np.concatenate([(t_ltf - self._backoff)[:, None] + np.array([0, n]),
+                                 (start + preamble_length(cfg) + cp - self._backoff)[:, None]
+                                 + sym * np.arange(self._num_header)], axis=1)
+        y = ofdm_demodulate(gather_blocks(x, fft_at, n) * cfo_ramp(eps, fft_at - start[:, None], n, n), cfg)
+        est = estimate_channel(y[:, 0], y[:, 1], cfg, self.modem.channel_estimator, self._backoff)
+        xh, noh, _ = equalize(y[:, 2:], est, cfg, "zf")
+        seq, kind, length, ok = fr.decode_headers(demap_soft(xh, noh, "bpsk"), cfg)
+        confirmed = rho >= LTF_CONFIRM
+        return _Sync(start + self._base, eps, confirmed, est, seq, kind, length, ok & confirmed)
+
+    def _decode_payloads(self, x: np.ndarray, sync: _Sync, accepted: list[int]) -> list[ReceivedFrame]:
+        cfg, n, h = self.ofdm, self.ofdm.fft_size, self._num_header
+        sym = cfg.symbol_length_samples
+        data_pos = np.searchsorted(cfg.used_carriers, cfg.data_carriers)
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i in accepted:
+            groups.setdefault((int(sync.kind[i]), int(sync.length[i])), []).append(i)
+        out: dict[int, ReceivedFrame] = {}
+        for (kind, length), idx in groups.items():
+            idx = np.array(idx)
+            num_sym = h + fr.num_payload_symbols(cfg, kind, length)
+            start = sync.start[idx] - self._base
+            # header + payload symbols, CFO removed with the frame-start phase reference
+            rel = preamble_length(cfg) + cfg.cp_length_samples - self._backoff + sym * np.arange(num_sym)
+            blocks = gather_blocks(x, start[:, None] + rel, n) * cfo_ramp(
+                sync.eps[idx], np.broadcast_to(rel, (idx.size, num_sym)), n, n)
+            est = ChannelEstimate(*(getattr(sync.est, f)[idx] for f in ("h", "noise_var", "error_var", "num_taps")))
+            equalizer = self.modem.equalizer if kind == 0 else "zf"
+            x, no_eff, phase = equalize(ofdm_demodulate(blocks, cfg), est, cfg, equalizer)
+            nres = fr.payload_num_res(kind, length)
+            xs = x[:, h:].reshape(idx.size, -1)[:, :nres]
+            no = np.broadcast_to(no_eff, x.shape)[:, h:].reshape(idx.size, -1)[:, :nres]
+            gain = np.mean(np.abs(est.h[:, data_pos]) ** 2, axis=1)
+            snr_db = 10 * np.log10(np.maximum(gain, 1e-30) / np.maximum(est.noise_var, 1e-30))
+            # residual CFO from the slope of the tracked phase (rad per symbol)
+            s = np.arange(num_sym) - (num_sym - 1) / 2
+            eps = sync.eps[idx] + (phase @ s / (s @ s)) / (2 * np.pi * sym / n)
+            if kind > 0:
+                nbits = 8 * (length + fr.PAYLOAD_CRC_BYTES)
+                bits = scramble(demap_hard(xs, fr.KINDS[kind])[:, :nbits])
+                raw = np.packbits(bits, axis=1)
+            for j, i in enumerate(idx):
+                f = ReceivedFrame(seq=int(sync.seq[i]), kind=fr.KINDS[kind], start=int(sync.start[i]),
+                                  symbols=xs[j], no_eff=no[j], snr_db=float(snr_db[j]),
+                                  cfo_hz=float(eps[j] * cfg.subcarrier_spacing_hz), cfo_subcarriers=float(eps[j]),
+                                  noise_var=float(est.noise_var[j]))
+                if kind > 0:
+                    f.payload = raw[j, :length].tobytes()
+                    f.payload_crc_ok = crc32(f.payload) == int.from_bytes(raw[j, length:].tobytes(), "big")
+                    self.stats.payload_crc_failures += not f.payload_crc_ok
+                out[int(i)] = f
+        self.stats.frames += len(out)
+        return [out[i] for i in accepted]
+
+
+def receive(iq: np.ndarray, ofdm: OfdmConfig, modem: ModemConfig) -> tuple[list[ReceivedFrame], ReceiverStats]:
+    """Decode every frame of a complete recording: ``push(iq)`` then ``flush()``."""
+    rx = StreamReceiver(ofdm, modem)
+    frames = rx.push(iq) + rx.flush()
+    return frames, rx.stats
