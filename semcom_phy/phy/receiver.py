@@ -53,6 +53,9 @@ class ReceivedFrame:
               points, CRC-32 and padding bits included
     no_eff  : float32 [num_symbols] effective noise variance per symbol: E|symbols - x|^2 for
               ZF, the MMSE error variance for MMSE
+    channel : complex64 [N_used] channel estimate on the used carriers, as seen by FFT windows
+              that start ``StreamReceiver.fft_backoff_samples`` before each symbol body (so a
+              flat channel shows a linear phase of that many samples)
     payload : bytes or None, digital payload from hard decisions (CRC-32 removed)
     """
 
@@ -65,6 +68,7 @@ class ReceivedFrame:
     cfo_hz: float
     cfo_subcarriers: float
     noise_var: float
+    channel: np.ndarray
     payload: bytes | None = None
     payload_crc_ok: bool | None = None
     header_ok: bool = True
@@ -203,6 +207,8 @@ def estimate_channel(y1: np.ndarray, y2: np.ndarray, cfg: OfdmConfig, method: st
     a, b = y1[:, bins], y2[:, bins]
     h_ls = 0.5 * (a + b) * np.conj(x)          # |x| = 1
     noise_var = 0.5 * np.mean(np.abs(a - b) ** 2, axis=1)
+    # floor at 100 dB below the signal: a noiseless simulation still yields finite LLRs
+    noise_var = np.maximum(noise_var, 1e-10 * np.mean(np.abs(h_ls) ** 2, axis=1))
     batch, n_used = h_ls.shape
     if method == "ls":
         return ChannelEstimate(h_ls.astype(np.complex64), noise_var, noise_var / 2, np.full(batch, n_used))
@@ -324,6 +330,7 @@ class StreamReceiver:
         self._dec = decimation(ofdm)
         self._half = math.ceil(n + cp) // self._dec          # local-maximum half window (grid steps)
         self._backoff = max(1, cp // 4)
+        self.fft_backoff_samples = self._backoff
         self._margin = cp + self._dec                        # timing search either side
         self._num_header = fr.num_header_symbols(ofdm)
         self._header_end = preamble_length(ofdm) + self._num_header * ofdm.symbol_length_samples
@@ -335,12 +342,18 @@ class StreamReceiver:
         self.reset()
 
     def reset(self) -> None:
-        self._buf = np.zeros(0, np.complex64)
-        self._base = 0           # absolute index of _buf[0], a multiple of the grid step
-        self._scan = 0           # candidates before this absolute index are decided
-        self._next = 0           # end of the last accepted frame
-        self._real_end = None
+        """Forget the stream; sample indices start again at 0."""
+        self._restart(0)
         self.stats = ReceiverStats()
+
+    def _restart(self, at: int) -> None:
+        # the stream is silent before ``at``: start with zeros so the first samples are decidable
+        pad = self._history + (-self._history) % self._dec
+        self._buf = np.zeros(pad, np.complex64)
+        self._base = at - pad    # absolute index of _buf[0]
+        self._scan = at          # candidates before this absolute index are decided
+        self._next = at          # end of the last accepted frame
+        self._real_end = None
 
     # -- public API ---------------------------------------------------------------------------
     def push(self, chunk: np.ndarray) -> list[ReceivedFrame]:
@@ -357,9 +370,7 @@ class StreamReceiver:
         pad = np.zeros(self._window + self._history + 2 * self._dec, np.complex64)
         self._buf = np.concatenate([self._buf, pad])
         frames = self._process()
-        self._buf, self._base = np.zeros(0, np.complex64), self._real_end
-        self._scan = self._next = self._real_end
-        self._real_end = None
+        self._restart(self._real_end)
         return frames
 
     # -- internals ----------------------------------------------------------------------------
@@ -379,30 +390,30 @@ class StreamReceiver:
         frames: list[ReceivedFrame] = []
         pending = None
         if cand.size:
-            self.stats.candidates += cand.size
             sync = self._synchronise(x, pos[cand] - base, p_metric[cand])
             accepted = []
             for i in range(cand.size):
+                start, length = int(sync.start[i]), 0
+                if sync.header_ok[i]:
+                    length = preamble_length(self.ofdm) + self.ofdm.symbol_length_samples * (
+                        self._num_header + fr.num_payload_symbols(self.ofdm, int(sync.kind[i]), int(sync.length[i])))
+                complete = start + length + self._margin <= end
+                if sync.header_ok[i] and not complete and self._real_end is None \
+                        and pos[cand[i]] >= self._next - dec:
+                    pending = int(pos[cand[i]])              # wait for the rest of this frame
+                    break
+                self.stats.candidates += 1
                 if pos[cand[i]] < self._next - dec:          # inside the last accepted frame
                     continue
                 if not sync.confirmed[i]:
                     self.stats.false_triggers += 1
-                    continue
-                if not sync.header_ok[i]:
+                elif not sync.header_ok[i]:
                     self.stats.header_failures += 1
-                    continue
-                start = int(sync.start[i])
-                length = preamble_length(self.ofdm) + self.ofdm.symbol_length_samples * (
-                    self._num_header + fr.num_payload_symbols(self.ofdm, int(sync.kind[i]), int(sync.length[i])))
-                stream_end = self._real_end if self._real_end is not None else end
-                if start + length + self._margin > end or start + length > stream_end:
-                    if self._real_end is None:
-                        pending = int(pos[cand[i]])
-                        break
+                elif not complete or (self._real_end is not None and start + length > self._real_end):
                     self.stats.truncated += 1
-                    continue
-                accepted.append(i)
-                self._next = start + length
+                else:
+                    accepted.append(i)
+                    self._next = start + length
             frames = self._decode_payloads(x, sync, accepted)
         self._scan = pending if pending is not None else max(limit, self._scan)
         keep_from = min(self._scan, end) - self._history
@@ -435,10 +446,11 @@ class StreamReceiver:
         rho = np.abs(c[rows[:, 0], best]) / np.sqrt(np.maximum(energy * 2 * n, 1e-30))
         t_ltf = lo + best                                                  # first LTF body in x
         start = t_ltf - ltf_offset(cfg)                                    # frame start in x
-        # fine CFO from the lag-N repetition (GI tail + T1 against T1 + T2, N + CP products):
-        # its phase gives eps modulo 1, unwrapped around eps1
-        a = gather_blocks(x, (t_ltf - cp)[:, None], n + cp)[:, 0]
-        b = gather_blocks(x, (t_ltf - cp + n)[:, None], n + cp)[:, 0]
+        # fine CFO from the lag-N repetition (GI tail + T1 against T1 + T2, N + CP products,
+        # ending ``backoff`` early in case the correlation peak sits on a later path): its
+        # phase gives eps modulo 1, unwrapped around eps1
+        a = gather_blocks(x, (t_ltf - cp - self._backoff)[:, None], n + cp)[:, 0]
+        b = gather_blocks(x, (t_ltf - cp - self._backoff + n)[:, None], n + cp)[:, 0]
         frac = np.angle(np.sum(b * np.conj(a), axis=1)) / (2 * np.pi)
         eps = eps1 + np.mod(frac - eps1 + 0.5, 1.0) - 0.5
         # channel estimate and header, CFO removed with the phase reference at the frame start
@@ -488,7 +500,7 @@ class StreamReceiver:
                 f = ReceivedFrame(seq=int(sync.seq[i]), kind=fr.KINDS[kind], start=int(sync.start[i]),
                                   symbols=xs[j], no_eff=no[j], snr_db=float(snr_db[j]),
                                   cfo_hz=float(eps[j] * cfg.subcarrier_spacing_hz), cfo_subcarriers=float(eps[j]),
-                                  noise_var=float(est.noise_var[j]))
+                                  noise_var=float(est.noise_var[j]), channel=est.h[j])
                 if kind > 0:
                     f.payload = raw[j, :length].tobytes()
                     f.payload_crc_ok = crc32(f.payload) == int.from_bytes(raw[j, length:].tobytes(), "big")
