@@ -130,7 +130,7 @@ class ModemConfig:
     ``mode='analog'`` puts complex semantic symbols straight on data carriers; ``'digital'``
     maps bits to Gray ``modulation``. ``tx_power`` is the mean power of the transmitted samples
     inside a frame (gaps are zeros). ``detection_threshold`` applies to the Schmidl & Cox
-    timing metric M(d) in [0, 1]. ``max_cfo_subcarriers`` bounds the integer-CFO search.
+    metric M(d) in [0, 1] (about (SNR / (1 + SNR))^2 for a frame, 0.01 for noise). ``max_cfo_subcarriers`` bounds the integer-CFO search.
     """
 
     mode: str = "analog"
@@ -139,7 +139,7 @@ class ModemConfig:
     channel_estimator: str = "smoothed"
     gap_samples: int = 0
     tx_power: float = 1.0
-    detection_threshold: float = 0.35
+    detection_threshold: float = 0.1
     max_cfo_subcarriers: float = 5.0
 
     def __post_init__(self):
@@ -149,7 +149,7 @@ class ModemConfig:
         _check_choice(self, "channel_estimator", CHANNEL_ESTIMATORS)
         _check_range(self, "gap_samples", 0, 10_000_000, integer=True)
         _check_range(self, "tx_power", 0.0, 1e6, lo_open=True)
-        _check_range(self, "detection_threshold", 0.05, 0.95)
+        _check_range(self, "detection_threshold", 0.03, 0.95)
         _check_range(self, "max_cfo_subcarriers", 0.0, 8.0)
 
     @property

@@ -242,28 +242,30 @@ def viterbi_decode(llr, num_bits: int) -> np.ndarray:
     if batch == 0 or num_bits == 0:
         return np.zeros(lead + (num_bits,), dtype=np.uint8)
 
-    # butterfly metric of (pred 2j, input 0), for every step: [T, B, 32]
-    metric = (llr2[..., 0, None] * _SIGNS[0] + llr2[..., 1, None] * _SIGNS[1])
-    metric = np.ascontiguousarray(metric.transpose(1, 0, 2))
+    # butterfly metric of (pred 2j, input 0), for every step, states before batch: [T, 32, B]
+    llr2 = llr2.astype(np.float32)
+    metric = llr2[:, :, 0].T[:, None, :] * _SIGNS[0].astype(np.float32)[None, :, None] \
+        + llr2[:, :, 1].T[:, None, :] * _SIGNS[1].astype(np.float32)[None, :, None]
 
     half = _NUM_STATES // 2
-    pm = np.full((batch, _NUM_STATES), -np.inf)
-    pm[:, 0] = 0.0
+    pm = np.full((_NUM_STATES, batch), -np.inf, np.float32)
+    pm[0] = 0.0
     new = np.empty_like(pm)
-    decisions = np.empty((num_steps, batch, _NUM_STATES), dtype=bool)  # True: odd pred
+    a0, a1 = np.empty((half, batch), np.float32), np.empty((half, batch), np.float32)
+    decisions = np.empty((num_steps, _NUM_STATES, batch), dtype=bool)  # True: odd pred
     for t in range(num_steps):
         m = metric[t]
-        even = pm[:, 0::2]
-        odd = pm[:, 1::2]
+        even = pm[0::2]          # rows are contiguous over the batch
+        odd = pm[1::2]
         # s' = j (input 0): from 2j with +m, from 2j+1 with -m; s' = j+32: the opposite
-        a0 = even + m
-        a1 = odd - m
-        b0 = even - m
-        b1 = odd + m
-        np.greater(a1, a0, out=decisions[t, :, :half])
-        np.greater(b1, b0, out=decisions[t, :, half:])
-        np.maximum(a0, a1, out=new[:, :half])
-        np.maximum(b0, b1, out=new[:, half:])
+        np.add(even, m, out=a0)
+        np.subtract(odd, m, out=a1)
+        np.greater(a1, a0, out=decisions[t, :half])
+        np.maximum(a0, a1, out=new[:half])
+        np.subtract(even, m, out=a0)
+        np.add(odd, m, out=a1)
+        np.greater(a1, a0, out=decisions[t, half:])
+        np.maximum(a0, a1, out=new[half:])
         pm, new = new, pm
 
     # traceback from state 0 (terminated trellis)
@@ -272,7 +274,7 @@ def viterbi_decode(llr, num_bits: int) -> np.ndarray:
     out = np.empty((batch, num_steps), dtype=np.uint8)
     for t in range(num_steps - 1, -1, -1):
         out[:, t] = state >> 5  # input bit that led into `state`
-        state = ((state & (half - 1)) << 1) | decisions[t, rows, state]
+        state = ((state & (half - 1)) << 1) | decisions[t, state, rows]
     return out[:, :num_bits].reshape(lead + (num_bits,))
 
 

@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from ..config import MODULATIONS, OfdmConfig
-from .coding import bits_to_bytes, bytes_to_bits, conv_encode, crc16, viterbi_decode
+from .coding import bytes_to_bits, conv_encode, crc16, viterbi_decode
 
 HEADER_INFO_BITS = 32
 HEADER_BITS = HEADER_INFO_BITS + 16
@@ -99,13 +99,9 @@ def decode_headers(llr: np.ndarray, cfg: OfdmConfig):
     # sum the LLRs of repeated copies: [B, REs] @ [REs, coded bits] -> [B, coded bits]
     combined = llr.reshape(batch, -1).astype(np.float32) @ _combiner(cfg)
     bits = viterbi_decode(combined, HEADER_BITS)
-    seq = np.zeros(batch, np.int64)
-    kind = np.zeros(batch, np.int64)
-    length = np.zeros(batch, np.int64)
-    ok = np.zeros(batch, bool)
-    for b in range(batch):
-        raw = bits_to_bytes(bits[b])
-        word = int.from_bytes(raw[:4], "big")
-        seq[b], kind[b], length[b] = word >> 16, (word >> 13) & 7, word & MAX_LENGTH
-        ok[b] = crc16(raw[:4]) == int.from_bytes(raw[4:6], "big") and kind[b] < len(KINDS)
+    raw = np.packbits(bits, axis=1)                                  # [B, 6] bytes
+    word = raw[:, :4].astype(np.int64) @ (1 << np.array([24, 16, 8, 0]))
+    seq, kind, length = word >> 16, (word >> 13) & 7, word & MAX_LENGTH
+    crc = raw[:, 4].astype(np.int64) << 8 | raw[:, 5]
+    ok = np.array([crc16(r[:4].tobytes()) == c for r, c in zip(raw, crc)], bool) & (kind < len(KINDS))
     return seq, kind, length, ok

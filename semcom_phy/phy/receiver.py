@@ -2,14 +2,15 @@
 
 Pipeline per frame (all steps are batched over the frames found in one pass):
 
-1. **Detection**: Schmidl & Cox metric ``M(d) = |P(d)|^2 / R(d)^2`` (S&C 1997, eq. 5-8) at lag
-   N/2 over the CP + N/2 periodic samples of the sync symbol, evaluated on a grid of every
-   ``D`` samples from block sums (exact and independent of how the stream is chunked); local
-   maxima above ``detection_threshold`` are candidates.
+1. **Detection**: Schmidl & Cox metric (S&C 1997, eq. 5-8) at lag N/2 over the sync symbol,
+   extended with the lag-N repetition of the LTF (:func:`sc_metric`), evaluated on a grid of
+   every ``D`` samples from block sums (exact and independent of how the stream is chunked);
+   local maxima above ``detection_threshold`` are candidates.
 2. **CFO**: fractional part from ``angle P / pi`` (modulo 2 subcarriers), the even integer part
    from adjacent-carrier products of the LTF, the fine part from the lag-N LTF repetition.
-3. **Timing**: cross-correlation with the known LTF; a candidate whose normalised
-   correlation stays below ``LTF_CONFIRM`` is a false trigger, not a frame.
+3. **Timing**: cross-correlation with the known LTF, on the first path that carries
+   ``FIRST_PATH_FRACTION`` of the strongest path's power; a candidate whose LTF copies correlate
+   below ``LTF_CONFIRM`` is a false trigger, not a frame.
 4. **Channel**: LS estimate from the two LTF copies, smoothed by a least-squares fit of
    the significant delay taps (DFT-basis interpolation across carriers); noise variance from
    the difference of the copies.
@@ -39,7 +40,9 @@ from .ofdm import ofdm_demodulate, pilot_values
 from .preamble import ltf_offset, ltf_time, ltf_values, preamble_length
 from .qam import demap_hard, demap_soft
 
-LTF_CONFIRM = 0.5          # normalised LTF correlation that confirms a preamble
+LTF_CONFIRM = 0.3          # normalised LTF repetition correlation that confirms a preamble
+CFO_AGREEMENT_RAD = np.pi / 3  # sync-symbol and LTF phases must agree this well at detection
+FIRST_PATH_FRACTION = 0.2  # a path this strong (power, relative to the strongest) sets the timing
 TAP_KEEP_FACTOR = 6.0      # keep a delay tap when |h|^2 > factor * its noise variance
 PHASE_SMOOTHING_SYMBOLS = 5
 
@@ -109,32 +112,61 @@ def decimation(cfg: OfdmConfig) -> int:
     return d
 
 
+def _block_sums(v: np.ndarray, dec: int) -> np.ndarray:
+    """Sums of consecutive blocks of ``dec`` values (complex64 or float32), as a matrix product
+    with a 0/1 matrix (BLAS is ~4x faster than a reduction over a short axis)."""
+    parts = 2 if np.iscomplexobj(v) else 1
+    ones = np.zeros((dec * parts, parts), np.float32)
+    for k in range(parts):
+        ones[k::parts, k] = 1.0
+    out = v.view(np.float32).reshape(-1, dec * parts) @ ones
+    return out.view(np.complex64)[:, 0] if parts == 2 else out[:, 0]
+
+
+def _window_sums(blocks: np.ndarray, first: int, count: int, num: int) -> np.ndarray:
+    """sum_{b < count} blocks[first + b + j] for j < num (exact: same additions in any chunking)."""
+    out = blocks[first:first + num].copy()
+    for b in range(1, count):
+        out += blocks[first + b:first + b + num]
+    return out
+
+
 def sc_metric(x: np.ndarray, cfg: OfdmConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Schmidl & Cox correlation and metric on a grid of every D samples.
+    """Preamble detection metric on a grid of every D samples (Schmidl & Cox, extended to the LTF).
 
     x : complex64 [n], the first sample on the grid (index 0)
-    returns P complex64 [J] and M float32 [J] for positions d = 0, D, 2D, ...:
-    ``P(d) = sum_{m<W} conj(x[d+m]) x[d+m+L]`` with L = N/2, W = CP + N/2 (eq. 5),
-    ``R(d) = 1/2 sum_{m<W} |x[d+m]|^2 + |x[d+m+L]|^2``, ``M = |P|^2 / R^2`` (eq. 8 with the
-    symmetric energy of Minn et al.; 1 for a perfect repetition, ~1/W for noise).
+    returns P complex64 [J] and M float32 [J] for frame starts d = 0, D, 2D, ...:
+
+    * sync symbol: ``P(d) = sum_{m<CP+N/2} conj(x[d+m]) x[d+m+N/2]`` (S&C eq. 5 over the CP too;
+      its phase is pi times the CFO in subcarriers);
+    * LTF: ``Q(d) = sum_{m<2CP+N} conj(x[d+o+m]) x[d+o+m+N]``, o = CP + N (GI + T1 against T1 + T2);
+    * ``M = |P| |Q| / (R_P R_Q)`` with ``R = 1/2 sum |x[.]|^2 + |x[. + lag]|^2`` over the same
+      products (symmetric energy, Minn et al.): both repetitions must be present at once. M is 1
+      for a clean preamble, about (SNR / (1 + SNR))^2 with noise, and about 0.01 for noise
+      alone: 3 CP + 3N/2 products make the detector usable near 0 dB SNR without false
+      triggers, and silence next to part of a preamble scores 0, not 1. Where the CFO implied
+      by P and by Q disagree by more than ``CFO_AGREEMENT_RAD`` (phase of Q conj(P)^2), M = 0.
     """
-    lag, win, dec = cfg.fft_size // 2, cfg.cp_length_samples + cfg.fft_size // 2, decimation(cfg)
-    nblk = (x.size - lag) // dec
-    nwin, nlag = win // dec, lag // dec
-    num = nblk - nwin - nlag + 1
+    n, cp, dec = cfg.fft_size, cfg.cp_length_samples, decimation(cfg)
+    half, o = n // 2, cp + n
+    nblk = x.size // dec
+    num = nblk - (o + 2 * cp + 2 * n) // dec + 1          # positions whose whole preamble is in x
     if num <= 0:
         return np.zeros(0, np.complex64), np.zeros(0, np.float32)
-    prod = np.conj(x[:nblk * dec]) * x[lag:lag + nblk * dec]
-    # [n] -> [blocks, D] -> block sums; window sums add nwin consecutive blocks (exact, no cumsum)
-    pb = prod.reshape(nblk, dec).sum(axis=1)
-    eb = (x.real[:(nblk + nlag) * dec] ** 2 + x.imag[:(nblk + nlag) * dec] ** 2).reshape(-1, dec).sum(axis=1)
-    p = pb[:num].copy()
-    e = eb[:num] + eb[nlag:nlag + num]
-    for b in range(1, nwin):
-        p += pb[b:b + num]
-        e += eb[b:b + num] + eb[nlag + b:nlag + b + num]
-    r = 0.5 * e
-    m = (p.real ** 2 + p.imag ** 2) / np.maximum(r * r, np.float32(1e-30))
+    use = nblk * dec
+    # products at lags N/2 and N, and energies, summed over blocks of D samples
+    pa = _block_sums(np.conj(x[:use - half]) * x[half:use], dec)
+    pl = _block_sums(np.conj(x[:use - n]) * x[n:use], dec)
+    eb = _block_sums(x[:use].real ** 2 + x[:use].imag ** 2, dec)
+    wa, wl = (cp + half) // dec, (2 * cp + n) // dec
+    p = _window_sums(pa, 0, wa, num)
+    q = _window_sums(pl, o // dec, wl, num)
+    rp = 0.5 * (_window_sums(eb, 0, wa, num) + _window_sums(eb, half // dec, wa, num))
+    rq = 0.5 * (_window_sums(eb, o // dec, wl, num) + _window_sums(eb, (o + n) // dec, wl, num))
+    m = np.abs(p) * np.abs(q) / np.maximum(rp * rq, np.float32(1e-30))
+    # P turns by pi eps and Q by 2 pi eps: a preamble makes Q conj(P)^2 nearly real-positive;
+    # OFDM data (whose CPs correlate at lag N) and noise do not
+    m[np.real(q * np.conj(p) ** 2) < np.cos(CFO_AGREEMENT_RAD) * np.abs(q) * np.abs(p) ** 2] = 0.0
     return p, m.astype(np.float32)
 
 
@@ -208,7 +240,7 @@ def estimate_channel(y1: np.ndarray, y2: np.ndarray, cfg: OfdmConfig, method: st
     h_ls = 0.5 * (a + b) * np.conj(x)          # |x| = 1
     noise_var = 0.5 * np.mean(np.abs(a - b) ** 2, axis=1)
     # floor at 100 dB below the signal: a noiseless simulation still yields finite LLRs
-    noise_var = np.maximum(noise_var, 1e-10 * np.mean(np.abs(h_ls) ** 2, axis=1))
+    noise_var = np.maximum(noise_var, 1e-10 * np.mean(np.abs(h_ls) ** 2, axis=1) + 1e-30)
     batch, n_used = h_ls.shape
     if method == "ls":
         return ChannelEstimate(h_ls.astype(np.complex64), noise_var, noise_var / 2, np.full(batch, n_used))
@@ -217,23 +249,28 @@ def estimate_channel(y1: np.ndarray, y2: np.ndarray, cfg: OfdmConfig, method: st
     proj = h_ls @ np.conj(basis)                       # [B, T] = basis^H h_ls
     threshold = TAP_KEEP_FACTOR * (noise_var / 2) / n_used
     keep = np.zeros((batch, basis.shape[1]), bool)
+    order = np.zeros((batch, basis.shape[1]), np.int64)   # kept taps, in the order found
     active = np.ones(batch, bool)
-    resid, h = h_ls, np.zeros_like(h_ls)
+    resid, h = h_ls.copy(), np.zeros_like(h_ls)
     for it in range(basis.shape[1]):
-        power = np.abs(resid @ np.conj(basis) / n_used) ** 2
-        power[keep] = -1.0
+        # every active frame holds exactly ``it`` taps and tries to add one more
+        act = np.flatnonzero(active)
+        power = np.abs(resid[act] @ np.conj(basis) / n_used) ** 2
+        power[keep[act]] = -1.0
         best = np.argmax(power, axis=1)
-        active &= (power[np.arange(batch), best] > threshold) | (it == 0)
-        if not active.any():
+        grow = (power[np.arange(act.size), best] > threshold[act]) | (it == 0)
+        active[act[~grow]] = False
+        act, best = act[grow], best[grow]
+        if not act.size:
             break
-        keep[np.flatnonzero(active), best[active]] = True
-        # LS on the kept taps: masked normal equations (identity rows for the others, tiny ridge)
-        mask = keep[:, :, None] & keep[:, None, :]
-        system = np.where(mask, gram[None], 0) + np.eye(gram.shape[0])[None] * np.where(
-            keep, 1e-9 * n_used, 1.0)[:, :, None]
-        taps = np.linalg.solve(system, (proj * keep)[..., None])[..., 0]
-        h = taps @ basis.T
-        resid = h_ls - h
+        keep[act, best] = True
+        order[act, it] = best
+        # LS on the kept taps: [A, k, k] normal equations (tiny ridge for near-dependent taps)
+        idx = order[act, :it + 1]
+        system = gram[idx[:, :, None], idx[:, None, :]] + 1e-9 * n_used * np.eye(it + 1)
+        taps = np.linalg.solve(system, np.take_along_axis(proj[act], idx, axis=1)[..., None])[..., 0]
+        h[act] = np.einsum("ak,akn->an", taps, basis.T[idx])
+        resid[act] = h_ls[act] - h[act]
     num = keep.sum(axis=1)
     return ChannelEstimate(h.astype(np.complex64), noise_var, noise_var / 2 * num / n_used, num)
 
@@ -262,12 +299,12 @@ def track_phase(pilot_rx: np.ndarray, pilot_ref: np.ndarray, smoothing: int) -> 
     slope = phase @ s / (s @ s)
     trend = phase.mean(axis=-1, keepdims=True) + slope[:, None] * s
     resid = phase - trend
+    # centred moving average over w symbols, shrinking at the frame edges (cumulative sums)
     w = min(smoothing, num)
-    kernel = np.ones(w) / w
-    # moving average with edge-normalisation, along symbols
-    padded = np.pad(resid, ((0, 0), (w // 2, w - 1 - w // 2)))
-    counts = np.convolve(np.pad(np.ones(num), (w // 2, w - 1 - w // 2)), kernel, mode="valid")
-    smooth = np.stack([np.convolve(r, kernel, mode="valid") for r in padded]) / counts
+    csum = np.concatenate([np.zeros((phase.shape[0], 1)), np.cumsum(resid, axis=-1)], axis=-1)
+    lo = np.clip(np.arange(num) - w // 2, 0, num)
+    hi = np.clip(np.arange(num) + w - w // 2, 0, num)
+    smooth = (csum[:, hi] - csum[:, lo]) / (hi - lo)
     return trend + smooth
 
 
@@ -319,16 +356,21 @@ class _Sync:
 class StreamReceiver:
     """Finds and decodes frames in a complex64 stream pushed in chunks of any size.
 
-    ``push(chunk)`` returns the frames completed by that chunk; ``flush()`` ends the stream and
-    returns what is left. Results do not depend on how the stream is cut into chunks: every
-    decision is taken on the same samples, once they have all arrived.
+    ``push(chunk)`` returns the frames completed so far; ``flush()`` ends the stream and returns
+    what is left. Work is batched: the stream is processed once ``batch_samples`` new samples
+    have arrived (``batch_samples=1`` processes every chunk at once, at a higher cost per
+    sample). Results do not depend on how the stream is cut into chunks: every decision is taken
+    on the same samples, once they have all arrived.
     """
 
-    def __init__(self, ofdm: OfdmConfig, modem: ModemConfig):
+    def __init__(self, ofdm: OfdmConfig, modem: ModemConfig, batch_samples: int = 1 << 18):
+        if batch_samples < 1:
+            raise ValueError(f"batch_samples = {batch_samples}: allowed >= 1")
         self.ofdm, self.modem = ofdm, modem
+        self.batch_samples = batch_samples
         n, cp = ofdm.fft_size, ofdm.cp_length_samples
         self._dec = decimation(ofdm)
-        self._half = math.ceil(n + cp) // self._dec          # local-maximum half window (grid steps)
+        self._half = math.ceil(preamble_length(ofdm) / self._dec)   # local-maximum half window (grid steps)
         self._backoff = max(1, cp // 4)
         self.fft_backoff_samples = self._backoff
         self._margin = cp + self._dec                        # timing search either side
@@ -354,6 +396,7 @@ class StreamReceiver:
         self._scan = at          # candidates before this absolute index are decided
         self._next = at          # end of the last accepted frame
         self._real_end = None
+        self._pending, self._pending_samples = [], 0   # chunks not yet processed
 
     # -- public API ---------------------------------------------------------------------------
     def push(self, chunk: np.ndarray) -> list[ReceivedFrame]:
@@ -361,21 +404,25 @@ class StreamReceiver:
         if chunk.ndim != 1 or not np.iscomplexobj(chunk):
             raise ValueError(f"chunk must be a 1-D complex array, got {chunk.dtype} {chunk.shape}")
         self.stats.samples += chunk.size
-        self._buf = np.concatenate([self._buf, chunk.astype(np.complex64, copy=False)])
+        self._pending.append(chunk.astype(np.complex64))       # a copy: callers may reuse buffers
+        self._pending_samples += chunk.size
+        if self._pending_samples < self.batch_samples:
+            return []
         return self._process()
 
     def flush(self) -> list[ReceivedFrame]:
         """End of stream: decide every remaining candidate (frames cut short are counted)."""
-        self._real_end = self._base + self._buf.size
-        pad = np.zeros(self._window + self._history + 2 * self._dec, np.complex64)
-        self._buf = np.concatenate([self._buf, pad])
+        self._real_end = self._base + self._buf.size + self._pending_samples
+        self._pending.append(np.zeros(self._window + self._history + 2 * self._dec, np.complex64))
         frames = self._process()
         self._restart(self._real_end)
         return frames
 
     # -- internals ----------------------------------------------------------------------------
     def _process(self) -> list[ReceivedFrame]:
-        x, base, dec = self._buf, self._base, self._dec
+        x = self._buf = np.concatenate([self._buf] + self._pending)
+        self._pending, self._pending_samples = [], 0
+        base, dec = self._base, self._dec
         end = base + x.size
         p_metric, m = sc_metric(x, self.ofdm)
         pos = base + dec * np.arange(m.size)
@@ -388,7 +435,7 @@ class StreamReceiver:
         limit = pos[undecided[0]] if undecided.size else end
         cand = np.flatnonzero(peak & (pos < limit))
         frames: list[ReceivedFrame] = []
-        pending = None
+        waiting = None
         if cand.size:
             sync = self._synchronise(x, pos[cand] - base, p_metric[cand])
             accepted = []
@@ -400,7 +447,7 @@ class StreamReceiver:
                 complete = start + length + self._margin <= end
                 if sync.header_ok[i] and not complete and self._real_end is None \
                         and pos[cand[i]] >= self._next - dec:
-                    pending = int(pos[cand[i]])              # wait for the rest of this frame
+                    waiting = int(pos[cand[i]])              # wait for the rest of this frame
                     break
                 self.stats.candidates += 1
                 if pos[cand[i]] < self._next - dec:          # inside the last accepted frame
@@ -415,7 +462,7 @@ class StreamReceiver:
                     accepted.append(i)
                     self._next = start + length
             frames = self._decode_payloads(x, sync, accepted)
-        self._scan = pending if pending is not None else max(limit, self._scan)
+        self._scan = waiting if waiting is not None else max(limit, self._scan)
         keep_from = min(self._scan, end) - self._history
         keep_from = max(base, keep_from - keep_from % dec)
         self._buf, self._base = x[keep_from - base:], keep_from
@@ -440,10 +487,13 @@ class StreamReceiver:
         seg = sliding_window_view(region[:, 0], n, axis=1)                 # [B, span - n + 1, n]
         corr = seg @ np.conj(self._ltf)
         c = corr[:, :2 * m + 1] + corr[:, n:n + 2 * m + 1]
-        best = np.argmax(c.real ** 2 + c.imag ** 2, axis=1)
-        both = gather_blocks(region[:, 0], best[:, None], 2 * n)[:, 0]      # the two copies at best
-        energy = np.sum(both.real ** 2 + both.imag ** 2, axis=1)
-        rho = np.abs(c[rows[:, 0], best]) / np.sqrt(np.maximum(energy * 2 * n, 1e-30))
+        # first path: the earliest lag within CP - backoff before the peak that carries at least
+        # FIRST_PATH_FRACTION of the peak's power (LTF sidelobes stay below 4 %)
+        power = c.real ** 2 + c.imag ** 2
+        peak = np.argmax(power, axis=1)
+        lags = np.arange(power.shape[1])
+        near = (lags >= (peak - (cp - self._backoff))[:, None]) & (lags <= peak[:, None])
+        best = np.argmax(near & (power >= FIRST_PATH_FRACTION * power[rows[:, 0], peak][:, None]), axis=1)
         t_ltf = lo + best                                                  # first LTF body in x
         start = t_ltf - ltf_offset(cfg)                                    # frame start in x
         # fine CFO from the lag-N repetition (GI tail + T1 against T1 + T2, N + CP products,
@@ -451,7 +501,10 @@ class StreamReceiver:
         # phase gives eps modulo 1, unwrapped around eps1
         a = gather_blocks(x, (t_ltf - cp - self._backoff)[:, None], n + cp)[:, 0]
         b = gather_blocks(x, (t_ltf - cp - self._backoff + n)[:, None], n + cp)[:, 0]
-        frac = np.angle(np.sum(b * np.conj(a), axis=1)) / (2 * np.pi)
+        rep = np.sum(b * np.conj(a), axis=1)
+        frac = np.angle(rep) / (2 * np.pi)
+        # confirmation: normalised lag-N correlation of the LTF (~ SNR / (1 + SNR), any channel)
+        rho = np.abs(rep) / np.sqrt(np.maximum(np.sum(np.abs(a) ** 2, 1) * np.sum(np.abs(b) ** 2, 1), 1e-30))
         eps = eps1 + np.mod(frac - eps1 + 0.5, 1.0) - 0.5
         # channel estimate and header, CFO removed with the phase reference at the frame start
         sym = cfg.symbol_length_samples
@@ -461,9 +514,13 @@ class StreamReceiver:
         y = ofdm_demodulate(gather_blocks(x, fft_at, n) * cfo_ramp(eps, fft_at - start[:, None], n, n), cfg)
         est = estimate_channel(y[:, 0], y[:, 1], cfg, self.modem.channel_estimator, self._backoff)
         xh, noh, _ = equalize(y[:, 2:], est, cfg, "zf")
-        seq, kind, length, ok = fr.decode_headers(demap_soft(xh, noh, "bpsk"), cfg)
         confirmed = rho >= LTF_CONFIRM
-        return _Sync(start + self._base, eps, confirmed, est, seq, kind, length, ok & confirmed)
+        seq, kind, length = (np.zeros(batch, np.int64) for _ in range(3))
+        ok = np.zeros(batch, bool)
+        c = np.flatnonzero(confirmed)                    # headers of confirmed preambles only
+        if c.size:
+            seq[c], kind[c], length[c], ok[c] = fr.decode_headers(demap_soft(xh[c], noh[c], "bpsk"), cfg)
+        return _Sync(start + self._base, eps, confirmed, est, seq, kind, length, ok)
 
     def _decode_payloads(self, x: np.ndarray, sync: _Sync, accepted: list[int]) -> list[ReceivedFrame]:
         cfg, n, h = self.ofdm, self.ofdm.fft_size, self._num_header

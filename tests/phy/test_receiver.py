@@ -156,18 +156,21 @@ def test_chunked_stream_yields_the_same_frames(ofdm):
                        np.random.default_rng(8))
     whole, whole_stats = receive(iq, ofdm, modem)
     assert len(whole) == 12
-    rx = StreamReceiver(ofdm, modem)
     cuts = np.sort(rng.choice(np.arange(1, iq.size), size=200, replace=False))
     cuts = np.concatenate([cuts, [iq.size]])
-    chunked = []
-    for a, b in zip(np.concatenate([[0], cuts[:-1]]), cuts):
-        chunked += rx.push(iq[a:b])
-    chunked += rx.flush()
-    assert [(f.seq, f.start) for f in chunked] == [(f.seq, f.start) for f in whole]
-    for a, b in zip(chunked, whole):   # same samples, batched differently: float rounding only
-        np.testing.assert_allclose(a.symbols, b.symbols, rtol=1e-4, atol=1e-5)
-        assert a.cfo_hz == pytest.approx(b.cfo_hz, rel=1e-6) and a.snr_db == pytest.approx(b.snr_db, abs=1e-4)
-    assert rx.stats == whole_stats
+    for batch in (1, 3000):   # process every chunk at once, or every few thousand samples
+        rx = StreamReceiver(ofdm, modem, batch_samples=batch)
+        chunked, early = [], 0
+        for a, b in zip(np.concatenate([[0], cuts[:-1]]), cuts):
+            chunked += rx.push(iq[a:b])
+        early = len(chunked)
+        chunked += rx.flush()
+        assert early >= 10                       # frames come out while the stream runs
+        assert [(f.seq, f.start) for f in chunked] == [(f.seq, f.start) for f in whole]
+        for a, b in zip(chunked, whole):   # same samples, batched differently: float rounding only
+            np.testing.assert_allclose(a.symbols, b.symbols, rtol=1e-4, atol=1e-5)
+            assert a.cfo_hz == pytest.approx(b.cfo_hz, rel=1e-6) and a.snr_db == pytest.approx(b.snr_db, abs=1e-4)
+        assert rx.stats == whole_stats
 
 
 def test_noise_only_yields_no_frames(ofdm):
