@@ -2,6 +2,7 @@
 that applies a :class:`~semcom_phy.config.ChannelConfig` (one-shot or streamed in chunks)."""
 
 from .chain import SimChannel, apply_channel
+from .profiles import PROFILES, channel_profile
 from .impairments import (
     INTERP_HALF_WIDTH_SAMPLES,
     INTERP_NUM_PHASES,
@@ -23,6 +24,8 @@ from .impairments import (
 )
 
 __all__ = [
+    "PROFILES",
+    "channel_profile",
     "SimChannel",
     "apply_channel",
     "INTERP_HALF_WIDTH_SAMPLES",
