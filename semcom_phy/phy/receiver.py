@@ -36,7 +36,7 @@ from scipy.ndimage import maximum_filter1d
 from ..config import ModemConfig, OfdmConfig
 from . import frame as fr
 from .coding import crc32, scramble
-from .ofdm import ofdm_demodulate, pilot_values
+from .ofdm import ofdm_demodulate, pilot_values, time_scale
 from .preamble import ltf_offset, ltf_time, ltf_values, preamble_length
 from .qam import demap_hard, demap_soft
 
@@ -157,7 +157,7 @@ def sc_metric(x: np.ndarray, cfg: OfdmConfig) -> tuple[np.ndarray, np.ndarray]:
     # products at lags N/2 and N, and energies, summed over blocks of D samples
     pa = _block_sums(np.conj(x[:use - half]) * x[half:use], dec)
     pl = _block_sums(np.conj(x[:use - n]) * x[n:use], dec)
-    eb = _block_sums(x[:use].real ** 2 + x[:use].imag ** 2, dec)
+    eb = _block_sums(np.square(x[:use].view(np.float32)), 2 * dec)      # |x|^2: I^2 + Q^2 pairs
     wa, wl = (cp + half) // dec, (2 * cp + n) // dec
     p = _window_sums(pa, 0, wa, num)
     q = _window_sums(pl, o // dec, wl, num)
@@ -170,17 +170,19 @@ def sc_metric(x: np.ndarray, cfg: OfdmConfig) -> tuple[np.ndarray, np.ndarray]:
     return p, m.astype(np.float32)
 
 
-def cfo_ramp(eps: np.ndarray, starts: np.ndarray, length: int, fft_size: int) -> np.ndarray:
-    """complex64 [B, S, length]: exp(-j 2 pi eps_b (starts_bs + n) / N) for n < length.
+def cfo_ramp(eps: np.ndarray, starts: np.ndarray, length: int, fft_size: int, gain: float = 1.0,
+             split: bool = False):
+    """gain * exp(-j 2 pi eps_b (starts_bs + n) / N) for n < length: complex64 [B, S, length].
 
     eps : [B] CFO in subcarriers; starts : [B, S] first sample of each block, counted from the
     phase reference. Built as a per-block phasor (float64 phase reduced modulo 2 pi) times one
-    ramp per frame, so long frames cost few transcendental calls.
+    ramp per frame, so long frames cost few transcendental calls; ``split=True`` returns the two
+    factors, (complex64 [B, S] per-block phasor, complex64 [B, length] ramp).
     """
     w = -2.0 * np.pi * np.asarray(eps, np.float64) / fft_size                 # rad per sample [B]
     inner = np.exp(1j * (w[:, None] * np.arange(length))).astype(np.complex64)
-    outer = np.exp(1j * np.mod(w[:, None] * starts, 2 * np.pi)).astype(np.complex64)
-    return outer[:, :, None] * inner[:, None, :]
+    outer = (gain * np.exp(1j * np.mod(w[:, None] * starts, 2 * np.pi))).astype(np.complex64)
+    return (outer, inner) if split else outer[:, :, None] * inner[:, None, :]
 
 
 def gather_blocks(x: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
@@ -309,11 +311,14 @@ def track_phase(pilot_rx: np.ndarray, pilot_ref: np.ndarray, smoothing: int) -> 
 
 
 def equalize(y: np.ndarray, est: ChannelEstimate, cfg: OfdmConfig, equalizer: str = "zf",
-             first_symbol: int = 0, smoothing: int = PHASE_SMOOTHING_SYMBOLS, track: bool = True):
+             first_symbol: int = 0, smoothing: int = PHASE_SMOOTHING_SYMBOLS, track: bool = True,
+             rotation: np.ndarray | None = None):
     """Pilot phase tracking and one-tap equalisation.
 
     y : complex64 [B, S, N] received symbols (FFT bin order); symbol s carries the pilots of
         frame symbol ``first_symbol + s``
+    rotation : complex [B, S] or None, a known common phasor per symbol applied first (the
+        per-symbol part of a CFO correction commutes with the FFT)
     returns (x complex64 [B, S, num_data], no_eff float32 [B, 1, num_data], phase float64 [B, S]).
     ZF: ``x = y / H``, ``no_eff = (N0 + var_e) / |H|^2``; MMSE: ``x = conj(H) y / (|H|^2 + N0')``,
     ``no_eff = N0' / (|H|^2 + N0')`` with ``N0' = N0 + var_e`` (var_e: estimation error).
@@ -325,13 +330,17 @@ def equalize(y: np.ndarray, est: ChannelEstimate, cfg: OfdmConfig, equalizer: st
     gain = h.real ** 2 + h.imag ** 2
     denom = gain + noise if equalizer == "mmse" else gain
     weight = (np.conj(h) / np.maximum(denom, np.float32(1e-30)))[:, None, :]
-    x = y[..., cfg.fft_bins(cfg.data_carriers)] * weight
+    x = np.take(y, cfg.fft_bins(cfg.data_carriers), axis=-1)   # take: faster than fancy indexing
+    x *= weight
+    rot = np.ones(y.shape[:2], np.complex64) if rotation is None else rotation.astype(np.complex64)
     if track:
         ref = est.h[:, None, pil] * pilot_values(cfg, y.shape[1], first_symbol)[None]
-        phase = track_phase(y[..., cfg.fft_bins(cfg.pilot_carriers)], ref, smoothing)
-        x *= np.exp(-1j * phase[..., None]).astype(np.complex64)
+        phase = track_phase(np.take(y, cfg.fft_bins(cfg.pilot_carriers), axis=-1) * rot[..., None], ref, smoothing)
+        rot = rot * np.exp(-1j * phase).astype(np.complex64)
     else:
         phase = np.zeros(y.shape[:2])
+    if track or rotation is not None:
+        x *= rot[..., None]
     no_eff = noise / np.maximum(gain + noise if equalizer == "mmse" else gain, np.float32(1e-30))
     return x.astype(np.complex64, copy=False), no_eff[:, None, :].astype(np.float32), phase
 
@@ -363,7 +372,7 @@ class StreamReceiver:
     on the same samples, once they have all arrived.
     """
 
-    def __init__(self, ofdm: OfdmConfig, modem: ModemConfig, batch_samples: int = 1 << 18):
+    def __init__(self, ofdm: OfdmConfig, modem: ModemConfig, batch_samples: int = 1 << 19):
         if batch_samples < 1:
             raise ValueError(f"batch_samples = {batch_samples}: allowed >= 1")
         self.ofdm, self.modem = ofdm, modem
@@ -534,16 +543,20 @@ class StreamReceiver:
             idx = np.array(idx)
             num_sym = h + fr.num_payload_symbols(cfg, kind, length)
             start = sync.start[idx] - self._base
-            # header + payload symbols, CFO removed with the frame-start phase reference
-            rel = preamble_length(cfg) + cfg.cp_length_samples - self._backoff + sym * np.arange(num_sym)
-            blocks = gather_blocks(x, start[:, None] + rel, n) * cfo_ramp(
-                sync.eps[idx], np.broadcast_to(rel, (idx.size, num_sym)), n, n)
+            # header + payload symbols (strided views: one row per symbol, FFT window first),
+            # CFO removed with the frame-start phase reference, RE scaling folded into the ramp
+            first = preamble_length(cfg) + cfg.cp_length_samples - self._backoff
+            bodies = np.stack([x[f:f + num_sym * sym].reshape(num_sym, sym)[:, :n] for f in start + first])
+            rel = np.broadcast_to(first + sym * np.arange(num_sym), (idx.size, num_sym))
+            outer, inner = cfo_ramp(sync.eps[idx], rel, n, n, gain=1 / time_scale(cfg), split=True)
+            bodies *= inner[:, None, :]                  # the per-symbol phasor is applied after the FFT
+            spec = scipy.fft.fft(bodies, axis=-1, norm="ortho", overwrite_x=True)
             est = ChannelEstimate(*(getattr(sync.est, f)[idx] for f in ("h", "noise_var", "error_var", "num_taps")))
             equalizer = self.modem.equalizer if kind == 0 else "zf"
-            x, no_eff, phase = equalize(ofdm_demodulate(blocks, cfg), est, cfg, equalizer)
+            sym_eq, no_eff, phase = equalize(spec, est, cfg, equalizer, rotation=outer)
             nres = fr.payload_num_res(kind, length)
-            xs = x[:, h:].reshape(idx.size, -1)[:, :nres]
-            no = np.broadcast_to(no_eff, x.shape)[:, h:].reshape(idx.size, -1)[:, :nres]
+            xs = sym_eq[:, h:].reshape(idx.size, -1)[:, :nres]
+            no = np.broadcast_to(no_eff, sym_eq.shape)[:, h:].reshape(idx.size, -1)[:, :nres]
             gain = np.mean(np.abs(est.h[:, data_pos]) ** 2, axis=1)
             snr_db = 10 * np.log10(np.maximum(gain, 1e-30) / np.maximum(est.noise_var, 1e-30))
             # residual CFO from the slope of the tracked phase (rad per symbol)
