@@ -1,96 +1,69 @@
 #!/usr/bin/env python3
-"""Loopback over a simulated link: frames -> channel -> stream receiver, swept over SNR.
+"""Semantic loopback: Fashion-MNIST test images through the OFDM link and back, by SNR.
 
-Every SNR point sends ``--num-frames`` analog frames (unit-power complex Gaussian symbols, as a
-semantic encoder produces) and as many digital frames (random bytes, Gray ``--modulation``),
-each frame through its own channel realisation, and measures what comes back:
+Each image is encoded into k complex symbols (the shipped codec), framed, sent through the
+link, found and equalised by the stream receiver, decoded and classified. A frame that does not
+come back is counted as lost (blank image, wrong class) and stays in every average.
 
-  frames sent/received, EVM of the analog symbols, BER of the digital payloads, the receiver's
-  own SNR and CFO estimates.
-
-The table is printed; ``<out>/<run>/`` receives ``config.yaml`` (the resolved configuration),
-``results.json`` and ``loopback.png`` (EVM and BER against SNR, and a received constellation).
+Prints a table (SNR, frames received/sent, accuracy, PSNR, SSIM, EVM) and writes
+``<out>/<run>/``: ``config.yaml``, ``results.json``, ``images.png`` (originals and what came back
+at each SNR) and ``curves.png`` (accuracy, PSNR and SSIM against SNR).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
-from semcom_phy.channel import PROFILES, SimChannel, channel_profile
-from semcom_phy.config import MODULATIONS, ModemConfig, OfdmConfig, to_dict
+from semcom_phy.channel import PROFILES, channel_profile
+from semcom_phy.config import ModemConfig, OfdmConfig, to_dict
+from semcom_phy.data import DatasetError, load_split, to_tensor
 from semcom_phy.io import new_run_dir, save_run
-from semcom_phy.phy import StreamReceiver, transmit
+from semcom_phy.link import SemanticLink
+from semcom_phy.semantic import WEIGHTS_DIR, WeightsError, load_codec
+from semcom_phy.transport import SimTransport
+
+RESULT_KEYS = ("snr_db", "num_images", "frames_sent", "frames_received", "accuracy", "psnr_db", "ssim", "evm_db")
 
 
-def run_point(ofdm: OfdmConfig, modem: ModemConfig, profile: str, snr_db: float, num_frames: int,
-              symbols_per_frame: int, rng: np.random.Generator) -> dict:
-    """One SNR point in one payload mode; returns metrics and a few received symbols."""
-    channel = SimChannel(channel_profile(profile, snr_db), ofdm, rng)
-    rx = StreamReceiver(ofdm, modem, batch_samples=1)
-    if modem.mode == "analog":
-        z = rng.standard_normal((num_frames, symbols_per_frame)) + 1j * rng.standard_normal((num_frames, symbols_per_frame))
-        payloads = list((z / np.sqrt(2)).astype(np.complex64))
-    else:
-        num_bytes = symbols_per_frame * modem.bits_per_symbol // 8
-        payloads = [rng.bytes(num_bytes) for _ in range(num_frames)]
-    frames = []
-    for i, p in enumerate(payloads):            # one burst (and one fading draw) per frame
-        burst = transmit([p], ofdm, modem, first_seq=i)
-        silence = np.zeros(int(rng.integers(64, 512)), np.complex64)
-        frames += rx.push(channel(np.concatenate([silence, burst.iq])))
-    frames += rx.push(channel(np.zeros(4096, np.complex64))) + rx.push(channel.flush()) + rx.flush()
-    got = {f.seq: f for f in frames}
-    out = {"frames_sent": num_frames, "frames_received": len(got),
-           "snr_est_db": float(np.mean([f.snr_db for f in frames])) if frames else None,
-           "cfo_est_hz": float(np.mean([f.cfo_hz for f in frames])) if frames else None,
-           "header_failures": rx.stats.header_failures}
-    if modem.mode == "analog":
-        err = [np.mean(np.abs(got[i].symbols - p) ** 2) for i, p in enumerate(payloads) if i in got]
-        out["evm_db"] = float(10 * np.log10(np.mean(err))) if err else None
-        out["no_eff_db"] = float(10 * np.log10(np.mean([np.mean(f.no_eff) for f in frames]))) if frames else None
-    else:
-        bits = 8 * len(payloads[0])
-        errors = sum(int(np.count_nonzero(np.unpackbits(np.frombuffer(got[i].payload, np.uint8)
-                                                        ^ np.frombuffer(p, np.uint8))))
-                     for i, p in enumerate(payloads) if i in got)
-        out["ber"] = errors / (bits * len(got)) if got else None
-        out["frames_crc_ok"] = sum(bool(f.payload_crc_ok) for f in frames)
-    c = np.concatenate([f.symbols for f in frames[:8]]) if frames else np.zeros(0, np.complex64)
-    out["constellation"] = np.stack([c.real, c.imag], axis=1).round(4).tolist()   # [[re, im], ...]
-    return out
-
-
-def plot(rows: list[dict], path: Path, modulation: str) -> None:
+def plot_images(x: torch.Tensor, rows: list[tuple[float, torch.Tensor]], path: Path, num: int = 10) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    snr = [r["snr_db"] for r in rows]
-    fig, ax = plt.subplots(1, 3, figsize=(13, 3.8))
-    ax[0].plot(snr, [r["analog"]["evm_db"] for r in rows], "o-", label="measured EVM")
-    ax[0].plot(snr, [r["analog"]["no_eff_db"] for r in rows], "x--", label="receiver no_eff")
-    ax[0].set(xlabel="SNR [dB]", ylabel="EVM [dB]", title="Analog symbols")
-    ber = [(s, r["digital"]["ber"]) for s, r in zip(snr, rows) if r["digital"]["ber"]]
-    if ber:
-        ax[1].semilogy(*zip(*ber), "o-")
-    zero = [s for s, r in zip(snr, rows) if r["digital"]["ber"] == 0]
-    if zero:
-        ax[1].semilogy(zero, [1e-5] * len(zero), "v", color="C2", label="no bit errors")
-        ax[1].legend()
-    ax[1].set(xlabel="SNR [dB]", ylabel="BER (uncoded)", title=f"Digital {modulation}", ylim=(5e-6, 0.5))
-    mid = rows[len(rows) // 2]
-    c = np.array(mid["digital"]["constellation"]).reshape(-1, 2)
-    ax[2].plot(c[:, 0], c[:, 1], ".", ms=3)
-    ax[2].set(title=f"Received {modulation} symbols at {mid['snr_db']:g} dB", aspect="equal",
-              xlim=(-1.6, 1.6), ylim=(-1.6, 1.6))
-    for a in ax[:2]:
-        a.grid(True, which="both", alpha=0.3)
-    ax[0].legend()
+    fig, axes = plt.subplots(len(rows) + 1, num, figsize=(num * 0.9, (len(rows) + 1) * 0.95))
+    for j in range(num):
+        for i, (label, imgs) in enumerate([("original", x)] + [(f"{s:g} dB", r) for s, r in rows]):
+            ax = axes[i, j]
+            ax.imshow(imgs[j, 0].cpu().numpy(), cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j == 0:
+                ax.set_ylabel(label, fontsize=8)
+    fig.tight_layout(pad=0.2)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_curves(results: list[dict], path: Path, title: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    snr = [r["snr_db"] for r in results]
+    fig, ax = plt.subplots(1, 3, figsize=(12, 3.5))
+    for a, key, label in zip(ax, ("accuracy", "psnr_db", "ssim"), ("accuracy", "PSNR [dB]", "SSIM")):
+        a.plot(snr, [r[key] for r in results], "o-")
+        a.set(xlabel="SNR [dB]", ylabel=label)
+        a.grid(True, alpha=0.3)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -98,49 +71,74 @@ def plot(rows: list[dict], path: Path, modulation: str) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--link", choices=["sim"], default="sim", help="transport (default sim: the simulated channel)")
+    ap.add_argument("--channel", choices=sorted(PROFILES), default="awgn",
+                    help="channel profile: awgn, fading (flat Rayleigh), multipath (TDL + CFO, SFO, phase noise)")
     ap.add_argument("--snr", type=float, nargs="+", default=[0, 5, 10, 15, 20], metavar="DB",
                     help="SNR points, Es/N0 per data resource element (default: 0 5 10 15 20)")
-    ap.add_argument("--channel", choices=sorted(PROFILES), default="awgn", help="channel profile (default awgn)")
-    ap.add_argument("--num-frames", type=int, default=64, help="frames per mode and SNR (default 64)")
-    ap.add_argument("--symbols", type=int, default=128, help="payload symbols per frame (default 128)")
-    ap.add_argument("--modulation", choices=list(MODULATIONS), default="qpsk", help="digital modulation")
-    ap.add_argument("--equalizer", choices=["zf", "mmse"], default="zf", help="analog equaliser")
-    ap.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    ap.add_argument("--out", type=Path, default=Path("results/loopback"), help="results directory")
-    ap.add_argument("--no-plot", action="store_true", help="skip the PNG")
+    ap.add_argument("--num-images", type=int, default=512, help="test images per SNR (default 512)")
+    ap.add_argument("--seed", type=int, default=0, help="seed for the image choice and the channel (default 0)")
+    ap.add_argument("--out", type=Path, default=Path("results/loopback"), help="results directory (default results/loopback)")
+    ap.add_argument("--json", type=Path, default=None, help="also write {config, results} to this JSON file")
+    ap.add_argument("--weights", type=Path, default=WEIGHTS_DIR / "codec.json", help="codec manifest (default: shipped)")
+    ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: the Debian package's)")
+    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="torch device (default auto)")
+    ap.add_argument("--no-plot", action="store_true", help="skip the PNG files")
     args = ap.parse_args(argv)
-    if args.num_frames < 1 or args.symbols < 1:
-        ap.error("--num-frames and --symbols must be >= 1")
+    if not 1 <= args.num_images <= 10000:
+        ap.error(f"--num-images {args.num_images}: allowed 1..10000 (the test set)")
+    for s in args.snr:
+        if not -30 <= s <= 100:
+            ap.error(f"--snr {s:g}: allowed -30..100 dB")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        ap.error("--device cuda: no CUDA device is available")
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if args.device == "auto" else args.device))
+    try:
+        codec = load_codec(args.weights, device)
+        test = load_split("test", args.data_dir)
+    except (DatasetError, WeightsError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
-    ofdm = OfdmConfig()
-    modems = {"analog": ModemConfig(mode="analog", equalizer=args.equalizer, gap_samples=0),
-              "digital": ModemConfig(mode="digital", modulation=args.modulation, gap_samples=0)}
     rng = np.random.default_rng(args.seed)
-    rows = []
-    for snr in tqdm(args.snr, desc=f"loopback ({args.channel})", unit="SNR"):
-        row = {"snr_db": snr}
-        for mode, modem in modems.items():
-            row[mode] = run_point(ofdm, modem, args.channel, snr, args.num_frames, args.symbols, rng)
-        rows.append(row)
+    pick = np.sort(rng.choice(len(test), args.num_images, replace=False))
+    x = to_tensor(test.images[pick]).to(device)
+    labels = torch.from_numpy(test.labels[pick].astype(np.int64)).to(device)
+    ofdm, modem = OfdmConfig(), ModemConfig(mode="analog", gap_samples=256)
+    results, shown = [], []
+    t0 = time.time()
+    for snr in tqdm(args.snr, desc=f"loopback {args.link}/{args.channel}", unit="SNR"):
+        with SimTransport(channel_profile(args.channel, snr), ofdm, rng) as transport:
+            out = SemanticLink(codec, transport, ofdm, modem).run(x)
+        results.append({"snr_db": snr, **out.metrics(x, labels)})
+        shown.append((snr, out.x_hat[:10]))
+    elapsed = time.time() - t0
+    with torch.no_grad():
+        clean = float((codec.classify(x).argmax(1) == labels).float().mean())
 
-    print(f"\nchannel {args.channel}: {args.num_frames} analog + {args.num_frames} {args.modulation} frames "
-          f"of {args.symbols} symbols per SNR")
-    print(f"{'SNR dB':>7} {'frames rx/tx':>13} {'EVM dB':>8} {'BER':>9} {'est. SNR':>9} {'CFO Hz':>9}")
-    for r in rows:
-        a, d = r["analog"], r["digital"]
-        fmt = lambda v, f: format(v, f) if v is not None else "-"  # noqa: E731
-        print(f"{r['snr_db']:>7g} {a['frames_received'] + d['frames_received']:>6}/{2 * args.num_frames:<6} "
-              f"{fmt(a['evm_db'], '8.2f')} {fmt(d['ber'], '9.2e')} {fmt(a['snr_est_db'], '9.2f')} "
-              f"{fmt(a['cfo_est_hz'], '9.0f')}")
+    print(f"\n{args.num_images} test images over {args.link}/{args.channel}, k = {codec.cfg.num_symbols} "
+          f"symbols per image (k/n = {codec.cfg.bandwidth_ratio:.3f}); classifier on the originals: {clean:.3f}")
+    print(f"{'SNR dB':>7} {'frames rx/tx':>13} {'accuracy':>9} {'PSNR dB':>8} {'SSIM':>6} {'EVM dB':>7}")
+    for r in results:
+        evm = f"{r['evm_db']:7.2f}" if r["evm_db"] is not None else "      -"
+        print(f"{r['snr_db']:>7g} {r['frames_received']:>6}/{r['frames_sent']:<6} {r['accuracy']:>9.3f} "
+              f"{r['psnr_db']:>8.2f} {r['ssim']:>6.3f} {evm}")
 
-    run_dir = new_run_dir(args.out)
     config = {"script": "loopback", "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-              "ofdm": to_dict(ofdm), "modems": {k: to_dict(m) for k, m in modems.items()},
-              "channels": {str(s): to_dict(channel_profile(args.channel, s)) for s in args.snr}}
-    save_run(run_dir, config, {"rows": rows})
+              "device": str(device), "ofdm": to_dict(ofdm), "modem": to_dict(modem),
+              "channels": {f"{s:g}": to_dict(channel_profile(args.channel, s)) for s in args.snr},
+              "codec": {"manifest": str(args.weights), **to_dict(codec.cfg)}, "images": pick.tolist()}
+    document = {"config": config, "results": results, "clean_accuracy": clean, "elapsed_s": round(elapsed, 1)}
+    run_dir = new_run_dir(args.out)
+    save_run(run_dir, config, document)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(document, indent=1))
     if not args.no_plot:
-        plot(rows, run_dir / "loopback.png", args.modulation)
-    print(f"results in {run_dir}")
+        plot_images(x, shown, run_dir / "images.png", num=min(10, args.num_images))
+        plot_curves(results, run_dir / "curves.png", f"{args.num_images} images, {args.link}/{args.channel}")
+    print(f"results in {run_dir} ({elapsed:.1f} s)")
     return 0
 
 

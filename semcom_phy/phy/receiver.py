@@ -381,7 +381,6 @@ class StreamReceiver:
         self._dec = decimation(ofdm)
         self._half = math.ceil(preamble_length(ofdm) / self._dec)   # local-maximum half window (grid steps)
         self._backoff = max(1, cp // 4)
-        self.fft_backoff_samples = self._backoff
         self._margin = cp + self._dec                        # timing search either side
         self._num_header = fr.num_header_symbols(ofdm)
         self._header_end = preamble_length(ofdm) + self._num_header * ofdm.symbol_length_samples
@@ -391,6 +390,11 @@ class StreamReceiver:
         g = int(math.floor((modem.max_cfo_subcarriers + 1) / 2))
         self._shifts = 2 * np.arange(-g, g + 1)
         self.reset()
+
+    @property
+    def fft_backoff_samples(self) -> int:
+        """FFT windows start this many samples before each symbol body (inside the CP)."""
+        return self._backoff
 
     def reset(self) -> None:
         """Forget the stream; sample indices start again at 0."""

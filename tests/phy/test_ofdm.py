@@ -10,7 +10,7 @@ from semcom_phy.phy import frame as fr
 from semcom_phy.phy.ofdm import map_resource_grid, ofdm_demodulate, ofdm_modulate, pilot_values, split_symbols
 from semcom_phy.phy.preamble import ltf_offset, preamble, preamble_length, sync_values
 
-DATA = Path(__file__).parent.parent / "data"
+GOLDEN = Path(__file__).parent.parent / "golden"
 
 
 def _qpsk(rng, shape):
@@ -47,7 +47,7 @@ def test_modulate_demodulate_round_trip_and_unit_power(ofdm):
 
 def test_preamble_matches_golden_and_has_its_structure(ofdm):
     p = preamble(ofdm)
-    np.testing.assert_allclose(p, np.load(DATA / "preamble_fft64_cp16.npy"), atol=1e-6)
+    np.testing.assert_allclose(p, np.load(GOLDEN / "preamble_fft64_cp16.npy"), atol=1e-6)
     assert p.size == preamble_length(ofdm) == 240
     assert np.mean(np.abs(p) ** 2) == pytest.approx(1.0, rel=0.02)
     n, cp = ofdm.fft_size, ofdm.cp_length_samples

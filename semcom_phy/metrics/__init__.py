@@ -1,0 +1,40 @@
+"""Metrics: accuracy, PSNR, SSIM (pytorch-msssim), EVM, frame loss."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def accuracy(logits: torch.Tensor, labels: torch.Tensor, valid: torch.Tensor | None = None) -> float:
+    """Fraction of correct predictions; entries with ``valid == False`` (lost) count as wrong."""
+    correct = logits.argmax(dim=-1) == labels
+    if valid is not None:
+        correct &= valid
+    return float(correct.float().mean()) if correct.numel() else float("nan")
+
+
+def psnr_db(x_hat: torch.Tensor, x: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
+    """Per-image PSNR [B] in dB of images [B, C, H, W] (MSE floored at 1e-10)."""
+    mse = ((x_hat - x) ** 2).flatten(1).mean(dim=1).clamp_min(1e-10)
+    return 10 * torch.log10(data_range ** 2 / mse)
+
+
+def ssim(x_hat: torch.Tensor, x: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
+    """Per-image SSIM [B] (pytorch-msssim, 7x7 Gaussian window to suit 28x28 images)."""
+    from pytorch_msssim import ssim as _ssim
+
+    return _ssim(x_hat.float(), x.float(), data_range=data_range, size_average=False, win_size=7)
+
+
+def evm_db(received: np.ndarray, sent: np.ndarray) -> float:
+    """10 log10(mean |received - sent|^2 / mean |sent|^2) over all given symbols."""
+    err = np.mean(np.abs(np.asarray(received) - np.asarray(sent)) ** 2)
+    return float(10 * np.log10(max(err, 1e-30) / max(np.mean(np.abs(sent) ** 2), 1e-30)))
+
+
+def frame_loss(sent: int, received: int) -> float:
+    return 1.0 - received / sent if sent else float("nan")
+
+
+__all__ = ["accuracy", "psnr_db", "ssim", "evm_db", "frame_loss"]

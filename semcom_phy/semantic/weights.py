@@ -1,0 +1,77 @@
+"""Shipped weights: ``semcom_phy/weights/<name>.pt`` with a manifest ``<name>.json``.
+
+The manifest records the SHA-256 of the weights file, the model config, how it was trained
+(command, seed, data checksums) and its final metrics. Loading checks the SHA-256 first and then
+reads the tensors with ``torch.load(..., weights_only=True)``: a modified or truncated file is
+rejected, never unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+
+from .codec import CodecConfig, SemanticCodec
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+
+
+class WeightsError(RuntimeError):
+    """Missing, modified or mismatched weights."""
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_manifest(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError as err:
+        raise WeightsError(f"manifest {path} not found: train with scripts/train_codec.py or restore it "
+                           "from git") from err
+    except json.JSONDecodeError as err:
+        raise WeightsError(f"manifest {path} is not valid JSON: {err}") from err
+
+
+def load_state(manifest_path: Path, map_location="cpu") -> tuple[dict, dict]:
+    """(manifest, state_dict) after checking the weights' SHA-256 against the manifest."""
+    manifest = read_manifest(manifest_path)
+    weights = Path(manifest_path).parent / manifest["file"]
+    if not weights.is_file():
+        raise WeightsError(f"weights file {weights} (named in {manifest_path}) not found")
+    digest = sha256_file(weights)
+    if digest != manifest["sha256"]:
+        raise WeightsError(f"{weights}: SHA-256 {digest[:16]}... does not match the manifest's "
+                           f"{manifest['sha256'][:16]}...: the file is modified or corrupted")
+    return manifest, torch.load(weights, map_location=map_location, weights_only=True)
+
+
+def load_codec(manifest_path: str | Path | None = None, device: str | torch.device = "cpu") -> SemanticCodec:
+    """The trained codec (eval mode) from a manifest, by default the shipped ``codec.json``."""
+    manifest, state = load_state(Path(manifest_path or WEIGHTS_DIR / "codec.json"), map_location=device)
+    codec = SemanticCodec(CodecConfig(**manifest["config"]))
+    try:
+        codec.load_state_dict(state)
+    except RuntimeError as err:
+        raise WeightsError(f"{manifest_path}: the weights do not fit the current model (retrain with "
+                           f"scripts/train_codec.py): {str(err).splitlines()[0]}") from err
+    return codec.to(device).eval()
+
+
+def save_weights(model: torch.nn.Module, out_dir: Path, name: str, manifest: dict) -> Path:
+    """Write ``<name>.pt`` and ``<name>.json`` (manifest + file name + SHA-256); returns the manifest path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    weights = out_dir / f"{name}.pt"
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, weights)
+    manifest = {"file": weights.name, "sha256": sha256_file(weights), **manifest}
+    path = out_dir / f"{name}.json"
+    path.write_text(json.dumps(manifest, indent=1) + "\n")
+    return path

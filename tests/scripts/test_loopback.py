@@ -1,0 +1,50 @@
+"""The main job, run as a user runs it (a subprocess of the project's Python)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from semcom_phy.data.fashion_mnist import DEFAULT_ROOT
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(not DEFAULT_ROOT.exists(),
+                                reason="Debian package dataset-fashion-mnist not installed (make setup installs it)")
+
+
+def _run(*args, timeout=300):
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "loopback.py"), *args],
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def test_short_loopback_writes_the_contracted_results(tmp_path):
+    res = _run("--num-images", "16", "--snr", "5", "20", "--out", str(tmp_path / "runs"),
+               "--json", str(tmp_path / "r.json"))
+    assert res.returncode == 0, res.stderr
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert set(doc) >= {"config", "results"}
+    assert [r["snr_db"] for r in doc["results"]] == [5, 20]
+    for row in doc["results"]:
+        assert {"snr_db", "num_images", "frames_sent", "frames_received", "accuracy", "psnr_db", "ssim",
+                "evm_db"} <= set(row)
+        assert row["num_images"] == row["frames_sent"] == 16
+        assert 0.0 <= row["accuracy"] <= 1.0
+    # a good channel delivers every frame and a recognisable image
+    assert doc["results"][1]["frames_received"] == 16 and doc["results"][1]["psnr_db"] > 18
+    run = next((tmp_path / "runs").iterdir())
+    assert {p.name for p in run.iterdir()} >= {"config.yaml", "results.json", "images.png", "curves.png"}
+    assert "SNR dB" in res.stdout and "accuracy" in res.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--num-images", "0"], "--num-images 0: allowed 1..10000"),
+    (["--snr", "500"], "--snr 500: allowed -30..100 dB"),
+    (["--channel", "moon"], "invalid choice: 'moon'"),
+    (["--data-dir", "/nonexistent"], "apt-get install dataset-fashion-mnist"),
+])
+def test_bad_arguments_exit_with_a_clear_message(args, message, tmp_path):
+    res = _run(*args, "--out", str(tmp_path))
+    assert res.returncode == 2
+    assert message in res.stderr
