@@ -29,6 +29,7 @@ from semcom_phy.data import dataset_root, load_split, to_tensor
 from semcom_phy.data.fashion_mnist import FILES, SHA256
 from semcom_phy.metrics import psnr_db
 from semcom_phy.semantic import CodecConfig, SemanticCodec, save_weights, symbol_channel
+from semcom_phy.semantic.weights import load_state
 
 
 def pick_device(name: str) -> torch.device:
@@ -76,6 +77,8 @@ def main(argv=None) -> int:
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--limit", type=int, default=0, help="use only this many training images (smoke tests)")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from this codec manifest (fine-tuning; its config wins over --num-symbols/--channels)")
     ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: Debian path)")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "semcom_phy" / "weights")
     args = ap.parse_args(argv)
@@ -93,13 +96,20 @@ def main(argv=None) -> int:
     if args.limit:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     x_test, y_test = to_tensor(test.images).to(device), torch.from_numpy(test.labels.astype("int64")).to(device)
-    cfg = CodecConfig(num_symbols=args.num_symbols, channels=args.channels)
+    init = None
+    if args.init:
+        init, state = load_state(args.init, map_location=device)
+        cfg = CodecConfig(**init["config"])
+    else:
+        cfg = CodecConfig(num_symbols=args.num_symbols, channels=args.channels)
     gen = torch.Generator(device=device).manual_seed(args.seed)
     shuffle = torch.Generator().manual_seed(args.seed + 1)
 
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(args.seed)                       # weight init and dropout, restored after
         codec = SemanticCodec(cfg).to(device)
+        if init is not None:
+            codec.load_state_dict(state)
         n = len(x_train)
         steps = math.ceil(n / args.batch_size)
 
@@ -166,6 +176,8 @@ def main(argv=None) -> int:
                  "files_sha256_decompressed": {f: SHA256[f] for f in FILES["train"] + FILES["test"]},
                  "train_images": len(x_train), "test_images": len(x_test)},
         "metrics_test_set_symbol_channel": metrics,
+        "initialised_from": None if init is None else {"sha256": init["sha256"], "command": init["command"],
+                                                        "initialised_from": init.get("initialised_from")},
         "torch": torch.__version__,
         "device": str(device),
         "elapsed_s": round(time.time() - t0, 1),
