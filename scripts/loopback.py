@@ -52,7 +52,7 @@ def plot_images(x: torch.Tensor, rows: list[tuple[float, torch.Tensor]], path: P
     plt.close(fig)
 
 
-def plot_curves(results: list[dict], path: Path, title: str) -> None:
+def plot_curves(results: list[dict], path: Path, title: str, clean_accuracy: float) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -63,6 +63,8 @@ def plot_curves(results: list[dict], path: Path, title: str) -> None:
         a.plot(snr, [r[key] for r in results], "o-")
         a.set(xlabel="SNR [dB]", ylabel=label)
         a.grid(True, alpha=0.3)
+    ax[0].axhline(clean_accuracy, ls="--", color="gray", label="classifier on the originals")
+    ax[0].legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -137,7 +139,7 @@ def main(argv=None) -> int:
         args.json.write_text(json.dumps(document, indent=1))
     if not args.no_plot:
         plot_images(x, shown, run_dir / "images.png", num=min(10, args.num_images))
-        plot_curves(results, run_dir / "curves.png", f"{args.num_images} images, {args.link}/{args.channel}")
+        plot_curves(results, run_dir / "curves.png", f"{args.num_images} images, {args.link}/{args.channel}", clean)
     print(f"results in {run_dir} ({elapsed:.1f} s)")
     return 0
 

@@ -66,6 +66,9 @@ class SemanticLink:
                  modem: ModemConfig = ModemConfig(mode="analog", gap_samples=256)):
         if modem.mode != "analog":
             raise ValueError(f"ModemConfig.mode = {modem.mode!r}: the semantic link needs 'analog'")
+        if modem.equalizer != "zf":
+            raise ValueError(f"ModemConfig.equalizer = {modem.equalizer!r}: the decoder is trained on unbiased "
+                             "(ZF) symbols with their no_eff; use 'zf'")
         self.codec, self.transport, self.ofdm, self.modem = codec, transport, ofdm, modem
         self.device = next(codec.parameters()).device
         self._seq = 0
@@ -73,6 +76,8 @@ class SemanticLink:
     @torch.no_grad()
     def run(self, x: torch.Tensor) -> LinkOutput:
         """Send images x float [B, 1, 28, 28] in [0, 1]; returns what the receiver made of them."""
+        if not 1 <= len(x) <= 0xFFFF:
+            raise ValueError(f"{len(x)} images in one run: allowed 1..65535 (16-bit sequence numbers)")
         z = self.codec.encode(x.to(self.device)).cpu().numpy().astype(np.complex64)      # [B, k]
         first = self._seq
         self._seq = (self._seq + len(z)) & 0xFFFF

@@ -1,7 +1,8 @@
 import numpy as np
+import pytest
 import torch
 
-from semcom_phy.config import ChannelConfig, OfdmConfig
+from semcom_phy.config import ChannelConfig, ModemConfig, OfdmConfig
 from semcom_phy.link import SemanticLink
 from semcom_phy.semantic import CodecConfig, SemanticCodec
 from semcom_phy.transport import SimTransport, Transport
@@ -52,3 +53,11 @@ def test_lost_frames_are_scored_not_dropped():
     m = out.metrics(x, labels)
     assert (m["frames_sent"], m["frames_received"], m["num_images"]) == (9, 6, 9)
     assert m["accuracy"] <= 6 / 9 + 1e-6
+
+
+def test_link_rejects_settings_the_decoder_cannot_use():
+    t = SimTransport(ChannelConfig(), OfdmConfig(), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="needs 'analog'"):
+        SemanticLink(_codec(), t, modem=ModemConfig(mode="digital"))
+    with pytest.raises(ValueError, match="use 'zf'"):
+        SemanticLink(_codec(), t, modem=ModemConfig(mode="analog", equalizer="mmse"))
