@@ -284,7 +284,7 @@ def main(argv=None) -> int:
     args.json.write_text(json.dumps(result, indent=1))
     if args.plot:
         plot_ber(rows, args.plot)
-    print(f"Eb/N0 at BER 1e-3 [dB]: " + ", ".join(
+    print("Eb/N0 at BER 1e-3 [dB]: " + ", ".join(
         f"{m}: full {v['full']}, genie {v['genie']}, theory {v['theory']:.2f}" for m, v in at.items()))
     print(f"detection: AWGN 5 dB {detection['awgn_5db']:.4f}, TDL-long 15 dB {detection['tdl_15db']:.4f}, "
           f"false frames per 1e7 noise samples {detection['false_frames_per_1e7_noise_samples']:.2f}")

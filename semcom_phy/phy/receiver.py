@@ -377,7 +377,7 @@ class StreamReceiver:
             raise ValueError(f"batch_samples = {batch_samples}: allowed >= 1")
         self.ofdm, self.modem = ofdm, modem
         self.batch_samples = batch_samples
-        n, cp = ofdm.fft_size, ofdm.cp_length_samples
+        cp = ofdm.cp_length_samples
         self._dec = decimation(ofdm)
         self._half = math.ceil(preamble_length(ofdm) / self._dec)   # local-maximum half window (grid steps)
         self._backoff = max(1, cp // 4)

@@ -10,7 +10,7 @@ from ..config import ModemConfig, OfdmConfig
 from . import frame as fr
 from .coding import crc32, scramble, scrambling_sequence
 from .ofdm import map_resource_grid, ofdm_modulate, pilot_values
-from .preamble import preamble, preamble_length
+from .preamble import preamble
 from .qam import map_bits
 
 PAD_SEED = 0x33
