@@ -27,7 +27,8 @@ from semcom_phy.config import ModemConfig, OfdmConfig, to_dict
 from semcom_phy.data import DatasetError, load_split, to_tensor
 from semcom_phy.io import new_run_dir, save_run
 from semcom_phy.link import SemanticLink
-from semcom_phy.semantic import WEIGHTS_DIR, WeightsError, load_codec
+from semcom_phy.metrics import accuracy
+from semcom_phy.semantic import WEIGHTS_DIR, WeightsError, load_codec, pick_device
 from semcom_phy.transport import SimTransport
 
 RESULT_KEYS = ("snr_db", "num_images", "frames_sent", "frames_received", "accuracy", "psnr_db", "ssim", "evm_db")
@@ -92,10 +93,10 @@ def main(argv=None) -> int:
     for s in args.snr:
         if not -30 <= s <= 100:
             ap.error(f"--snr {s:g}: allowed -30..100 dB")
-    if args.device == "cuda" and not torch.cuda.is_available():
-        ap.error("--device cuda: no CUDA device is available")
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if args.device == "auto" else args.device))
+    try:
+        device = pick_device(args.device)
+    except ValueError as err:
+        ap.error(str(err))
     try:
         codec = load_codec(args.weights, device)
         test = load_split("test", args.data_dir)
@@ -117,7 +118,7 @@ def main(argv=None) -> int:
         shown.append((snr, out.x_hat[:10]))
     elapsed = time.time() - t0
     with torch.no_grad():
-        clean = float((codec.classify(x).argmax(1) == labels).float().mean())
+        clean = accuracy(codec.classify(x), labels)
 
     print(f"\n{args.num_images} test images over {args.link}/{args.channel}, k = {codec.cfg.num_symbols} "
           f"symbols per image (k/n = {codec.cfg.bandwidth_ratio:.3f}); classifier on the originals: {clean:.3f}")

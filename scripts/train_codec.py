@@ -27,17 +27,9 @@ from tqdm import tqdm
 
 from semcom_phy.data import dataset_root, load_split, to_tensor
 from semcom_phy.data.fashion_mnist import FILES, SHA256
-from semcom_phy.metrics import psnr_db
-from semcom_phy.semantic import CodecConfig, SemanticCodec, save_weights, symbol_channel
+from semcom_phy.metrics import accuracy, psnr_db
+from semcom_phy.semantic import CodecConfig, SemanticCodec, pick_device, save_weights, symbol_channel
 from semcom_phy.semantic.weights import load_state
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda: no CUDA device is available (install a CUDA build of torch)")
-    return torch.device(name)
 
 
 def batches(n: int, size: int, gen: torch.Generator):
@@ -49,12 +41,12 @@ def batches(n: int, size: int, gen: torch.Generator):
 @torch.no_grad()
 def evaluate(codec: SemanticCodec, x: torch.Tensor, y: torch.Tensor, snrs, fading: bool, gen) -> dict:
     codec.eval()
-    out = {"clean_accuracy": float((codec.classify(x).argmax(1) == y).float().mean())}
+    out = {"clean_accuracy": accuracy(codec.classify(x), y)}
     z = codec.encode(x)
     for snr in snrs:
         z_hat, no = symbol_channel(z, torch.full((len(x),), float(snr)), torch.full((len(x),), fading), gen)
         x_hat = codec.decode(z_hat, no)
-        out[f"snr_{snr:g}"] = {"accuracy": float((codec.classify(x_hat).argmax(1) == y).float().mean()),
+        out[f"snr_{snr:g}"] = {"accuracy": accuracy(codec.classify(x_hat), y),
                                "psnr_db": float(psnr_db(x_hat, x).mean())}
     codec.train()
     return out
@@ -88,7 +80,10 @@ def main(argv=None) -> int:
         ap.error("--snr-min must not exceed --snr-max")
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = pick_device(args.device)
+    try:
+        device = pick_device(args.device)
+    except ValueError as err:
+        ap.error(str(err))
     t0 = time.time()
 
     train, test = load_split("train", args.data_dir), load_split("test", args.data_dir)

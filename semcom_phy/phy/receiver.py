@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
@@ -74,7 +74,7 @@ class ReceivedFrame:
     channel: np.ndarray
     payload: bytes | None = None
     payload_crc_ok: bool | None = None
-    header_ok: bool = True
+    header_ok: bool = True    # always: frames whose header fails are counted, never returned
 
     @property
     def length(self) -> int:
@@ -186,12 +186,8 @@ def cfo_ramp(eps: np.ndarray, starts: np.ndarray, length: int, fft_size: int, ga
 
 
 def gather_blocks(x: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
-    """x[..., starts[..., None] + arange(length)] for 1-D x, or row-wise for 2-D x [B, n]
-    with starts [B, S]: complex64 [*starts.shape, length]."""
-    idx = starts[..., None] + np.arange(length)
-    if x.ndim == 1:
-        return x[idx]
-    return x[np.arange(x.shape[0]).reshape((-1,) + (1,) * (idx.ndim - 1)), idx]
+    """x[starts[..., None] + arange(length)]: complex64 [*starts.shape, length]."""
+    return x[starts[..., None] + np.arange(length)]
 
 
 def integer_cfo(spec: np.ndarray, cfg: OfdmConfig, shifts: np.ndarray) -> np.ndarray:
@@ -222,6 +218,10 @@ class ChannelEstimate:
     noise_var: np.ndarray
     error_var: np.ndarray
     num_taps: np.ndarray
+
+    def select(self, idx: np.ndarray) -> "ChannelEstimate":
+        """The estimates of frames ``idx``."""
+        return ChannelEstimate(self.h[idx], self.noise_var[idx], self.error_var[idx], self.num_taps[idx])
 
 
 def estimate_channel(y1: np.ndarray, y2: np.ndarray, cfg: OfdmConfig, method: str = "smoothed",
@@ -355,11 +355,11 @@ class _Sync:
     start: np.ndarray        # int64 absolute frame start (start of the sync symbol's CP)
     eps: np.ndarray          # float64 CFO in subcarriers
     confirmed: np.ndarray    # bool
-    est: ChannelEstimate | None = None
-    seq: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    kind: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    length: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    header_ok: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    est: ChannelEstimate
+    seq: np.ndarray          # int64 header fields (valid where header_ok)
+    kind: np.ndarray
+    length: np.ndarray
+    header_ok: np.ndarray    # bool: CRC passed on a confirmed preamble
 
 
 class StreamReceiver:
@@ -555,7 +555,7 @@ class StreamReceiver:
             outer, inner = cfo_ramp(sync.eps[idx], rel, n, n, gain=1 / time_scale(cfg), split=True)
             bodies *= inner[:, None, :]                  # the per-symbol phasor is applied after the FFT
             spec = scipy.fft.fft(bodies, axis=-1, norm="ortho", overwrite_x=True)
-            est = ChannelEstimate(*(getattr(sync.est, f)[idx] for f in ("h", "noise_var", "error_var", "num_taps")))
+            est = sync.est.select(idx)
             equalizer = self.modem.equalizer if kind == 0 else "zf"
             sym_eq, no_eff, phase = equalize(spec, est, cfg, equalizer, rotation=outer)
             nres = fr.payload_num_res(kind, length)

@@ -2,7 +2,7 @@
 
 from .codec import (Classifier, CodecConfig, Decoder, Encoder, SemanticCodec, normalize_power,
                     symbol_channel)
-from .weights import WEIGHTS_DIR, WeightsError, load_codec, save_weights, sha256_file
+from .weights import WEIGHTS_DIR, WeightsError, load_codec, pick_device, save_weights, sha256_file
 
 __all__ = ["Classifier", "CodecConfig", "Decoder", "Encoder", "SemanticCodec", "normalize_power",
-           "symbol_channel", "WEIGHTS_DIR", "WeightsError", "load_codec", "save_weights", "sha256_file"]
+           "symbol_channel", "WEIGHTS_DIR", "WeightsError", "load_codec", "pick_device", "save_weights", "sha256_file"]

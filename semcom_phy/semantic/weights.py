@@ -23,6 +23,16 @@ class WeightsError(RuntimeError):
     """Missing, modified or mismatched weights."""
 
 
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto`` (CUDA when available), ``cpu`` or ``cuda``; ValueError when CUDA is asked for but absent."""
+    if name not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device {name!r}: allowed values are 'auto', 'cpu', 'cuda'")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda': no CUDA device is available (install a CUDA build of torch)")
+    return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else
+                        ("cpu" if name == "auto" else name))
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
