@@ -42,7 +42,6 @@ from .impairments import (
     iq_imbalance,
     multipath,
     noise_variance,
-    phase_noise,
     phase_noise_process,
     sample_rate_offset,
     sfo_num_outputs,
@@ -112,17 +111,30 @@ def apply_channel(x, cfg: ChannelConfig, ofdm: OfdmConfig, rng: np.random.Genera
         y = fractional_delay(y, cfg.timing_offset_samples)
     if cfg.sfo_ppm != 0:
         y = sample_rate_offset(y, cfg.sfo_ppm)
-    if cfg.snr_db is not None:
-        y = awgn(y, noise_variance(cfg.snr_db, ofdm, signal_power), rng)
+    noise_var = None if cfg.snr_db is None else noise_variance(cfg.snr_db, ofdm, signal_power)
+    y, _ = _receiver_stages(y, cfg, ofdm.sample_rate_hz, noise_var, rng)
+    return y.copy() if y is x else y
+
+
+def _receiver_stages(y: np.ndarray, cfg: ChannelConfig, fs: float, noise_var: float | None,
+                     rng: np.random.Generator, start_sample: int = 0,
+                     phase0_rad: float = 0.0) -> tuple[np.ndarray, float]:
+    """AWGN, CFO, phase noise, IQ imbalance and DC offset on samples that start at stream index
+    ``start_sample`` with oscillator phase ``phase0_rad``; returns (y, phase after the last)."""
+    if noise_var is not None:
+        y = awgn(y, noise_var, rng)
     if cfg.total_cfo_hz != 0:
-        y = frequency_offset(y, cfg.total_cfo_hz, ofdm.sample_rate_hz)
+        y = frequency_offset(y, cfg.total_cfo_hz, fs, start_sample=start_sample)
     if cfg.phase_noise_linewidth_hz > 0:
-        y = phase_noise(y, cfg.phase_noise_linewidth_hz, ofdm.sample_rate_hz, rng)
+        phase = phase_noise_process(y.size, cfg.phase_noise_linewidth_hz, fs, rng, phase0_rad)
+        if y.size:
+            phase0_rad = float(phase[-1])
+            y = _rotate(y, phase)
     if cfg.iq_gain_imbalance_db != 0 or cfg.iq_phase_imbalance_deg != 0:
         y = iq_imbalance(y, cfg.iq_gain_imbalance_db, cfg.iq_phase_imbalance_deg)
     if cfg.dc_offset > 0:
         y = dc_offset(y, cfg.dc_offset, cfg.dc_offset_phase_deg)
-    return y.copy() if y is x else y
+    return y, phase0_rad
 
 
 class _StreamResampler:
@@ -243,21 +255,8 @@ class SimChannel:
 
     def _post(self, y: np.ndarray) -> np.ndarray:
         """AWGN, CFO, phase noise, IQ imbalance, DC offset on emitted samples."""
-        cfg, fs = self.cfg, self.ofdm.sample_rate_hz
-        if self._noise_var is not None:
-            y = awgn(y, self._noise_var, self.rng)
-        if cfg.total_cfo_hz != 0:
-            y = frequency_offset(y, cfg.total_cfo_hz, fs, start_sample=self._num_out)
-        if cfg.phase_noise_linewidth_hz > 0:
-            phase = phase_noise_process(y.size, cfg.phase_noise_linewidth_hz, fs, self.rng,
-                                        self._phase_noise_rad)
-            if y.size:
-                self._phase_noise_rad = float(phase[-1])
-                y = _rotate(y, phase)
-        if cfg.iq_gain_imbalance_db != 0 or cfg.iq_phase_imbalance_deg != 0:
-            y = iq_imbalance(y, cfg.iq_gain_imbalance_db, cfg.iq_phase_imbalance_deg)
-        if cfg.dc_offset > 0:
-            y = dc_offset(y, cfg.dc_offset, cfg.dc_offset_phase_deg)
+        y, self._phase_noise_rad = _receiver_stages(y, self.cfg, self.ofdm.sample_rate_hz, self._noise_var,
+                                                    self.rng, self._num_out, self._phase_noise_rad)
         self._num_out += y.size
         return y
 
