@@ -360,6 +360,7 @@ class _Sync:
     kind: np.ndarray
     length: np.ndarray
     header_ok: np.ndarray    # bool: CRC passed on a confirmed preamble
+    header_spec: np.ndarray  # complex64 [B, header symbols, N], CFO removed (reused for tracking)
 
 
 class StreamReceiver:
@@ -533,7 +534,7 @@ class StreamReceiver:
         c = np.flatnonzero(confirmed)                    # headers of confirmed preambles only
         if c.size:
             seq[c], kind[c], length[c], ok[c] = fr.decode_headers(demap_soft(xh[c], noh[c], "bpsk"), cfg)
-        return _Sync(start + self._base, eps, confirmed, est, seq, kind, length, ok)
+        return _Sync(start + self._base, eps, confirmed, est, seq, kind, length, ok, y[:, 2:])
 
     def _decode_payloads(self, x: np.ndarray, sync: _Sync, accepted: list[int]) -> list[ReceivedFrame]:
         cfg, n, h = self.ofdm, self.ofdm.fft_size, self._num_header
@@ -545,19 +546,23 @@ class StreamReceiver:
         out: dict[int, ReceivedFrame] = {}
         for (kind, length), idx in groups.items():
             idx = np.array(idx)
-            num_sym = h + fr.num_payload_symbols(cfg, kind, length)
+            num_pay = fr.num_payload_symbols(cfg, kind, length)
+            num_sym = h + num_pay
             start = sync.start[idx] - self._base
-            # header + payload symbols (strided views: one row per symbol, FFT window first),
-            # CFO removed with the frame-start phase reference, RE scaling folded into the ramp
-            first = preamble_length(cfg) + cfg.cp_length_samples - self._backoff
-            bodies = np.stack([x[f:f + num_sym * sym].reshape(num_sym, sym)[:, :n] for f in start + first])
-            rel = np.broadcast_to(first + sym * np.arange(num_sym), (idx.size, num_sym))
+            # payload symbols (strided views: one row per symbol, FFT window first), CFO removed
+            # with the frame-start phase reference, RE scaling folded into the ramp
+            first = preamble_length(cfg) + h * sym + cfg.cp_length_samples - self._backoff
+            bodies = np.stack([x[f:f + num_pay * sym].reshape(num_pay, sym)[:, :n] for f in start + first])
+            rel = np.broadcast_to(first + sym * np.arange(num_pay), (idx.size, num_pay))
             outer, inner = cfo_ramp(sync.eps[idx], rel, n, n, gain=1 / time_scale(cfg), split=True)
             bodies *= inner[:, None, :]                  # the per-symbol phasor is applied after the FFT
             spec = scipy.fft.fft(bodies, axis=-1, norm="ortho", overwrite_x=True)
+            # the header spectra from synchronisation join them, so phase tracking spans the frame
+            spec = np.concatenate([sync.header_spec[idx], spec], axis=1)
+            rotation = np.concatenate([np.ones((idx.size, h), np.complex64), outer], axis=1)
             est = sync.est.select(idx)
             equalizer = self.modem.equalizer if kind == 0 else "zf"
-            sym_eq, no_eff, phase = equalize(spec, est, cfg, equalizer, rotation=outer)
+            sym_eq, no_eff, phase = equalize(spec, est, cfg, equalizer, rotation=rotation)
             nres = fr.payload_num_res(kind, length)
             xs = sym_eq[:, h:].reshape(idx.size, -1)[:, :nres]
             no = np.broadcast_to(no_eff, sym_eq.shape)[:, h:].reshape(idx.size, -1)[:, :nres]
