@@ -1,6 +1,6 @@
 """Datasets: Fashion-MNIST from the Debian package, as arrays or torch tensors."""
 
-from .fashion_mnist import CLASSES, DatasetError, Split, dataset_root, load_split, read_idx
+from .fashion_mnist import CLASSES, FILES, SHA256, DatasetError, Split, dataset_root, load_split, read_idx
 
 
 def to_tensor(images):
@@ -10,4 +10,21 @@ def to_tensor(images):
     return torch.from_numpy(images.astype("float32") / 255.0).unsqueeze(1)
 
 
-__all__ = ["CLASSES", "DatasetError", "Split", "dataset_root", "load_split", "read_idx", "to_tensor"]
+def minibatches(n: int, size: int, generator):
+    """Shuffled index batches (torch long [<= size]) covering range(n) once, from a torch.Generator."""
+    import torch
+
+    order = torch.randperm(n, generator=generator)
+    for i in range(0, n, size):
+        yield order[i:i + size]
+
+
+def data_manifest(root=None, num_train: int = 60_000, num_test: int = 10_000) -> dict:
+    """What a training manifest records about the data it used."""
+    return {"dataset": "Fashion-MNIST (Debian dataset-fashion-mnist)", "root": str(dataset_root(root)),
+            "files_sha256_decompressed": {f: SHA256[f] for f in FILES["train"] + FILES["test"]},
+            "train_images": num_train, "test_images": num_test}
+
+
+__all__ = ["CLASSES", "DatasetError", "Split", "data_manifest", "dataset_root", "load_split", "minibatches",
+           "read_idx", "to_tensor"]

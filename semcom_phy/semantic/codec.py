@@ -4,8 +4,9 @@
   unit mean power per image (``mean |z|^2 = 1``, :func:`normalize_power`).
 * :class:`Decoder`: equalised symbols ``z_hat`` complex [B, k] and their effective noise
   variance ``no_eff`` float [B, k] (the receiver's ``no_eff``) -> image [B, 1, 28, 28]. The noise
-  variance enters as ``log10(no_eff)`` per symbol, so one decoder serves every SNR and weights
-  unreliable (faded) symbols down.
+  variance enters as ``log10(no_eff)`` per symbol and scales each symbol to its LMMSE estimate
+  ``z_hat / (1 + no_eff)``, so one decoder serves every SNR and deep fades cannot blow up its
+  input.
 * :class:`Classifier`: image -> logits [B, 10] (Fashion-MNIST classes), applied to the
   reconstructed image.
 * :func:`symbol_channel`: the channel as the decoder sees it after ZF equalisation, used to train
@@ -90,9 +91,13 @@ class Decoder(nn.Module):
 
     def forward(self, z_hat: torch.Tensor, no_eff: torch.Tensor) -> torch.Tensor:
         """z_hat complex [B, k], no_eff float [B, k] -> image float [B, 1, 28, 28] in [0, 1]."""
-        # real/imag scaled to unit variance per real part, log noise variance per symbol
-        noise = torch.log10(no_eff.clamp_min(1e-12)).clamp(*NOISE_LOG10_RANGE)
-        v = torch.cat([z_hat.real * 2 ** 0.5, z_hat.imag * 2 ** 0.5, noise], dim=-1)
+        # the LMMSE estimate of each unit-power symbol, z_hat / (1 + no_eff): bounded however deep
+        # the fade (a ZF symbol on a faded carrier is mostly noise of huge variance), real/imag
+        # scaled to unit variance per real part when noiseless; plus the log noise variance
+        no_eff = no_eff.clamp_min(1e-12)
+        z_mmse = z_hat * (2 ** 0.5 / (1 + no_eff))
+        noise = torch.log10(no_eff).clamp(*NOISE_LOG10_RANGE)
+        v = torch.cat([z_mmse.real, z_mmse.imag, noise], dim=-1)
         h = self.fc(v).view(-1, self.channels, 7, 7)
         return torch.sigmoid(self.net(h))
 
