@@ -2,7 +2,11 @@
 """Semantic loopback: Fashion-MNIST test images through the OFDM link and back, by SNR.
 
 Each image is encoded into k complex symbols (the shipped codec), framed, sent through the
-link, found and equalised by the stream receiver, decoded and classified. A frame that does not
+link, found and equalised by the stream receiver, decoded and classified. ``--defense`` adds the
+diffusion defense: ``receiver`` (latent denoising at the receiver only), ``latent`` (symbols
+diffused at the sender to --sender-step, denoised at the receiver from the step that matches
+sender plus channel noise) or ``image`` (the image diffused before the encoder, purified by the
+image denoiser before the classifier). A frame that does not
 come back is counted as lost (blank image, wrong class) and stays in every average.
 
 Prints a table (SNR, frames received/sent, accuracy, PSNR, SSIM, EVM) and writes
@@ -28,6 +32,7 @@ from semcom_phy.data import DatasetError, load_split, to_tensor
 from semcom_phy.io import new_run_dir, save_run
 from semcom_phy.link import SemanticLink
 from semcom_phy.metrics import accuracy
+from semcom_phy.purify import DEFENSES, DefenseConfig, load_defense
 from semcom_phy.semantic import WEIGHTS_DIR, WeightsError, load_codec, pick_device
 from semcom_phy.transport import SimTransport
 
@@ -72,6 +77,14 @@ def plot_curves(results: list[dict], path: Path, title: str, clean_accuracy: flo
     plt.close(fig)
 
 
+def describe(d: DefenseConfig) -> str:
+    if d.defense == "none":
+        return "none"
+    sender = f"t_s {d.sender_step}, " if d.defense in ("latent", "image") else ""
+    return (f"{d.defense} ({sender}{d.nfe} NFE, {'stochastic' if d.stochastic else 'deterministic'}"
+            + (f", {d.votes} votes)" if d.votes > 1 else ")"))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--link", choices=["sim"], default="sim", help="transport (default sim: the simulated channel)")
@@ -87,6 +100,14 @@ def main(argv=None) -> int:
     ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: the Debian package's)")
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="torch device (default auto)")
     ap.add_argument("--no-plot", action="store_true", help="skip the PNG files")
+    d = DefenseConfig()
+    ap.add_argument("--defense", choices=DEFENSES, default=d.defense, help="diffusion defense (default none)")
+    ap.add_argument("--sender-step", type=int, default=d.sender_step,
+                    help=f"sender diffusion step t_s of the latent and image defenses (default {d.sender_step})")
+    ap.add_argument("--nfe", type=int, default=d.nfe, help=f"denoiser evaluations per purification (default {d.nfe})")
+    ap.add_argument("--stochastic", action="store_true", help="stochastic (DDPM-like) instead of deterministic (DDIM) sampling")
+    ap.add_argument("--votes", type=int, default=d.votes, help="purifications per image, majority vote (needs --stochastic)")
+    ap.add_argument("--bf16", action="store_true", help="run the denoiser under bfloat16 autocast (for GPUs)")
     args = ap.parse_args(argv)
     if not 1 <= args.num_images <= 10000:
         ap.error(f"--num-images {args.num_images}: allowed 1..10000 (the test set)")
@@ -95,10 +116,12 @@ def main(argv=None) -> int:
             ap.error(f"--snr {s:g}: allowed -30..100 dB")
     try:
         device = pick_device(args.device)
+        defense_cfg = DefenseConfig(args.defense, args.sender_step, args.nfe, args.stochastic, args.votes, args.bf16)
     except ValueError as err:
         ap.error(str(err))
     try:
         codec = load_codec(args.weights, device)
+        defense = load_defense(defense_cfg, codec, device)
         test = load_split("test", args.data_dir)
     except (DatasetError, WeightsError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -111,17 +134,19 @@ def main(argv=None) -> int:
     ofdm, modem = OfdmConfig(), ModemConfig(mode="analog", gap_samples=256)
     results, shown = [], []
     t0 = time.time()
-    for snr in tqdm(args.snr, desc=f"loopback {args.link}/{args.channel}", unit="SNR"):
+    generator = torch.Generator(device).manual_seed(args.seed)
+    for snr in tqdm(args.snr, desc=f"loopback {args.link}/{args.channel}/{args.defense}", unit="SNR"):
         with SimTransport(channel_profile(args.channel, snr), ofdm, rng) as transport:
-            out = SemanticLink(codec, transport, ofdm, modem).run(x)
+            out = SemanticLink(codec, transport, ofdm, modem, defense, generator).run(x)
         results.append({"snr_db": snr, **out.metrics(x, labels)})
         shown.append((snr, out.x_hat[:10]))
     elapsed = time.time() - t0
     with torch.no_grad():
         clean = accuracy(codec.classify(x), labels)
 
-    print(f"\n{args.num_images} test images over {args.link}/{args.channel}, k = {codec.cfg.num_symbols} "
-          f"symbols per image (k/n = {codec.cfg.bandwidth_ratio:.3f}); classifier on the originals: {clean:.3f}")
+    print(f"\n{args.num_images} test images over {args.link}/{args.channel}, defense {describe(defense_cfg)}, "
+          f"k = {codec.cfg.num_symbols} symbols per image (k/n = {codec.cfg.bandwidth_ratio:.3f}); "
+          f"classifier on the originals: {clean:.3f}")
     print(f"{'SNR dB':>7} {'frames rx/tx':>13} {'accuracy':>9} {'PSNR dB':>8} {'SSIM':>6} {'EVM dB':>7}")
     for r in results:
         evm = f"{r['evm_db']:7.2f}" if r["evm_db"] is not None else "      -"
@@ -131,7 +156,8 @@ def main(argv=None) -> int:
     config = {"script": "loopback", "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
               "device": str(device), "ofdm": to_dict(ofdm), "modem": to_dict(modem),
               "channels": {f"{s:g}": to_dict(channel_profile(args.channel, s)) for s in args.snr},
-              "codec": {"manifest": str(args.weights), **to_dict(codec.cfg)}, "images": pick.tolist()}
+              "codec": {"manifest": str(args.weights), "sha256": codec.sha256, **to_dict(codec.cfg)},
+              "defense": to_dict(defense_cfg), "images": pick.tolist()}
     document = {"config": config, "results": results, "clean_accuracy": clean, "elapsed_s": round(elapsed, 1)}
     run_dir = new_run_dir(args.out)
     save_run(run_dir, config, document)
@@ -140,7 +166,8 @@ def main(argv=None) -> int:
         args.json.write_text(json.dumps(document, indent=1))
     if not args.no_plot:
         plot_images(x, shown, run_dir / "images.png", num=min(10, args.num_images))
-        plot_curves(results, run_dir / "curves.png", f"{args.num_images} images, {args.link}/{args.channel}", clean)
+        plot_curves(results, run_dir / "curves.png",
+                    f"{args.num_images} images, {args.link}/{args.channel}, defense {describe(defense_cfg)}", clean)
     print(f"results in {run_dir} ({elapsed:.1f} s)")
     return 0
 

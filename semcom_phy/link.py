@@ -1,7 +1,10 @@
 """The semantic link, top to bottom:
 
-images -> encoder -> symbols -> OFDM frames -> transport -> stream receiver
-       -> equalised symbols + no_eff -> decoder -> classifier -> metrics
+images -> [sender diffusion] -> encoder -> symbols -> OFDM frames -> transport -> stream receiver
+       -> equalised symbols + no_eff -> [purification] -> decoder -> classifier -> metrics
+
+The bracketed steps are the defense (:mod:`semcom_phy.purify.defense`); without one the link is
+the plain semantic link.
 
 One image per frame (its header sequence number names the image). A frame that does not come
 back is *lost*: its image is reconstructed as blank, classified as wrong and kept in every
@@ -18,6 +21,7 @@ import torch
 from .config import ModemConfig, OfdmConfig
 from .metrics import accuracy, evm_db, psnr_db, ssim
 from .phy import ReceivedFrame, ReceiverStats, StreamReceiver, transmit
+from .purify import Defense, DefenseConfig
 from .semantic import SemanticCodec
 from .transport import Transport
 
@@ -60,17 +64,23 @@ class LinkOutput:
 
 
 class SemanticLink:
-    """Images through a transport and back. ``modem`` must be analog (one image per frame)."""
+    """Images through a transport and back. ``modem`` must be analog (one image per frame).
+
+    ``defense``: sender diffusion and receiver purification (default: none); ``generator``: the
+    torch generator of their randomness (default: seeded 0, so runs repeat)."""
 
     def __init__(self, codec: SemanticCodec, transport: Transport, ofdm: OfdmConfig = OfdmConfig(),
-                 modem: ModemConfig = ModemConfig(mode="analog", gap_samples=256)):
+                 modem: ModemConfig = ModemConfig(mode="analog", gap_samples=256), defense: Defense | None = None,
+                 generator: torch.Generator | None = None):
         if modem.mode != "analog":
             raise ValueError(f"ModemConfig.mode = {modem.mode!r}: the semantic link needs 'analog'")
         if modem.equalizer != "zf":
             raise ValueError(f"ModemConfig.equalizer = {modem.equalizer!r}: the decoder is trained on unbiased "
                              "(ZF) symbols with their no_eff; use 'zf'")
         self.codec, self.transport, self.ofdm, self.modem = codec, transport, ofdm, modem
+        self.defense = defense or Defense(DefenseConfig(), codec)
         self.device = next(codec.parameters()).device
+        self.generator = generator or torch.Generator(self.device).manual_seed(0)
         self._seq = 0
 
     @torch.no_grad()
@@ -78,7 +88,7 @@ class SemanticLink:
         """Send images x float [B, 1, 28, 28] in [0, 1]; returns what the receiver made of them."""
         if not 1 <= len(x) <= 0xFFFF:
             raise ValueError(f"{len(x)} images in one run: allowed 1..65535 (16-bit sequence numbers)")
-        z = self.codec.encode(x.to(self.device)).cpu().numpy().astype(np.complex64)      # [B, k]
+        z = self.defense.encode(x.to(self.device), self.generator).cpu().numpy().astype(np.complex64)  # [B, k]
         first = self._seq
         self._seq = (self._seq + len(z)) & 0xFFFF
         burst = transmit(list(z), self.ofdm, self.modem, first_seq=first)
@@ -100,7 +110,7 @@ class SemanticLink:
             i = (f.seq - first) & 0xFFFF
             if i < len(z) and f.symbols.size >= k and not received[i]:
                 z_hat[i], no_eff[i], received[i] = f.symbols[:k], f.no_eff[:k], True
-        x_hat = self.codec.decode(torch.from_numpy(z_hat).to(self.device), torch.from_numpy(no_eff).to(self.device))
+        x_hat, logits = self.defense.decode(torch.from_numpy(z_hat).to(self.device),
+                                            torch.from_numpy(no_eff).to(self.device), self.generator)
         x_hat[torch.from_numpy(~received).to(self.device)] = 0.0                          # lost: blank
-        logits = self.codec.classify(x_hat)
         return LinkOutput(z, z_hat, no_eff, received, x_hat, logits, frames, rx.stats)

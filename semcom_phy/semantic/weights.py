@@ -73,6 +73,7 @@ def load_codec(manifest_path: str | Path | None = None, device: str | torch.devi
     except RuntimeError as err:
         raise WeightsError(f"{manifest_path}: the weights do not fit the current model (retrain with "
                            f"scripts/train_codec.py): {str(err).splitlines()[0]}") from err
+    codec.sha256 = manifest["sha256"]          # names the codec whose symbols a latent denoiser knows
     return codec.to(device).eval()
 
 

@@ -43,8 +43,21 @@ def test_short_loopback_writes_the_contracted_results(tmp_path):
     (["--snr", "500"], "--snr 500: allowed -30..100 dB"),
     (["--channel", "moon"], "invalid choice: 'moon'"),
     (["--data-dir", "/nonexistent"], "apt-get install dataset-fashion-mnist"),
+    (["--defense", "latent", "--votes", "3"], "votes = 3: more than one vote needs stochastic=True"),
+    (["--defense", "latent", "--nfe", "0"], "nfe = 0"),
 ])
 def test_bad_arguments_exit_with_a_clear_message(args, message, tmp_path):
     res = _run(*args, "--out", str(tmp_path))
     assert res.returncode == 2
     assert message in res.stderr
+
+
+@pytest.mark.parametrize("defense", ["receiver", "latent", "image"])
+def test_loopback_with_each_defense(defense, tmp_path):
+    res = _run("--num-images", "8", "--snr", "15", "--defense", defense, "--out", str(tmp_path / "runs"),
+               "--json", str(tmp_path / "r.json"), "--no-plot")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["config"]["defense"]["defense"] == defense
+    row = doc["results"][0]
+    assert row["frames_received"] == 8 and row["psnr_db"] > 16

@@ -1,0 +1,182 @@
+"""The defense switch: what the sender does before the channel and the receiver after it.
+
+========  ============================  ================================================
+defense   sender                        receiver
+========  ============================  ================================================
+none      encode                        decode, classify
+receiver  encode                        latent denoising from t*(no_eff), decode, classify
+                                        (CDDM-style, no sender diffusion)
+latent    encode, diffuse symbols to    latent denoising from t*(sender + no_eff), decode,
+          t_s (power stays 1)           classify
+image     diffuse the image to t_s,     decode, image denoising from t_s (DiffPure),
+          encode (image codec)          classify
+========  ============================  ================================================
+
+With ``votes`` K > 1 the receiver purifies each received vector K times with independent noise
+(stochastic sampling), classifies every result and takes the majority vote; the reconstruction is
+the mean of the K images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..config import _check_choice, _check_range
+from ..semantic import SemanticCodec
+from ..semantic.weights import WEIGHTS_DIR, WeightsError, load_codec, load_state
+from .models import ImageUNet, ImageUNetConfig, LatentDenoiser, LatentDenoiserConfig
+from .purifier import diffuse_image, diffuse_latent, purify_image, purify_latent
+from .schedule import NoiseSchedule
+
+DEFENSES = ("none", "receiver", "latent", "image")
+
+
+@dataclass(frozen=True)
+class DefenseConfig:
+    """``sender_step``: t_s of the sender's diffusion (latent and image defenses); ``nfe``: denoiser
+    evaluations per purification; ``stochastic``: DDPM-like sampling (eta 1) instead of DDIM
+    (eta 0); ``votes``: purifications per received image (needs ``stochastic``); ``bf16``: run the
+    denoiser under bfloat16 autocast (for GPUs; the scheduler arithmetic stays in float32)."""
+
+    defense: str = "none"
+    sender_step: int = 60
+    nfe: int = 4
+    stochastic: bool = False
+    votes: int = 1
+    bf16: bool = False
+
+    def __post_init__(self):
+        _check_choice(self, "defense", DEFENSES)
+        _check_range(self, "sender_step", 0, 999, integer=True)
+        _check_range(self, "nfe", 1, 100, integer=True)
+        _check_range(self, "votes", 1, 64, integer=True)
+        if self.votes > 1 and not self.stochastic:
+            raise ValueError(f"DefenseConfig.votes = {self.votes}: more than one vote needs stochastic=True "
+                             "(deterministic purifications of one received vector are identical)")
+
+    @property
+    def eta(self) -> float:
+        return 1.0 if self.stochastic else 0.0
+
+    @property
+    def evaluations_per_image(self) -> int:
+        return 0 if self.defense == "none" else self.nfe * self.votes
+
+
+def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
+    """np.interp for torch (xp increasing), clamped at the ends."""
+    i = torch.searchsorted(xp, x.clamp(xp[0], xp[-1])).clamp(1, len(xp) - 1)
+    w = (x - xp[i - 1]) / (xp[i] - xp[i - 1])
+    return fp[i - 1] + w * (fp[i] - fp[i - 1])
+
+
+class Defense:
+    """The models a defense needs, on one device.
+
+    codec: the link's codec (the image defense uses ``image_codec`` at both ends instead, a copy
+    fine-tuned to carry diffused images); denoiser: the latent denoiser (``receiver``, ``latent``)
+    or the image UNet (``image``), trained on ``schedule``; residual_var: the latent denoiser's
+    measured residual error per starting step (``{"t": [...], "var": [...], "var_stochastic":
+    [...]}``, from its manifest), which the decoder gets as the purified symbols' ``no_eff``.
+    """
+
+    def __init__(self, cfg: DefenseConfig, codec: SemanticCodec, schedule: NoiseSchedule | None = None,
+                 denoiser: torch.nn.Module | None = None, residual_var: dict | None = None,
+                 image_codec: SemanticCodec | None = None):
+        self.cfg, self.codec, self.schedule, self.denoiser = cfg, codec, schedule, denoiser
+        if cfg.defense == "none":
+            return
+        if schedule is None or denoiser is None:
+            raise ValueError(f"defense {cfg.defense!r} needs a denoiser and its noise schedule")
+        if cfg.sender_step >= schedule.num_train_steps:
+            raise ValueError(f"DefenseConfig.sender_step = {cfg.sender_step}: allowed 0..{schedule.num_train_steps - 1}")
+        if cfg.defense == "image":
+            if image_codec is None:
+                raise ValueError("defense 'image' needs the codec fine-tuned on diffused images")
+            self.codec = image_codec
+        else:
+            if residual_var is None:
+                raise ValueError(f"defense {cfg.defense!r} needs the denoiser's residual variance table")
+            key = "var_stochastic" if cfg.stochastic else "var"
+            self._resid_t, self._resid_var = (torch.tensor(residual_var[k], dtype=torch.float32) for k in ("t", key))
+            self.max_step = int(self._resid_t[-1])          # the table spans the training steps
+
+    @property
+    def sender_step(self) -> int:
+        return self.cfg.sender_step if self.cfg.defense in ("latent", "image") else -1
+
+    def encode(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Images x float [B, 1, 28, 28] in [0, 1] -> transmitted symbols complex [B, k], unit power."""
+        if self.cfg.defense == "image":
+            return self.codec.encode(diffuse_image(x, self.schedule, self.sender_step, generator))
+        z = self.codec.encode(x)
+        return diffuse_latent(z, self.schedule, self.sender_step, generator) if self.cfg.defense == "latent" else z
+
+    def decode(self, z_hat: torch.Tensor, no_eff: torch.Tensor, generator: torch.Generator | None = None,
+               bpda: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """Equalised symbols z_hat complex [B, k] and no_eff float [B, k] -> (images float
+        [B, 1, 28, 28], class scores float [B, 10]: logits, or vote counts plus the mean
+        probability / 2 to break ties when ``votes`` > 1).
+
+        ``bpda``: the purification's backward pass is the identity (Athalye et al. 2018, BPDA):
+        the forward values are unchanged, gradients skip the reverse process."""
+        cfg, k = self.cfg, self.cfg.votes
+        if k > 1:
+            z_hat, no_eff = z_hat.repeat_interleave(k, 0), no_eff.repeat_interleave(k, 0)
+        autocast = torch.autocast(z_hat.device.type, torch.bfloat16, enabled=cfg.bf16)
+        z_in = z_hat
+        if cfg.defense in ("receiver", "latent"):
+            with autocast:
+                z_hat, t_star = purify_latent(self.denoiser, self.schedule, z_hat, no_eff, self.sender_step,
+                                              cfg.nfe, cfg.eta, generator, self.max_step)
+            z_hat = _straight_through(z_in, z_hat.to(torch.complex64)) if bpda else z_hat.to(torch.complex64)
+            resid = _interp(t_star.float(), self._resid_t.to(t_star.device), self._resid_var.to(t_star.device))
+            no_eff = torch.minimum(no_eff, resid[:, None].to(no_eff.dtype))
+        x_hat = self.codec.decode(z_hat, no_eff)
+        if cfg.defense == "image":
+            with autocast:
+                x_pur = purify_image(self.denoiser, self.schedule, x_hat, self.sender_step, cfg.nfe, cfg.eta,
+                                     generator).float()
+            x_hat = _straight_through(x_hat, x_pur) if bpda else x_pur
+        logits = self.codec.classify(x_hat)
+        if k == 1:
+            return x_hat, logits
+        b = len(x_hat) // k
+        x_hat = x_hat.view(b, k, *x_hat.shape[1:]).mean(1)
+        probs = logits.softmax(-1).view(b, k, -1)
+        votes = torch.nn.functional.one_hot(probs.argmax(-1), probs.shape[-1]).sum(1).to(probs.dtype)
+        return x_hat, votes + probs.mean(1) / 2
+
+
+def _straight_through(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """y in the forward pass, the identity's gradient (d/dx = 1) in the backward pass."""
+    return x + (y - x).detach()
+
+
+def load_defense(cfg: DefenseConfig, codec: SemanticCodec, device: str | torch.device = "cpu",
+                 weights_dir: str | Path | None = None) -> Defense:
+    """The shipped denoiser (and the image codec) a defense needs, checked against their manifests."""
+    if cfg.defense == "none":
+        return Defense(cfg, codec)
+    root = Path(weights_dir or WEIGHTS_DIR)
+    name = "image_denoiser" if cfg.defense == "image" else "latent_denoiser"
+    manifest, state = load_state(root / f"{name}.json", map_location=device)
+    model_cls, cfg_cls = (ImageUNet, ImageUNetConfig) if cfg.defense == "image" else (LatentDenoiser, LatentDenoiserConfig)
+    model = model_cls(cfg_cls(**manifest["config"]))
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise WeightsError(f"{root / name}.json: the weights do not fit the current model (retrain with "
+                           f"scripts/train_purifier.py): {str(err).splitlines()[0]}") from err
+    schedule = NoiseSchedule(**manifest["schedule"])
+    model = model.to(device).eval()
+    if cfg.defense == "image":
+        return Defense(cfg, codec, schedule, model, image_codec=load_codec(root / "codec_image.json", device))
+    if manifest["codec_sha256"] != getattr(codec, "sha256", None):
+        raise WeightsError(f"{name}.json was trained on the symbols of the codec with sha256 "
+                           f"{manifest['codec_sha256'][:16]}..., not this one: retrain it with "
+                           "scripts/train_purifier.py latent")
+    return Defense(cfg, codec, schedule, model, residual_var=manifest["residual_var"])
