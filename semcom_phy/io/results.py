@@ -22,7 +22,8 @@ def new_run_dir(base: Path | str, name: str | None = None) -> Path:
     return path
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
+    """Write text to path through a temporary file and a rename: never half-written."""
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
@@ -30,5 +31,5 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def save_run(run_dir: Path, config: dict, results: dict) -> None:
     """Write ``config.yaml`` (what produced the run) and ``results.json`` atomically."""
-    _atomic_write(run_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
-    _atomic_write(run_dir / "results.json", json.dumps(results, indent=1))
+    atomic_write(run_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+    atomic_write(run_dir / "results.json", json.dumps(results, indent=1))

@@ -10,6 +10,8 @@ latent    encode, diffuse symbols to    latent denoising from t*(sender + no_eff
           t_s (power stays 1)           classify
 image     diffuse the image to t_s,     decode, image denoising from t_s (DiffPure),
           encode (image codec)          classify
+median    encode                        decode, 3x3 median filter, classify (the classic
+                                        input-filter baseline)
 ========  ============================  ================================================
 
 With ``votes`` K > 1 the receiver purifies each received vector K times with independent noise
@@ -31,7 +33,7 @@ from .models import ImageUNet, ImageUNetConfig, LatentDenoiser, LatentDenoiserCo
 from .purifier import diffuse_image, diffuse_latent, purify_image, purify_latent
 from .schedule import NoiseSchedule
 
-DEFENSES = ("none", "receiver", "latent", "image")
+DEFENSES = ("none", "receiver", "latent", "image", "median")
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class DefenseConfig:
 
     @property
     def evaluations_per_image(self) -> int:
-        return 0 if self.defense == "none" else self.nfe * self.votes
+        return 0 if self.defense in ("none", "median") else self.nfe * self.votes
 
 
 def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
@@ -87,7 +89,7 @@ class Defense:
                  denoiser: torch.nn.Module | None = None, residual_var: dict | None = None,
                  image_codec: SemanticCodec | None = None):
         self.cfg, self.codec, self.schedule, self.denoiser = cfg, codec, schedule, denoiser
-        if cfg.defense == "none":
+        if cfg.defense in ("none", "median"):
             return
         if schedule is None or denoiser is None:
             raise ValueError(f"defense {cfg.defense!r} needs a denoiser and its noise schedule")
@@ -136,6 +138,8 @@ class Defense:
             resid = _interp(t_star.float(), self._resid_t.to(t_star.device), self._resid_var.to(t_star.device))
             no_eff = torch.minimum(no_eff, resid[:, None].to(no_eff.dtype))
         x_hat = self.codec.decode(z_hat, no_eff)
+        if cfg.defense == "median":
+            x_hat = median_filter(x_hat)
         if cfg.defense == "image":
             with autocast:
                 x_pur = purify_image(self.denoiser, self.schedule, x_hat, self.sender_step, cfg.nfe, cfg.eta,
@@ -151,6 +155,14 @@ class Defense:
         return x_hat, votes + probs.mean(1) / 2
 
 
+def median_filter(x: torch.Tensor, size: int = 3) -> torch.Tensor:
+    """Median over size x size neighbourhoods (reflected borders): x float [B, C, H, W] -> same shape."""
+    b, c, h, w = x.shape
+    p = size // 2
+    patches = torch.nn.functional.unfold(torch.nn.functional.pad(x, (p, p, p, p), mode="reflect"), size)
+    return patches.view(b, c, size * size, h * w).median(dim=2).values.view(b, c, h, w)
+
+
 def _straight_through(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """y in the forward pass, the identity's gradient (d/dx = 1) in the backward pass."""
     return x + (y - x).detach()
@@ -159,7 +171,7 @@ def _straight_through(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def load_defense(cfg: DefenseConfig, codec: SemanticCodec, device: str | torch.device = "cpu",
                  weights_dir: str | Path | None = None) -> Defense:
     """The shipped denoiser (and the image codec) a defense needs, checked against their manifests."""
-    if cfg.defense == "none":
+    if cfg.defense in ("none", "median"):
         return Defense(cfg, codec)
     root = Path(weights_dir or WEIGHTS_DIR)
     name = "image_denoiser" if cfg.defense == "image" else "latent_denoiser"

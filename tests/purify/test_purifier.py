@@ -145,3 +145,12 @@ def test_image_diffusion_is_the_forward_process_in_minus_one_one_space():
 def test_defense_config_rejects_bad_values_by_name(kw, field):
     with pytest.raises(ValueError, match=field):
         DefenseConfig(**kw)
+
+
+def test_median_filter_matches_scipy():
+    from scipy.ndimage import median_filter as scipy_median
+
+    from semcom_phy.purify.defense import median_filter
+    x = torch.rand(3, 1, 28, 28, generator=_gen(4))
+    want = np.stack([scipy_median(img[0].numpy(), 3, mode="mirror") for img in x])[:, None]
+    np.testing.assert_array_equal(median_filter(x).numpy(), want)

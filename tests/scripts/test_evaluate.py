@@ -1,0 +1,58 @@
+"""The robustness evaluation, run as a user runs it: the quick config end to end, resumable."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from semcom_phy.data.fashion_mnist import DEFAULT_ROOT
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(not DEFAULT_ROOT.exists(),
+                                reason="Debian package dataset-fashion-mnist not installed (make setup installs it)")
+
+
+def _run(*args, timeout=600):
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluate.py"), *args],
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def test_quick_config_writes_the_contracted_results_and_resumes(tmp_path):
+    out = tmp_path / "quick"
+    res = _run("--config", "quick", "--out", str(out), "--json", str(tmp_path / "q.json"))
+    assert res.returncode == 0, res.stderr
+    doc = json.loads((tmp_path / "q.json").read_text())
+    assert set(doc) >= {"config", "sanity", "results"}
+    assert set(doc["sanity"]) >= {"budget_zero_equals_clean", "accuracy_falls_with_budget",
+                                  "adversarial_beats_random", "undefended_attack_succeeds"}
+    assert all(isinstance(c["ok"], bool) and c["detail"] for c in doc["sanity"].values())
+    assert doc["sanity"]["budget_zero_equals_clean"]["ok"]
+    rows = {(r["defense"], r["attack"], r["budget"]): r for r in doc["results"]}
+    # the undefended link falls to the white-box attack and stays above it under random noise
+    assert rows[("none", "pgd_adaptive", 0.1)]["accuracy_mean"] < 0.5 < rows[("none", "noise", 0.1)]["accuracy_mean"]
+    assert rows[("none", "air_adaptive", -10)]["accuracy_mean"] < rows[("none", "jamming", -10)]["accuracy_mean"]
+    assert {p.name for p in out.iterdir()} >= {"results.jsonl", "report.md", "config.yaml", "acc_vs_snr.png",
+                                              "acc_vs_linf.png", "acc_vs_psr.png", "acc_vs_cost.png"}
+    lines = (out / "results.jsonl").read_text().splitlines()
+    assert len(lines) == len(doc["results"])
+    # a re-run finds every cell done and adds nothing
+    again = _run("--config", "quick", "--out", str(out), "--no-plot")
+    assert again.returncode == 0, again.stderr
+    assert "0 to run" in again.stdout
+    assert (out / "results.jsonl").read_text().splitlines() == lines
+
+
+@pytest.mark.parametrize("text, message", [
+    ("name: x\nbogus: 1\n", "unknown keys ['bogus']"),
+    ("name: x\nchannels: [moon]\n", "channels: 'moon'"),
+    ("name: x\nattacks: [{attack: pgd}]\n", "pgd needs a list of budgets"),
+    ("name: x\ndefenses: [{label: a, defense: latent, nfe: 0}]\n", "nfe = 0"),
+])
+def test_bad_configs_exit_with_a_clear_message(text, message, tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(text)
+    res = _run("--config", str(cfg), "--out", str(tmp_path / "o"))
+    assert res.returncode == 2
+    assert message in res.stderr
