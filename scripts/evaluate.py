@@ -165,7 +165,7 @@ class Runner:
             signs = torch.randint(0, 2, x.shape, generator=self.gen(seed, 3), device=self.device) * 2 - 1
             x_adv = (x + budget * signs).clamp(0, 1)
         elif name == "pgd":
-            key = (channel, snr, "pgd", budget, seed, steps)
+            key = (channel, snr, "pgd", budget, seed, steps, len(x))
             if key not in self._transfer:
                 self._transfer[key] = pgd(LinkModel(self.undefended, snr, fading), x, y, budget, steps=steps,
                                           generator=self.gen(seed, 4))
@@ -182,7 +182,7 @@ class Runner:
         elif name == "jamming":
             delta = gaussian_jamming((len(x), model.num_symbols), budget, self.gen(seed, 7), self.device)
         elif name == "air":
-            key = (channel, snr, "air", budget, seed, steps)
+            key = (channel, snr, "air", budget, seed, steps, len(x))
             if key not in self._transfer:
                 self._transfer[key] = pgd_air(LinkModel(self.undefended, snr, fading), x, y, budget, steps=steps,
                                               generator=self.gen(seed, 8))

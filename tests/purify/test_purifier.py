@@ -154,3 +154,18 @@ def test_median_filter_matches_scipy():
     x = torch.rand(3, 1, 28, 28, generator=_gen(4))
     want = np.stack([scipy_median(img[0].numpy(), 3, mode="mirror") for img in x])[:, None]
     np.testing.assert_array_equal(median_filter(x).numpy(), want)
+
+
+@pytest.mark.parametrize("defense", ["receiver", "image"])
+def test_bf16_autocast_runs_and_stays_close_to_float32(defense):
+    codec, latent, unet = _models()
+    table = {"t": [0, 400], "var": [1e-3, 0.5], "var_stochastic": [2e-3, 0.6]}
+    outs = []
+    for bf16 in (False, True):
+        d = Defense(DefenseConfig(defense=defense, nfe=2, bf16=bf16), codec, SCHEDULE,
+                    unet if defense == "image" else latent, residual_var=table, image_codec=codec)
+        z = d.encode(torch.rand(4, 1, 28, 28, generator=_gen(1)), _gen(2))
+        with torch.no_grad():
+            outs.append(d.decode(z, torch.full(z.shape, 0.1), _gen(3))[0])
+    assert outs[1].dtype == torch.float32 and torch.isfinite(outs[1]).all()
+    assert (outs[0] - outs[1]).abs().max() < 0.1
