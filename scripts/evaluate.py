@@ -47,7 +47,7 @@ import torch
 import yaml
 from tqdm import tqdm
 
-from semcom_phy.attacks import (LinkModel, evaluate, gaussian_jamming, pgd, pgd_air, universal_air)
+from semcom_phy.attacks import LinkModel, evaluate, gaussian_jamming, pgd, pgd_air, universal_air
 from semcom_phy.data import DatasetError, load_split, to_tensor
 from semcom_phy.io import atomic_write
 from semcom_phy.metrics import psnr_db, ssim

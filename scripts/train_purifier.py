@@ -32,6 +32,7 @@ from tqdm import tqdm
 from semcom_phy.data import data_manifest, load_split, minibatches, to_tensor
 from semcom_phy.metrics import accuracy, psnr_db
 from semcom_phy.purify import (
+    Defense,
     DefenseConfig,
     ImageUNet,
     ImageUNetConfig,
@@ -88,7 +89,6 @@ def residual_table(model, schedule, u, t_max, nfe, gen) -> dict:
 def evaluate_latent(codec, model, schedule, table, x, y, gen) -> dict:
     """AWGN at EVAL_SNRS: symbol MSE and PSNR/accuracy of no purification (LMMSE symbols for the
     MSE), receiver-only denoising, and sender+receiver at the default sender step."""
-    from semcom_phy.purify import Defense
     z = codec.encode(x)
     out = {}
     for snr in EVAL_SNRS:
