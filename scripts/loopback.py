@@ -5,8 +5,9 @@ Each image is encoded into k complex symbols (the shipped codec), framed, sent t
 link, found and equalised by the stream receiver, decoded and classified. ``--defense`` adds the
 diffusion defense: ``receiver`` (latent denoising at the receiver only), ``latent`` (symbols
 diffused at the sender to --sender-step, denoised at the receiver from the step that matches
-sender plus channel noise) or ``image`` (the image diffused before the encoder, purified by the
-image denoiser before the classifier). A frame that does not
+sender plus channel noise), ``image`` (the image diffused before the encoder, purified by the
+image denoiser before the classifier) or ``median`` (a 3x3 median filter before the classifier,
+the classic baseline). A frame that does not
 come back is counted as lost (blank image, wrong class) and stays in every average.
 
 Prints a table (SNR, frames received/sent, accuracy, PSNR, SSIM, EVM) and writes
@@ -78,8 +79,8 @@ def plot_curves(results: list[dict], path: Path, title: str, clean_accuracy: flo
 
 
 def describe(d: DefenseConfig) -> str:
-    if d.defense == "none":
-        return "none"
+    if d.evaluations_per_image == 0:
+        return d.defense
     sender = f"t_s {d.sender_step}, " if d.defense in ("latent", "image") else ""
     return (f"{d.defense} ({sender}{d.nfe} NFE, {'stochastic' if d.stochastic else 'deterministic'}"
             + (f", {d.votes} votes)" if d.votes > 1 else ")"))
