@@ -336,6 +336,11 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
     h = cfg.headline
     labels = [d["label"] for d in cfg.defenses]
 
+    def finish(fig, path: Path) -> None:
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+
     def series(lab, kind, budget=None, channel=None, snr=None, x="snr_db", y="accuracy_mean"):
         """(xs, ys) of one defense and attack kind; of several entries at one x, the first configured."""
         pts = {}
@@ -355,9 +360,7 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
         ax.set(title=ch, xlabel="SNR [dB]", ylabel="accuracy", ylim=(0, 1))
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "acc_vs_snr.png", dpi=110)
-    plt.close(fig)
+    finish(fig, out / "acc_vs_snr.png")
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     for i, lab in enumerate(labels):
@@ -369,9 +372,7 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
     axes[0].legend(fontsize=7)
     for a in axes:
         a.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out / "quality_vs_snr.png", dpi=110)
-    plt.close(fig)
+    finish(fig, out / "quality_vs_snr.png")
 
     for fname, attacks, xlabel in (("acc_vs_linf.png", ("pgd", "pgd_adaptive", "noise"), "L-inf budget"),
                                    ("acc_vs_psr.png", ("air", "air_adaptive", "jamming"), "PSR [dB]")):
@@ -384,9 +385,7 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
         ax.set(xlabel=xlabel, ylabel="accuracy", ylim=(0, 1), title=f"{h['channel']}, {h['snr_db']} dB")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6, ncol=2)
-        fig.tight_layout()
-        fig.savefig(out / fname, dpi=110)
-        plt.close(fig)
+        finish(fig, out / fname)
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     for i, d in enumerate(cfg.defenses):
@@ -403,9 +402,7 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
     axes[0].legend(fontsize=7)
     for a in axes:
         a.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out / "acc_vs_cost.png", dpi=110)
-    plt.close(fig)
+    finish(fig, out / "acc_vs_cost.png")
 
 
 def main(argv=None) -> int:

@@ -28,7 +28,7 @@ import torch
 
 from ..config import _check_choice, _check_range
 from ..semantic import SemanticCodec
-from ..semantic.weights import WEIGHTS_DIR, WeightsError, load_codec, load_state
+from ..semantic.weights import WEIGHTS_DIR, WeightsError, load_codec, load_model
 from .models import ImageUNet, ImageUNetConfig, LatentDenoiser, LatentDenoiserConfig
 from .purifier import diffuse_image, diffuse_latent, purify_image, purify_latent
 from .schedule import NoiseSchedule
@@ -175,16 +175,10 @@ def load_defense(cfg: DefenseConfig, codec: SemanticCodec, device: str | torch.d
         return Defense(cfg, codec)
     root = Path(weights_dir or WEIGHTS_DIR)
     name = "image_denoiser" if cfg.defense == "image" else "latent_denoiser"
-    manifest, state = load_state(root / f"{name}.json", map_location=device)
     model_cls, cfg_cls = (ImageUNet, ImageUNetConfig) if cfg.defense == "image" else (LatentDenoiser, LatentDenoiserConfig)
-    model = model_cls(cfg_cls(**manifest["config"]))
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        raise WeightsError(f"{root / name}.json: the weights do not fit the current model (retrain with "
-                           f"scripts/train_purifier.py): {str(err).splitlines()[0]}") from err
+    manifest, model = load_model(root / f"{name}.json", lambda m: model_cls(cfg_cls(**m["config"])),
+                                 "scripts/train_purifier.py", device)
     schedule = NoiseSchedule(**manifest["schedule"])
-    model = model.to(device).eval()
     if cfg.defense == "image":
         return Defense(cfg, codec, schedule, model, image_codec=load_codec(root / "codec_image.json", device))
     if manifest["codec_sha256"] != getattr(codec, "sha256", None):

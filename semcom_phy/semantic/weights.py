@@ -64,17 +64,25 @@ def load_state(manifest_path: Path, map_location="cpu") -> tuple[dict, dict]:
     return manifest, torch.load(weights, map_location=map_location, weights_only=True)
 
 
-def load_codec(manifest_path: str | Path | None = None, device: str | torch.device = "cpu") -> SemanticCodec:
-    """The trained codec (eval mode) from a manifest, by default the shipped ``codec.json``."""
-    manifest, state = load_state(Path(manifest_path or WEIGHTS_DIR / "codec.json"), map_location=device)
-    codec = SemanticCodec(CodecConfig(**manifest["config"]))
+def load_model(manifest_path: str | Path, build, trainer: str, map_location="cpu") -> tuple[dict, torch.nn.Module]:
+    """(manifest, model in eval mode on ``map_location``): ``build(manifest)`` makes the module, the
+    checked state dict (:func:`load_state`) fills it; weights of another shape name ``trainer``."""
+    manifest, state = load_state(Path(manifest_path), map_location=map_location)
+    model = build(manifest)
     try:
-        codec.load_state_dict(state)
+        model.load_state_dict(state)
     except RuntimeError as err:
         raise WeightsError(f"{manifest_path}: the weights do not fit the current model (retrain with "
-                           f"scripts/train_codec.py): {str(err).splitlines()[0]}") from err
+                           f"{trainer}): {str(err).splitlines()[0]}") from err
+    return manifest, model.to(map_location).eval()
+
+
+def load_codec(manifest_path: str | Path | None = None, device: str | torch.device = "cpu") -> SemanticCodec:
+    """The trained codec (eval mode) from a manifest, by default the shipped ``codec.json``."""
+    manifest, codec = load_model(manifest_path or WEIGHTS_DIR / "codec.json",
+                                 lambda m: SemanticCodec(CodecConfig(**m["config"])), "scripts/train_codec.py", device)
     codec.sha256 = manifest["sha256"]          # names the codec whose symbols a latent denoiser knows
-    return codec.to(device).eval()
+    return codec
 
 
 def save_weights(model: torch.nn.Module, out_dir: Path, name: str, manifest: dict) -> Path:
