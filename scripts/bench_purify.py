@@ -70,10 +70,8 @@ def main(argv=None) -> int:
     n = args.num_images or (256 if args.quick else 1024)
     nfes = args.nfe or ([1, 4] if args.quick else [1, 2, 4, 8])
     repeats = args.repeats or (1 if args.quick else 3)
-    if args.threads:
-        torch.set_num_threads(args.threads)
     try:
-        device = pick_device(args.device)
+        device = pick_device(args.device, args.threads)
         configs = [DefenseConfig("none")] + [
             DefenseConfig(d, nfe=k, stochastic=args.votes > 1, votes=args.votes, bf16=args.bf16)
             for d in ("receiver", "latent", "image") for k in nfes]

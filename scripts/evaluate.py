@@ -24,6 +24,14 @@ universal     T2    one perturbation for all images, learned through the defense
                     images
 ============  ====  ===================================================================
 
+Defense entries name a ``defense`` of the semantic link (``none``, ``receiver``, ``latent``,
+``image``, ``median``, ``advtrain``: ``semcom_phy.purify``) or ``digital``, the conventional link
+(PNG + CRC-32 + convolutional code + QAM, ``semcom_phy.digital``; options ``modulation``,
+``coded``), classified by the same classifier. The digital link has no gradient through its
+decisions: its image attacks are white-box PGD on the classifier (a received image is exact or
+lost), ``air``/``air_adaptive`` are the bit-burst attack on its packets and ``universal`` the
+blind burst, ``jamming`` the Gaussian control, each at a PSR relative to the packet's own energy.
+
 An attack entry may carry a ``label`` (default: its name; two entries of one attack need two
 labels, e.g. a 100-step EOT-10 headline run next to a cheaper sweep) and may be restricted to some
 ``channels``, ``snr_db``, ``seeds`` and the first ``num_images`` images of each seed's pick (costly
@@ -49,6 +57,7 @@ from tqdm import tqdm
 
 from semcom_phy.attacks import LinkModel, evaluate, gaussian_jamming, pgd, pgd_air, universal_air
 from semcom_phy.data import DatasetError, load_split, to_tensor
+from semcom_phy.digital import DigitalConfig, DigitalLinkModel, burst_air, jamming
 from semcom_phy.io import atomic_write
 from semcom_phy.metrics import psnr_db, ssim
 from semcom_phy.purify import DEFENSES, DefenseConfig, load_defense
@@ -119,11 +128,17 @@ def label(attack: dict) -> str:
     return attack.get("label", attack["attack"])
 
 
-def defense_config(d: dict) -> DefenseConfig:
+def defense_config(d: dict) -> DefenseConfig | DigitalConfig:
+    """A defense entry's config: DefenseConfig, or DigitalConfig for ``defense: digital``."""
     args = {k: v for k, v in d.items() if k != "label"}
-    if args.get("defense") not in DEFENSES:
-        raise ValueError(f"defenses: {d.get('label')}: defense {args.get('defense')!r}: allowed {DEFENSES}")
-    return DefenseConfig(**args)
+    if args.get("defense") not in DEFENSES + ("digital",):
+        raise ValueError(f"defenses: {d.get('label')}: defense {args.get('defense')!r}: allowed {DEFENSES + ('digital',)}")
+    try:
+        if args.pop("defense") == "digital":
+            return DigitalConfig(**args)
+        return DefenseConfig(defense=d["defense"], **args)
+    except TypeError as err:
+        raise ValueError(f"defenses: {d.get('label')}: {err}") from None
 
 
 class Runner:
@@ -133,7 +148,10 @@ class Runner:
         test, train = load_split("test", data_dir), load_split("train", data_dir)
         self.test_x, self.test_y = to_tensor(test.images), torch.from_numpy(test.labels.astype(np.int64))
         self.train_x, self.train_y = to_tensor(train.images), torch.from_numpy(train.labels.astype(np.int64))
-        self.defenses = {d["label"]: load_defense(defense_config(d), self.codec, device) for d in cfg.defenses}
+        self.defenses = {}
+        for d in cfg.defenses:
+            c = defense_config(d)
+            self.defenses[d["label"]] = c if isinstance(c, DigitalConfig) else load_defense(c, self.codec, device)
         self.undefended = load_defense(DefenseConfig("none"), self.codec, device)
         self._transfer: dict = {}                            # non-adaptive attacks, shared by the defenses
 
@@ -147,7 +165,9 @@ class Runner:
     def cell(self, channel: str, snr: float, label: str, attack: dict, budget, seed: int) -> dict:
         """One seed of one cell: {accuracy, worst_of_n[, psnr_db, ssim, ms_per_image]}."""
         name, fading = attack["attack"], channel == "multipath"
-        model = LinkModel(self.defenses[label], snr, fading)
+        defense = self.defenses[label]
+        digital = isinstance(defense, DigitalConfig)
+        model = DigitalLinkModel(self.codec, snr, fading, defense) if digital else LinkModel(defense, snr, fading)
         x, y = self.data(seed)
         x, y = x[:attack.get("num_images")], y[:attack.get("num_images")]
         steps, eot = attack.get("steps", 10), attack.get("eot", 1)
@@ -179,6 +199,9 @@ class Runner:
             out = evaluate(model, x_adv, y, n=1, generator=torch.Generator(self.device).manual_seed(fixed),
                            batch_size=len(x))
             return {"accuracy": out["accuracy"], "worst_of_n": out["worst_of_n"]}
+        elif digital and name in T2:
+            delta = (jamming(model, x, budget, self.gen(seed, 7)) if name == "jamming" else
+                     burst_air(model, x, budget, universal=name == "universal"))
         elif name == "jamming":
             delta = gaussian_jamming((len(x), model.num_symbols), budget, self.gen(seed, 7), self.device)
         elif name == "air":
@@ -367,7 +390,8 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
         for ch, style in zip(cfg.channels, ("o-", "s--")):
             axes[0].plot(*series(lab, "clean", channel=ch, y="psnr_db_mean"), style, color=f"C{i}", label=f"{lab} {ch}")
             axes[1].plot(*series(lab, "clean", channel=ch, y="ssim_mean"), style, color=f"C{i}")
-    axes[0].set(xlabel="SNR [dB]", ylabel="PSNR [dB]")
+    top = max([r["psnr_db_mean"] for r in rows if "psnr_db_mean" in r and r["psnr_db_mean"] < 60] or [40])
+    axes[0].set(xlabel="SNR [dB]", ylabel="PSNR [dB] (lossless: off the top)", ylim=(None, top + 3))
     axes[1].set(xlabel="SNR [dB]", ylabel="SSIM")
     axes[0].legend(fontsize=7)
     for a in axes:

@@ -7,10 +7,12 @@ diffusion defense: ``receiver`` (latent denoising at the receiver only), ``laten
 diffused at the sender to --sender-step, denoised at the receiver from the step that matches
 sender plus channel noise), ``image`` (the image diffused before the encoder, purified by the
 image denoiser before the classifier) or ``median`` (a 3x3 median filter before the classifier,
-the classic baseline). A frame that does not
-come back is counted as lost (blank image, wrong class) and stays in every average.
+the classic baseline), or ``advtrain`` (the adversarially trained codec). ``--interleave G``
+spreads each image's symbols over G frames, so a frame lost in a fade costs G images a G-th of
+their symbols each instead of one image everything. An image none of whose symbols come back is
+counted as lost (blank image, wrong class) and stays in every average.
 
-Prints a table (SNR, frames received/sent, accuracy, PSNR, SSIM, EVM) and writes
+Prints a table (SNR, frames received/sent, images lost, accuracy, PSNR, SSIM, EVM) and writes
 ``<out>/<run>/``: ``config.yaml``, ``results.json``, ``images.png`` (originals and what came back
 at each SNR) and ``curves.png`` (accuracy, PSNR and SSIM against SNR).
 """
@@ -36,8 +38,7 @@ from semcom_phy.metrics import accuracy
 from semcom_phy.purify import DEFENSES, DefenseConfig, load_defense
 from semcom_phy.semantic import WEIGHTS_DIR, WeightsError, load_codec, pick_device
 from semcom_phy.transport import SimTransport
-
-RESULT_KEYS = ("snr_db", "num_images", "frames_sent", "frames_received", "accuracy", "psnr_db", "ssim", "evm_db")
+from semcom_phy.transport.zmq import FlowgraphError, channel_emulator, channel_emulator_params, gnuradio_available
 
 
 def plot_images(x: torch.Tensor, rows: list[tuple[float, torch.Tensor]], path: Path, num: int = 10) -> None:
@@ -88,7 +89,9 @@ def describe(d: DefenseConfig) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--link", choices=["sim"], default="sim", help="transport (default sim: the simulated channel)")
+    ap.add_argument("--link", choices=["sim", "gnuradio"], default="sim",
+                    help="transport: sim (default, the simulated channel in this process) or gnuradio (IQ over ZeroMQ "
+                         "through GNU Radio's channel_model in flowgraphs/channel_emulator.py, one flowgraph per SNR)")
     ap.add_argument("--channel", choices=sorted(PROFILES), default="awgn",
                     help="channel profile: awgn, fading (flat Rayleigh), multipath (TDL + CFO, SFO, phase noise)")
     ap.add_argument("--snr", type=float, nargs="+", default=[0, 5, 10, 15, 20], metavar="DB",
@@ -100,6 +103,8 @@ def main(argv=None) -> int:
     ap.add_argument("--weights", type=Path, default=WEIGHTS_DIR / "codec.json", help="codec manifest (default: shipped)")
     ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: the Debian package's)")
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="torch device (default auto)")
+    ap.add_argument("--interleave", type=int, default=1, metavar="G",
+                    help="spread each image's symbols over G frames (default 1: one image per frame)")
     ap.add_argument("--no-plot", action="store_true", help="skip the PNG files")
     d = DefenseConfig()
     ap.add_argument("--defense", choices=DEFENSES, default=d.defense, help="diffusion defense (default none)")
@@ -112,6 +117,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if not 1 <= args.num_images <= 10000:
         ap.error(f"--num-images {args.num_images}: allowed 1..10000 (the test set)")
+    if not 1 <= args.interleave <= 64:
+        ap.error(f"--interleave {args.interleave}: allowed 1..64 frames per image")
     for s in args.snr:
         if not -30 <= s <= 100:
             ap.error(f"--snr {s:g}: allowed -30..100 dB")
@@ -136,9 +143,24 @@ def main(argv=None) -> int:
     results, shown = [], []
     t0 = time.time()
     generator = torch.Generator(device).manual_seed(args.seed)
+    if args.link == "gnuradio":
+        reason = gnuradio_available()
+        if reason:
+            print(f"error: --link gnuradio: {reason}", file=sys.stderr)
+            return 2
+        ignored = channel_emulator_params(channel_profile(args.channel, None), ofdm)[1]
+        if ignored:
+            print(f"note: GNU Radio's channel blocks do not model {', '.join(ignored)} of the {args.channel} profile")
     for snr in tqdm(args.snr, desc=f"loopback {args.link}/{args.channel}/{args.defense}", unit="SNR"):
-        with SimTransport(channel_profile(args.channel, snr), ofdm, rng) as transport:
-            out = SemanticLink(codec, transport, ofdm, modem, defense, generator).run(x)
+        channel = channel_profile(args.channel, snr)
+        try:
+            transport = (channel_emulator(channel, ofdm, seed=args.seed) if args.link == "gnuradio"
+                         else SimTransport(channel, ofdm, rng))
+            with transport:
+                out = SemanticLink(codec, transport, ofdm, modem, defense, generator, args.interleave).run(x)
+        except FlowgraphError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
         results.append({"snr_db": snr, **out.metrics(x, labels)})
         shown.append((snr, out.x_hat[:10]))
     elapsed = time.time() - t0
@@ -148,15 +170,19 @@ def main(argv=None) -> int:
     print(f"\n{args.num_images} test images over {args.link}/{args.channel}, defense {describe(defense_cfg)}, "
           f"k = {codec.cfg.num_symbols} symbols per image (k/n = {codec.cfg.bandwidth_ratio:.3f}); "
           f"classifier on the originals: {clean:.3f}")
-    print(f"{'SNR dB':>7} {'frames rx/tx':>13} {'accuracy':>9} {'PSNR dB':>8} {'SSIM':>6} {'EVM dB':>7}")
+    print(f"{'SNR dB':>7} {'frames rx/tx':>13} {'lost':>5} {'accuracy':>9} {'PSNR dB':>8} {'SSIM':>6} {'EVM dB':>7}")
     for r in results:
         evm = f"{r['evm_db']:7.2f}" if r["evm_db"] is not None else "      -"
-        print(f"{r['snr_db']:>7g} {r['frames_received']:>6}/{r['frames_sent']:<6} {r['accuracy']:>9.3f} "
+        print(f"{r['snr_db']:>7g} {r['frames_received']:>6}/{r['frames_sent']:<6} {r['images_lost']:>5} {r['accuracy']:>9.3f} "
               f"{r['psnr_db']:>8.2f} {r['ssim']:>6.3f} {evm}")
 
     config = {"script": "loopback", "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
               "device": str(device), "ofdm": to_dict(ofdm), "modem": to_dict(modem),
               "channels": {f"{s:g}": to_dict(channel_profile(args.channel, s)) for s in args.snr},
+              "flowgraph": None if args.link == "sim" else {
+                  "script": "flowgraphs/channel_emulator.py",
+                  "params": {f"{s:g}": channel_emulator_params(channel_profile(args.channel, s), ofdm, args.seed)[0]
+                             for s in args.snr}},
               "codec": {"manifest": str(args.weights), "sha256": codec.sha256, **to_dict(codec.cfg)},
               "defense": to_dict(defense_cfg), "images": pick.tolist()}
     document = {"config": config, "results": results, "clean_accuracy": clean, "elapsed_s": round(elapsed, 1)}

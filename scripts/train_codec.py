@@ -25,24 +25,9 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from semcom_phy.data import data_manifest, load_split, minibatches, to_tensor
-from semcom_phy.metrics import accuracy, psnr_db
-from semcom_phy.semantic import CodecConfig, SemanticCodec, pick_device, save_weights, symbol_channel
-from semcom_phy.semantic.weights import load_state
-
-
-@torch.no_grad()
-def evaluate(codec: SemanticCodec, x: torch.Tensor, y: torch.Tensor, snrs, fading: bool, gen) -> dict:
-    codec.eval()
-    out = {"clean_accuracy": accuracy(codec.classify(x), y)}
-    z = codec.encode(x)
-    for snr in snrs:
-        z_hat, no = symbol_channel(z, torch.full((len(x),), float(snr)), torch.full((len(x),), fading), gen)
-        x_hat = codec.decode(z_hat, no)
-        out[f"snr_{snr:g}"] = {"accuracy": accuracy(codec.classify(x_hat), y),
-                               "psnr_db": float(psnr_db(x_hat, x).mean())}
-    codec.train()
-    return out
+from semcom_phy.data import data_manifest, minibatches, training_tensors
+from semcom_phy.semantic import CodecConfig, SemanticCodec, channel_metrics, pick_device, save_weights, symbol_channel
+from semcom_phy.semantic.weights import codec_summary, load_state, run_record
 
 
 def main(argv=None) -> int:
@@ -73,19 +58,13 @@ def main(argv=None) -> int:
         ap.error("epochs must be >= 0 and --batch-size >= 1")
     if not args.snr_min <= args.snr_max:
         ap.error("--snr-min must not exceed --snr-max")
-    if args.threads:
-        torch.set_num_threads(args.threads)
     try:
-        device = pick_device(args.device)
+        device = pick_device(args.device, args.threads)
     except ValueError as err:
         ap.error(str(err))
     t0 = time.time()
 
-    train, test = load_split("train", args.data_dir), load_split("test", args.data_dir)
-    x_train, y_train = to_tensor(train.images).to(device), torch.from_numpy(train.labels.astype("int64")).to(device)
-    if args.limit:
-        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
-    x_test, y_test = to_tensor(test.images).to(device), torch.from_numpy(test.labels.astype("int64")).to(device)
+    x_train, y_train, x_test, y_test = training_tensors(args.data_dir, device, args.limit)
     init = None
     if args.init:
         init, state = load_state(args.init, map_location=device)
@@ -152,29 +131,21 @@ def main(argv=None) -> int:
                 opt.step()
                 bar.set_postfix(loss=f"{loss.item():.3f}")
 
-        eval_gen = torch.Generator(device=device).manual_seed(12345)
-        metrics = {"awgn": evaluate(codec, x_test, y_test, (0, 5, 10, 15, 20), False, eval_gen),
-                   "rayleigh": evaluate(codec, x_test, y_test, (0, 10, 20), True, eval_gen)}
+        metrics = channel_metrics(codec, x_test, y_test, torch.Generator(device=device).manual_seed(12345))
 
     manifest = {
         "model": "SemanticCodec (semcom_phy.semantic.codec)",
         "config": {"num_symbols": cfg.num_symbols, "channels": cfg.channels},
         "bandwidth_ratio": cfg.bandwidth_ratio,
         "parameters": sum(p.numel() for p in codec.parameters()),
-        "command": "python scripts/train_codec.py " + " ".join(sys.argv[1:] if argv is None else argv),
-        "training": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "out"},
         "data": data_manifest(args.data_dir, len(x_train), len(x_test)),
         "metrics_test_set_symbol_channel": metrics,
         "initialised_from": None if init is None else {"sha256": init["sha256"], "command": init["command"],
                                                         "initialised_from": init.get("initialised_from")},
-        "torch": torch.__version__,
-        "device": str(device),
-        "elapsed_s": round(time.time() - t0, 1),
+        **run_record("scripts/train_codec.py", args, argv, device, t0),
     }
     path = save_weights(codec, args.out, "codec", manifest)
-    a = metrics["awgn"]
-    print(f"clean accuracy {a['clean_accuracy']:.4f}; AWGN " + ", ".join(
-        f"{s}: acc {a[f'snr_{s}']['accuracy']:.3f} PSNR {a[f'snr_{s}']['psnr_db']:.2f}" for s in (0, 5, 10, 20)))
+    print(codec_summary(metrics))
     print(f"wrote {path} ({manifest['elapsed_s']} s)")
     return 0
 

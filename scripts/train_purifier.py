@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from semcom_phy.data import data_manifest, load_split, minibatches, to_tensor
+from semcom_phy.data import data_manifest, minibatches, training_tensors
 from semcom_phy.metrics import accuracy, psnr_db
 from semcom_phy.purify import (
     Defense,
@@ -151,10 +151,8 @@ def main(argv=None) -> int:
         args.epochs = 40 if args.space == "latent" else 6
     if args.epochs < 0 or args.batch_size < 1 or args.codec_epochs < 0:
         ap.error("epochs must be >= 0 and --batch-size >= 1")
-    if args.threads:
-        torch.set_num_threads(args.threads)
     try:
-        device = pick_device(args.device)
+        device = pick_device(args.device, args.threads)
         args.schedule = NoiseSchedule(args.num_train_steps, args.schedule)
     except ValueError as err:
         ap.error(str(err))
@@ -167,11 +165,7 @@ def main(argv=None) -> int:
         ap.error(f"--t-max {args.t_max}: allowed 1..{args.num_train_steps - 1}")
     t0 = time.time()
 
-    train, test = load_split("train", args.data_dir), load_split("test", args.data_dir)
-    x_train, y_train = to_tensor(train.images).to(device), torch.from_numpy(train.labels.astype("int64")).to(device)
-    if args.limit:
-        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
-    x_test, y_test = to_tensor(test.images)[:2000].to(device), torch.from_numpy(test.labels[:2000].astype("int64")).to(device)
+    x_train, y_train, x_test, y_test = training_tensors(args.data_dir, device, args.limit, num_test=2000)
     codec = load_codec(args.codec, device)
     gen = torch.Generator(device=device).manual_seed(args.seed)
     shuffle = torch.Generator().manual_seed(args.seed + 1)

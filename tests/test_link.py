@@ -52,7 +52,31 @@ def test_lost_frames_are_scored_not_dropped():
     assert float(out.x_hat[~torch.from_numpy(out.received)].abs().max()) == 0.0   # blank
     m = out.metrics(x, labels)
     assert (m["frames_sent"], m["frames_received"], m["num_images"]) == (9, 6, 9)
-    assert m["accuracy"] <= 6 / 9 + 1e-6
+    assert m["accuracy"] <= 6 / 9 + 1e-6 and m["images_lost"] == 3
+
+
+def test_interleaving_turns_a_lost_frame_into_erasures_spread_over_its_group():
+    codec = _codec()
+    x = torch.rand(9, 1, 28, 28)
+    out = SemanticLink(codec, DropEveryThird(), interleave=3).run(x)
+    assert out.received.all() and out.frames_received == 6
+    k = codec.cfg.num_symbols
+    lost = ~out.symbol_received
+    assert lost.sum() == 3 * k                                             # three frames' worth of symbols
+    assert set(lost.sum(1).tolist()) <= {k // 3, -(-k // 3)}              # a third of every image
+    assert (out.no_eff[lost] == 10.0).all() and (out.z_hat[lost] == 0).all()
+    np.testing.assert_allclose(out.z_hat[~lost], out.z[~lost], atol=1e-4)   # what came back is exact
+
+
+def test_interleaver_is_a_permutation_of_whole_groups():
+    from semcom_phy.link import interleaver
+    order = interleaver(7, 10, 3)
+    assert sorted(order.ravel().tolist()) == list(range(70))
+    assert set((order[:3] // 10).ravel().tolist()) == {0, 1, 2}           # a group's frames hold its images
+    assert (order[6] == np.arange(60, 70)).all()                          # a group of one: unchanged
+    np.testing.assert_array_equal(interleaver(5, 8, 1), np.arange(40).reshape(5, 8))
+    with pytest.raises(ValueError, match="interleave"):
+        SemanticLink(_codec(), DropEveryThird(), interleave=0)
 
 
 def test_link_rejects_settings_the_decoder_cannot_use():

@@ -19,6 +19,19 @@ def minibatches(n: int, size: int, generator):
         yield order[i:i + size]
 
 
+def training_tensors(root=None, device="cpu", limit: int = 0, num_test: int = 10_000):
+    """(x_train, y_train, x_test, y_test) on ``device`` for the training scripts: images float
+    [N, 1, 28, 28] in [0, 1], labels long [N]; ``limit`` > 0 keeps that many training images (smoke
+    runs), ``num_test`` the first test images."""
+    import torch
+
+    out = []
+    for split, n in (("train", limit or None), ("test", num_test)):
+        s = load_split(split, root)
+        out += [to_tensor(s.images[:n]).to(device), torch.from_numpy(s.labels[:n].astype("int64")).to(device)]
+    return tuple(out)
+
+
 def data_manifest(root=None, num_train: int = 60_000, num_test: int = 10_000) -> dict:
     """What a training manifest records about the data it used."""
     return {"dataset": "Fashion-MNIST (Debian dataset-fashion-mnist)", "root": str(dataset_root(root)),
@@ -27,4 +40,4 @@ def data_manifest(root=None, num_train: int = 60_000, num_test: int = 10_000) ->
 
 
 __all__ = ["CLASSES", "DatasetError", "Split", "data_manifest", "dataset_root", "load_split", "minibatches",
-           "read_idx", "to_tensor"]
+           "read_idx", "to_tensor", "training_tensors"]

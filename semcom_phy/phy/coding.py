@@ -237,24 +237,27 @@ def viterbi_decode(llr, num_bits: int) -> np.ndarray:
         raise ValueError(f"llr last-axis length must be 2 * (num_bits + 6) = {2 * num_steps} "
                          f"for num_bits={num_bits}, got {llr.shape[-1]}")
     lead = llr.shape[:-1]
-    llr2 = llr.reshape(-1, num_steps, 2).astype(np.float64)  # [B, T, 2]
+    llr2 = llr.reshape(-1, num_steps, 2)  # [B, T, 2]
     batch = llr2.shape[0]
     if batch == 0 or num_bits == 0:
         return np.zeros(lead + (num_bits,), dtype=np.uint8)
 
-    # butterfly metric of (pred 2j, input 0), for every step, states before batch: [T, 32, B]
-    llr2 = llr2.astype(np.float32)
-    metric = llr2[:, :, 0].T[:, None, :] * _SIGNS[0].astype(np.float32)[None, :, None] \
-        + llr2[:, :, 1].T[:, None, :] * _SIGNS[1].astype(np.float32)[None, :, None]
+    # butterfly metric of (pred 2j, input 0) at step t: s0 * llr[t, 0] + s1 * llr[t, 1], [32, B],
+    # formed step by step (a [T, 32, B] table would be hundreds of MB for long packets)
+    llr_t = np.ascontiguousarray(llr2.astype(np.float32).transpose(1, 2, 0))       # [T, 2, B]
+    s0, s1 = (_SIGNS[g].astype(np.float32)[:, None] for g in (0, 1))
 
     half = _NUM_STATES // 2
     pm = np.full((_NUM_STATES, batch), -np.inf, np.float32)
     pm[0] = 0.0
     new = np.empty_like(pm)
     a0, a1 = np.empty((half, batch), np.float32), np.empty((half, batch), np.float32)
+    m, m1 = np.empty((half, batch), np.float32), np.empty((half, batch), np.float32)
     decisions = np.empty((num_steps, _NUM_STATES, batch), dtype=bool)  # True: odd pred
     for t in range(num_steps):
-        m = metric[t]
+        np.multiply(s0, llr_t[t, 0], out=m)
+        np.multiply(s1, llr_t[t, 1], out=m1)
+        m += m1
         even = pm[0::2]          # rows are contiguous over the batch
         odd = pm[1::2]
         # s' = j (input 0): from 2j with +m, from 2j+1 with -m; s' = j+32: the opposite

@@ -12,6 +12,8 @@ image     diffuse the image to t_s,     decode, image denoising from t_s (DiffPu
           encode (image codec)          classify
 median    encode                        decode, 3x3 median filter, classify (the classic
                                         input-filter baseline)
+advtrain  encode (adversarially         decode, classify (the adversarial-training
+          trained codec)                baseline, ``scripts/train_adversarial.py``)
 ========  ============================  ================================================
 
 With ``votes`` K > 1 the receiver purifies each received vector K times with independent noise
@@ -33,7 +35,8 @@ from .models import ImageUNet, ImageUNetConfig, LatentDenoiser, LatentDenoiserCo
 from .purifier import diffuse_image, diffuse_latent, purify_image, purify_latent
 from .schedule import NoiseSchedule
 
-DEFENSES = ("none", "receiver", "latent", "image", "median")
+DEFENSES = ("none", "receiver", "latent", "image", "median", "advtrain")
+NO_DENOISER = ("none", "median", "advtrain")
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ class DefenseConfig:
 
     @property
     def evaluations_per_image(self) -> int:
-        return 0 if self.defense in ("none", "median") else self.nfe * self.votes
+        return 0 if self.defense in NO_DENOISER else self.nfe * self.votes
 
 
 def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
@@ -78,8 +81,8 @@ def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor
 class Defense:
     """The models a defense needs, on one device.
 
-    codec: the link's codec (the image defense uses ``image_codec`` at both ends instead, a copy
-    fine-tuned to carry diffused images); denoiser: the latent denoiser (``receiver``, ``latent``)
+    codec: the link's codec; own_codec: the codec this defense uses at both ends instead (image: a
+    copy fine-tuned to carry diffused images; advtrain: the adversarially trained one); denoiser: the latent denoiser (``receiver``, ``latent``)
     or the image UNet (``image``), trained on ``schedule``; residual_var: the latent denoiser's
     measured residual error per starting step (``{"t": [...], "var": [...], "var_stochastic":
     [...]}``, from its manifest), which the decoder gets as the purified symbols' ``no_eff``.
@@ -87,19 +90,20 @@ class Defense:
 
     def __init__(self, cfg: DefenseConfig, codec: SemanticCodec, schedule: NoiseSchedule | None = None,
                  denoiser: torch.nn.Module | None = None, residual_var: dict | None = None,
-                 image_codec: SemanticCodec | None = None):
+                 own_codec: SemanticCodec | None = None):
         self.cfg, self.codec, self.schedule, self.denoiser = cfg, codec, schedule, denoiser
-        if cfg.defense in ("none", "median"):
+        if cfg.defense in ("image", "advtrain"):
+            if own_codec is None:
+                raise ValueError(f"defense {cfg.defense!r} needs its own codec (image: fine-tuned on diffused "
+                                 "images; advtrain: adversarially trained)")
+            self.codec = own_codec
+        if cfg.defense in NO_DENOISER:
             return
         if schedule is None or denoiser is None:
             raise ValueError(f"defense {cfg.defense!r} needs a denoiser and its noise schedule")
         if cfg.sender_step >= schedule.num_train_steps:
             raise ValueError(f"DefenseConfig.sender_step = {cfg.sender_step}: allowed 0..{schedule.num_train_steps - 1}")
-        if cfg.defense == "image":
-            if image_codec is None:
-                raise ValueError("defense 'image' needs the codec fine-tuned on diffused images")
-            self.codec = image_codec
-        else:
+        if cfg.defense != "image":
             if residual_var is None:
                 raise ValueError(f"defense {cfg.defense!r} needs the denoiser's residual variance table")
             key = "var_stochastic" if cfg.stochastic else "var"
@@ -171,18 +175,29 @@ def _straight_through(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def load_defense(cfg: DefenseConfig, codec: SemanticCodec, device: str | torch.device = "cpu",
                  weights_dir: str | Path | None = None) -> Defense:
     """The shipped denoiser (and the image codec) a defense needs, checked against their manifests."""
-    if cfg.defense in ("none", "median"):
-        return Defense(cfg, codec)
     root = Path(weights_dir or WEIGHTS_DIR)
+    if cfg.defense == "advtrain":
+        return Defense(cfg, codec, own_codec=_load_own_codec(root / "codec_advtrain.json", device,
+                                                            "scripts/train_adversarial.py"))
+    if cfg.defense in NO_DENOISER:
+        return Defense(cfg, codec)
     name = "image_denoiser" if cfg.defense == "image" else "latent_denoiser"
     model_cls, cfg_cls = (ImageUNet, ImageUNetConfig) if cfg.defense == "image" else (LatentDenoiser, LatentDenoiserConfig)
     manifest, model = load_model(root / f"{name}.json", lambda m: model_cls(cfg_cls(**m["config"])),
                                  "scripts/train_purifier.py", device)
     schedule = NoiseSchedule(**manifest["schedule"])
     if cfg.defense == "image":
-        return Defense(cfg, codec, schedule, model, image_codec=load_codec(root / "codec_image.json", device))
+        return Defense(cfg, codec, schedule, model,
+                       own_codec=_load_own_codec(root / "codec_image.json", device, "scripts/train_purifier.py image"))
     if manifest["codec_sha256"] != getattr(codec, "sha256", None):
         raise WeightsError(f"{name}.json was trained on the symbols of the codec with sha256 "
                            f"{manifest['codec_sha256'][:16]}..., not this one: retrain it with "
                            "scripts/train_purifier.py latent")
     return Defense(cfg, codec, schedule, model, residual_var=manifest["residual_var"])
+
+
+def _load_own_codec(path: Path, device, trainer: str) -> SemanticCodec:
+    """A defense's own codec, with the command that makes it named when it is missing."""
+    if not path.is_file():
+        raise WeightsError(f"{path} not found: train it with {trainer} or restore it from git")
+    return load_codec(path, device)

@@ -154,3 +154,25 @@ def symbol_channel(z: torch.Tensor, snr_db: torch.Tensor, fading: torch.Tensor,
     no_eff = n0[:, None] / h2
     noise = torch.randn(shape + (2,), generator=generator, device=z.device) * (no_eff / 2).sqrt()[..., None]
     return z + torch.complex(noise[..., 0], noise[..., 1]), no_eff
+
+
+@torch.no_grad()
+def channel_metrics(codec: SemanticCodec, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None,
+                    awgn_snrs=(0, 5, 10, 15, 20), rayleigh_snrs=(0, 10, 20)) -> dict:
+    """The metrics a training manifest records: clean accuracy, and accuracy and PSNR through
+    :func:`symbol_channel` at each SNR, AWGN and Rayleigh (``{"awgn": {"clean_accuracy": ...,
+    "snr_10": {"accuracy": ..., "psnr_db": ...}, ...}, "rayleigh": {...}}``). Leaves codec in eval mode."""
+    from ..metrics import accuracy, psnr_db
+
+    codec.eval()
+    z = codec.encode(x)
+    out = {}
+    for name, snrs in (("awgn", awgn_snrs), ("rayleigh", rayleigh_snrs)):
+        row = out[name] = {"clean_accuracy": accuracy(codec.classify(x), y)}
+        for snr in snrs:
+            z_hat, no = symbol_channel(z, torch.full((len(x),), float(snr), device=x.device),
+                                       torch.full((len(x),), name == "rayleigh", device=x.device), generator)
+            x_hat = codec.decode(z_hat, no)
+            row[f"snr_{snr:g}"] = {"accuracy": accuracy(codec.classify(x_hat), y),
+                                   "psnr_db": float(psnr_db(x_hat, x).mean())}
+    return out

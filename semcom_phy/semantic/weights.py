@@ -23,8 +23,11 @@ class WeightsError(RuntimeError):
     """Missing, modified or mismatched weights."""
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    """``auto`` (CUDA when available), ``cpu`` or ``cuda``; ValueError when CUDA is asked for but absent."""
+def pick_device(name: str = "auto", threads: int = 0) -> torch.device:
+    """``auto`` (CUDA when available), ``cpu`` or ``cuda``; ValueError when CUDA is asked for but absent.
+    ``threads`` > 0 also sets torch's CPU threads (the scripts' ``--threads``)."""
+    if threads:
+        torch.set_num_threads(threads)
     if name not in ("auto", "cpu", "cuda"):
         raise ValueError(f"device {name!r}: allowed values are 'auto', 'cpu', 'cuda'")
     if name == "cuda" and not torch.cuda.is_available():
@@ -83,6 +86,27 @@ def load_codec(manifest_path: str | Path | None = None, device: str | torch.devi
                                  lambda m: SemanticCodec(CodecConfig(**m["config"])), "scripts/train_codec.py", device)
     codec.sha256 = manifest["sha256"]          # names the codec whose symbols a latent denoiser knows
     return codec
+
+
+def run_record(script: str, args, argv, device, t0: float) -> dict:
+    """The manifest fields every training script records: the exact command, its arguments (but
+    ``out``), torch version, device and elapsed seconds since ``t0`` (``time.time()``)."""
+    import sys
+    import time
+
+    def plain(v):
+        return v.to_dict() if hasattr(v, "to_dict") else str(v) if isinstance(v, Path) else v
+
+    return {"command": f"python {script} " + " ".join(sys.argv[1:] if argv is None else argv),
+            "training": {k: plain(v) for k, v in vars(args).items() if k != "out"},
+            "torch": torch.__version__, "device": str(device), "elapsed_s": round(time.time() - t0, 1)}
+
+
+def codec_summary(metrics: dict) -> str:
+    """One line of a codec's :func:`~semcom_phy.semantic.codec.channel_metrics`."""
+    a = metrics["awgn"]
+    return f"clean accuracy {a['clean_accuracy']:.4f}; AWGN " + ", ".join(
+        f"{s}: acc {a[f'snr_{s}']['accuracy']:.3f} PSNR {a[f'snr_{s}']['psnr_db']:.2f}" for s in (0, 5, 10, 20))
 
 
 def save_weights(model: torch.nn.Module, out_dir: Path, name: str, manifest: dict) -> Path:

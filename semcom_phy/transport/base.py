@@ -1,8 +1,8 @@
 """The transport protocol: how IQ leaves the modem and comes back.
 
 Every transport (simulated channel, ZeroMQ to a GNU Radio flowgraph, PlutoSDR) moves complex64
-baseband samples at the modem's sample rate and implements the same four calls, so the link and
-the scripts do not care which one they drive.
+baseband samples at the modem's sample rate and implements the same calls (send, receive, drain,
+close), so the link and the scripts do not care which one they drive.
 """
 
 from __future__ import annotations
@@ -23,6 +23,12 @@ class Transport(abc.ABC):
     def receive(self, timeout_s: float = 0.0) -> np.ndarray:
         """complex64 [m]: the samples received since the last call (m may be 0), waiting at most
         ``timeout_s`` for the first of them."""
+
+    def drain(self, timeout_s: float = 5.0) -> np.ndarray:
+        """complex64 [m]: everything still on the way back after the last ``send`` (a real channel
+        has latency: waits until the samples sent are back or stop arriving, within ``timeout_s``).
+        The simulated transport returns at once."""
+        return self.receive()
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -110,7 +110,7 @@ def test_gradients_flow_from_the_classifier_back_to_the_image(defense):
     table = {"t": [0, 400], "var": [1e-3, 0.5], "var_stochastic": [2e-3, 0.6]}
     cfg = DefenseConfig(defense=defense, sender_step=60, nfe=3, stochastic=True)
     d = Defense(cfg, codec, SCHEDULE, unet if defense == "image" else latent, residual_var=table,
-                image_codec=codec)
+                own_codec=codec)
     g = _gen(2)
     x = torch.rand(4, 1, 28, 28, generator=g).requires_grad_()
     z = d.encode(x, g)
@@ -163,7 +163,7 @@ def test_bf16_autocast_runs_and_stays_close_to_float32(defense):
     outs = []
     for bf16 in (False, True):
         d = Defense(DefenseConfig(defense=defense, nfe=2, bf16=bf16), codec, SCHEDULE,
-                    unet if defense == "image" else latent, residual_var=table, image_codec=codec)
+                    unet if defense == "image" else latent, residual_var=table, own_codec=codec)
         z = d.encode(torch.rand(4, 1, 28, 28, generator=_gen(1)), _gen(2))
         with torch.no_grad():
             outs.append(d.decode(z, torch.full(z.shape, 0.1), _gen(3))[0])

@@ -55,3 +55,24 @@ def test_purification_at_the_matched_step_lowers_symbol_error_below_lmmse(codec,
     z_pur, _ = purify_latent(defense.denoiser, defense.schedule, z_hat, no, -1, 4, 0.0, g, defense.max_step)
     lmmse = (z_hat / (1 + no) - z).abs().pow(2).mean()
     assert (z_pur - z).abs().pow(2).mean() < 0.9 * lmmse
+
+
+def test_adversarially_trained_codec_records_its_origin(codec):
+    m = json.loads((WEIGHTS_DIR / "codec_advtrain.json").read_text())
+    assert {"sha256", "config", "command", "training", "data"} <= set(m)
+    assert m["initialised_from"]["sha256"] == codec.sha256        # fine-tuned from the shipped codec
+    assert load_defense(DefenseConfig("advtrain"), codec).codec.sha256 == m["sha256"]
+
+
+@needs_data
+def test_adversarial_training_buys_robustness_against_pgd(codec):
+    from semcom_phy.attacks import LinkModel, evaluate, pgd
+
+    test = load_split("test")
+    x, y = to_tensor(test.images[:96]), torch.from_numpy(test.labels[:96].astype("int64"))
+    acc = {}
+    for name in ("none", "advtrain"):
+        model = LinkModel(load_defense(DefenseConfig(name), codec), 10.0)
+        x_adv = pgd(model, x, y, 0.1, steps=10, generator=torch.Generator().manual_seed(0))
+        acc[name] = evaluate(model, x_adv, y, generator=torch.Generator().manual_seed(1))["accuracy"]
+    assert acc["advtrain"] > acc["none"] + 0.15, acc

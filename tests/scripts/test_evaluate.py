@@ -33,6 +33,10 @@ def test_quick_config_writes_the_contracted_results_and_resumes(tmp_path):
     # the undefended link falls to the white-box attack and stays above it under random noise
     assert rows[("none", "pgd_adaptive", 0.1)]["accuracy_mean"] < 0.5 < rows[("none", "noise", 0.1)]["accuracy_mean"]
     assert rows[("none", "air_adaptive", -10)]["accuracy_mean"] < rows[("none", "jamming", -10)]["accuracy_mean"]
+    # the baselines: adversarial training resists PGD better than nothing; the bit-burst attack
+    # breaks the digital link's packets where Gaussian jamming of the same PSR does not
+    assert rows[("advtrain", "pgd_adaptive", 0.1)]["accuracy_mean"] > rows[("none", "pgd_adaptive", 0.1)]["accuracy_mean"]
+    assert rows[("digital", "air", -10)]["accuracy_mean"] < 0.3 < rows[("digital", "jamming", -10)]["accuracy_mean"]
     assert {p.name for p in out.iterdir()} >= {"results.jsonl", "report.md", "config.yaml", "acc_vs_snr.png",
                                               "acc_vs_linf.png", "acc_vs_psr.png", "acc_vs_cost.png"}
     lines = (out / "results.jsonl").read_text().splitlines()

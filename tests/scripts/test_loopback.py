@@ -52,7 +52,7 @@ def test_bad_arguments_exit_with_a_clear_message(args, message, tmp_path):
     assert message in res.stderr
 
 
-@pytest.mark.parametrize("defense", ["receiver", "latent", "image"])
+@pytest.mark.parametrize("defense", ["receiver", "latent", "image", "advtrain"])
 def test_loopback_with_each_defense(defense, tmp_path):
     res = _run("--num-images", "8", "--snr", "15", "--defense", defense, "--out", str(tmp_path / "runs"),
                "--json", str(tmp_path / "r.json"), "--no-plot")
@@ -61,3 +61,21 @@ def test_loopback_with_each_defense(defense, tmp_path):
     assert doc["config"]["defense"]["defense"] == defense
     row = doc["results"][0]
     assert row["frames_received"] == 8 and row["psnr_db"] > 16
+
+
+@pytest.mark.gnuradio
+def test_loopback_through_gnu_radio_reports_like_the_simulated_link(tmp_path):
+    from semcom_phy.transport.zmq import gnuradio_available
+
+    reason = gnuradio_available()
+    if reason:
+        pytest.skip(reason)
+    res = _run("--link", "gnuradio", "--channel", "multipath", "--snr", "15", "--num-images", "32",
+               "--interleave", "4", "--out", str(tmp_path / "runs"), "--json", str(tmp_path / "r.json"), "--no-plot")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads((tmp_path / "r.json").read_text())
+    params = doc["config"]["flowgraph"]["params"]["15"]
+    assert params["taps_profile"] == "three_tap" and params["fading"] == 1 and params["epsilon"] != 1.0
+    row = doc["results"][0]
+    assert row["num_images"] == 32 and row["frames_received"] >= 28 and row["accuracy"] > 0.6
+    assert "do not model timing_offset_samples, phase_noise_linewidth_hz" in res.stdout
