@@ -400,15 +400,23 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
 
     for fname, attacks, xlabel in (("acc_vs_linf.png", ("pgd", "pgd_adaptive", "noise"), "L-inf budget"),
                                    ("acc_vs_psr.png", ("air", "air_adaptive", "jamming"), "PSR [dB]")):
-        fig, ax = plt.subplots(figsize=(6, 3.8))
+        fig, ax = plt.subplots(figsize=(8, 4))
+        styles = ("o--", "s-", ":")
         for i, lab in enumerate(labels):
-            for att, style in zip(attacks, ("o--", "s-", ":")):
+            for att, style in zip(attacks, styles):
                 xs, ys = series(lab, att, channel=h["channel"], snr=h["snr_db"], x="budget")
                 if xs:
-                    ax.plot(xs, ys, style, color=f"C{i}", label=f"{lab} {att}")
+                    ax.plot(xs, ys, style, color=f"C{i}")
         ax.set(xlabel=xlabel, ylabel="accuracy", ylim=(0, 1), title=f"{h['channel']}, {h['snr_db']} dB")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=6, ncol=2)
+        # colour: the defense; line style: the attack
+        from matplotlib.lines import Line2D
+        first = ax.legend([Line2D([], [], color=f"C{i}") for i in range(len(labels))], labels, fontsize=7,
+                          title="defense", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        ax.add_artist(first)
+        ax.legend([Line2D([], [], color="k", marker=st[0] if st[0] in "os" else None,
+                          linestyle=st[1:] if st[0] in "os" else st) for st in styles], attacks, fontsize=7,
+                  title="attack", handlelength=3, loc="lower left", bbox_to_anchor=(1.01, 0.0))
         finish(fig, out / fname)
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -451,7 +459,9 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     out = args.out or Path("results") / cfg.name
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "config.yaml", yaml.safe_dump({"config_file": str(path), **cfg.__dict__}, sort_keys=False))
+    shown = path.resolve()
+    shown = shown.relative_to(CONFIG_DIR.parent.parent) if shown.is_relative_to(CONFIG_DIR.parent.parent) else shown
+    atomic_write(out / "config.yaml", yaml.safe_dump({"config_file": str(shown), **cfg.__dict__}, sort_keys=False))
     try:
         runner = Runner(cfg, device, args.data_dir)
     except (DatasetError, WeightsError) as err:

@@ -2,15 +2,22 @@
 """Semantic loopback: Fashion-MNIST test images through the OFDM link and back, by SNR.
 
 Each image is encoded into k complex symbols (the shipped codec), framed, sent through the
-link, found and equalised by the stream receiver, decoded and classified. ``--defense`` adds the
-diffusion defense: ``receiver`` (latent denoising at the receiver only), ``latent`` (symbols
-diffused at the sender to --sender-step, denoised at the receiver from the step that matches
-sender plus channel noise), ``image`` (the image diffused before the encoder, purified by the
-image denoiser before the classifier) or ``median`` (a 3x3 median filter before the classifier,
-the classic baseline), or ``advtrain`` (the adversarially trained codec). ``--interleave G``
-spreads each image's symbols over G frames, so a frame lost in a fade costs G images a G-th of
-their symbols each instead of one image everything. An image none of whose symbols come back is
-counted as lost (blank image, wrong class) and stays in every average.
+link, found and equalised by the stream receiver, decoded and classified.
+
+``--link sim`` (default) runs the simulated channel in this process; ``--link gnuradio`` streams
+the IQ over ZeroMQ through GNU Radio's channel blocks (``flowgraphs/channel_emulator.py`` under
+Debian's Python, one flowgraph per SNR, modelling the ``--channel`` profile as closely as GNU
+Radio can).
+
+``--defense``: ``receiver`` (latent denoising at the receiver only), ``latent`` (symbols diffused
+at the sender to --sender-step, denoised at the receiver from the step that matches sender plus
+channel noise), ``image`` (the image diffused before the encoder, purified by the image denoiser
+before the classifier), ``median`` (a 3x3 median filter before the classifier, the classic
+baseline) or ``advtrain`` (the adversarially trained codec).
+
+``--interleave G`` spreads each image's symbols over G frames, so a frame lost in a fade costs G
+images a G-th of their symbols each instead of one image everything. An image none of whose
+symbols come back is counted as lost (blank image, wrong class) and stays in every average.
 
 Prints a table (SNR, frames received/sent, images lost, accuracy, PSNR, SSIM, EVM) and writes
 ``<out>/<run>/``: ``config.yaml``, ``results.json``, ``images.png`` (originals and what came back
@@ -103,8 +110,8 @@ def main(argv=None) -> int:
     ap.add_argument("--weights", type=Path, default=WEIGHTS_DIR / "codec.json", help="codec manifest (default: shipped)")
     ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: the Debian package's)")
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="torch device (default auto)")
-    ap.add_argument("--interleave", type=int, default=1, metavar="G",
-                    help="spread each image's symbols over G frames (default 1: one image per frame)")
+    ap.add_argument("--interleave", type=int, default=8, metavar="G",
+                    help="spread each image's symbols over G frames (default 8; 1: one image per frame)")
     ap.add_argument("--no-plot", action="store_true", help="skip the PNG files")
     d = DefenseConfig()
     ap.add_argument("--defense", choices=DEFENSES, default=d.defense, help="diffusion defense (default none)")

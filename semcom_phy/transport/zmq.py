@@ -182,7 +182,7 @@ class ZmqTransport(Transport):
     """
 
     def __init__(self, push_address: str, pull_address: str, flowgraph: Flowgraph | None = None,
-                 send_timeout_s: float = 10.0, chunk_samples: int = 1 << 14):
+                 send_timeout_s: float = 10.0, chunk_samples: int = 1 << 16):
         import zmq
 
         self._zmq = zmq
@@ -223,18 +223,23 @@ class ZmqTransport(Transport):
             while not self._closed:
                 if not poller.poll(50):
                     continue
+                parts = []
                 while True:
                     try:
-                        msg = self._pull.recv(zmq.NOBLOCK, copy=True)
+                        frame = self._pull.recv(zmq.NOBLOCK, copy=False)
                     except zmq.Again:
                         break
-                    data = pending + msg
-                    cut = len(data) - len(data) % 8
-                    pending = data[cut:]
-                    if cut:
-                        with self._arrived:
-                            self._queue.append(np.frombuffer(data[:cut], np.complex64).copy())
-                            self._arrived.notify_all()
+                    data = frame.buffer                     # zero-copy; GNU Radio sends whole items
+                    if pending or len(data) % 8:
+                        data = pending + bytes(data)
+                        cut = len(data) - len(data) % 8
+                        data, pending = data[:cut], data[cut:]
+                    if len(data):
+                        parts.append(np.frombuffer(data, np.complex64))
+                if parts:
+                    with self._arrived:
+                        self._queue.extend(parts)
+                        self._arrived.notify_all()
         except Exception as err:                             # noqa: BLE001 - reported by receive()
             if not self._closed:
                 self._error = err
@@ -261,13 +266,15 @@ class ZmqTransport(Transport):
         self.samples_sent += iq.size
 
     def receive(self, timeout_s: float = 0.0) -> np.ndarray:
+        """As :meth:`Transport.receive`; the array may be a read-only view of a received message
+        (zero-copy): copy it before writing into it."""
         self._check()
         with self._arrived:
             if not self._queue and timeout_s > 0:
                 self._arrived.wait(timeout_s)
             parts = list(self._queue)
             self._queue.clear()
-        out = np.concatenate(parts) if parts else np.zeros(0, np.complex64)
+        out = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.zeros(0, np.complex64)
         self.samples_received += out.size
         return out
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
-import select
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -24,11 +22,11 @@ import pytest
 
 zmq = pytest.importorskip("zmq")
 
+from semcom_phy.transport.zmq import GR_PYTHON, Flowgraph, free_tcp_address, gnuradio_available  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
 FLOWGRAPH_DIR = REPO / "flowgraphs"
-GR_PYTHON = "/usr/bin/python3"
 SKIP_REASON = "GNU Radio not installed: apt-get install gnuradio (make setup does)"
-PROMPT = b"Press Enter to quit"
 
 # Every flowgraph and the command-line options its generated argparse must offer.
 FLOWGRAPHS = {
@@ -60,18 +58,7 @@ def _grcc() -> str | None:
     return shutil.which("grcc") or ("/usr/bin/grcc" if os.access("/usr/bin/grcc", os.X_OK) else None)
 
 
-def _gnuradio_available() -> bool:
-    if not os.access(GR_PYTHON, os.X_OK) or _grcc() is None:
-        return False
-    try:
-        probe = subprocess.run([GR_PYTHON, "-c", "import gnuradio"], env=_gr_env(),
-                               capture_output=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return probe.returncode == 0
-
-
-requires_gnuradio = pytest.mark.skipif(not _gnuradio_available(), reason=SKIP_REASON)
+requires_gnuradio = pytest.mark.skipif(gnuradio_available() is not None or _grcc() is None, reason=SKIP_REASON)
 
 
 # --------------------------------------------------------------------------------------------
@@ -127,67 +114,25 @@ def test_help_lists_every_parameter(name, tmp_path):
 # (c), (d), (e) real runs of the channel emulator, driven over ZeroMQ from this process
 # --------------------------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_prompt(proc: subprocess.Popen, timeout: float = 30.0) -> bytes:
-    """Read the flowgraph's stdout without blocking until GRC's `Press Enter to quit: ` prompt
-    (printed right after tb.start(), without a newline) or fail with its stderr."""
-    seen = b""
-    deadline = time.monotonic() + timeout
-    fd = proc.stdout.fileno()
-    while PROMPT not in seen:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError(f"no {PROMPT!r} within {timeout} s; stdout so far: {seen!r}")
-        ready, _, _ = select.select([fd], [], [], min(left, 0.5))
-        if ready:
-            chunk = os.read(fd, 4096)
-            if not chunk:  # stdout closed: the flowgraph died before it was ready
-                proc.wait(timeout=5)
-                raise AssertionError(f"flowgraph exited (rc {proc.returncode}) before it was ready:\n"
-                                     f"{seen.decode(errors='replace')}\n"
-                                     f"{proc.stderr.read().decode(errors='replace')}")
-            seen += chunk
-    return seen
-
-
 @contextlib.contextmanager
-def channel_emulator(*options: str):
-    """Run flowgraphs/channel_emulator.py with `options`; yield (proc, push, pull) once it is ready.
-
-    Our PUSH binds the emulator's --rx-address (its PULL source connects), our PULL connects to its
-    --tx-address (its PUSH sink binds). Whatever happens, the process is gone afterwards."""
+def channel_emulator(**params):
+    """Run flowgraphs/channel_emulator.py with ``params`` (GRC parameter ids) through the project's
+    process manager; yield (flowgraph, push, pull) once its prompt is out. Our PUSH binds the
+    emulator's rx_address (its PULL source connects), our PULL connects to its tx_address (its
+    PUSH sink binds). Whatever happens, the process is gone afterwards."""
     ctx = zmq.Context()
-    proc = None
+    rx_address, tx_address = free_tcp_address(), free_tcp_address()
+    push, pull = ctx.socket(zmq.PUSH), ctx.socket(zmq.PULL)
+    for sock in (push, pull):
+        sock.setsockopt(zmq.LINGER, 0)
+    push.setsockopt(zmq.SNDTIMEO, 10_000)
+    push.bind(rx_address)
+    pull.connect(tx_address)          # fine before the emulator binds: ZeroMQ reconnects
+    fg = Flowgraph("channel_emulator", {"rx_address": rx_address, "tx_address": tx_address, **params})
     try:
-        push = ctx.socket(zmq.PUSH)
-        push.setsockopt(zmq.LINGER, 0)
-        push.setsockopt(zmq.SNDTIMEO, 10_000)
-        push.bind("tcp://127.0.0.1:*")
-        rx_address = push.getsockopt_string(zmq.LAST_ENDPOINT)
-        tx_address = f"tcp://127.0.0.1:{_free_port()}"
-        pull = ctx.socket(zmq.PULL)
-        pull.setsockopt(zmq.LINGER, 0)
-        pull.connect(tx_address)  # fine before the emulator binds: ZeroMQ reconnects
-        proc = subprocess.Popen(
-            [GR_PYTHON, str(FLOWGRAPH_DIR / "channel_emulator.py"),
-             "--rx-address", rx_address, "--tx-address", tx_address, *options],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=FLOWGRAPH_DIR.parent, env=_gr_env())
-        _wait_for_prompt(proc)
-        yield proc, push, pull
+        yield fg.start(), push, pull
     finally:
-        if proc is not None:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait(timeout=10)
-            for stream in (proc.stdin, proc.stdout, proc.stderr):
-                with contextlib.suppress(OSError):
-                    stream.close()
+        fg.stop()
         ctx.destroy(linger=0)
 
 
@@ -238,12 +183,13 @@ def _align(y: np.ndarray, x: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarr
     return ys[:m], xs[:m]
 
 
-def _stop_by_eof(proc: subprocess.Popen, timeout: float = 5.0) -> float:
+def _stop_by_eof(fg: Flowgraph, timeout: float = 5.0) -> float:
+    """Close stdin (input() gets EOFError -> tb.stop(); tb.wait()); the exit must be clean and quick."""
     t0 = time.monotonic()
-    proc.stdin.close()  # input() gets EOFError -> tb.stop(); tb.wait()
-    rc = proc.wait(timeout=timeout)
+    fg.proc.stdin.close()
+    rc = fg.proc.wait(timeout=timeout)
     took = time.monotonic() - t0
-    assert rc == 0, f"rc {rc}: {proc.stderr.read().decode(errors='replace')}"
+    assert rc == 0, f"rc {rc}: {fg.log}"
     return took
 
 
@@ -254,15 +200,15 @@ N_SAMPLES = 200_000
 @requires_gnuradio
 def test_channel_emulator_identity_roundtrip():
     x = _test_signal(N_SAMPLES)
-    with channel_emulator("--noise-voltage", "0", "--freq-offset", "0", "--epsilon", "1",
-                          "--taps-profile", "flat", "--fading", "0") as (proc, push, pull):
+    with channel_emulator(noise_voltage=0, freq_offset=0, epsilon=1, taps_profile="flat",
+                          fading=0) as (fg, push, pull):
         y = _push_and_collect(push, pull, x)
         assert N_SAMPLES - MAX_MISSING <= len(y) <= N_SAMPLES, f"{len(y)} of {N_SAMPLES} came back"
         lag = _find_lag(y, x)
         ys, xs = _align(y, x, lag)
         assert len(ys) >= N_SAMPLES - MAX_MISSING - MAX_LAG
         np.testing.assert_allclose(ys, xs, rtol=0, atol=1e-5)
-        assert _stop_by_eof(proc) < 5.0
+        assert _stop_by_eof(fg) < 5.0
 
 
 @pytest.mark.gnuradio
@@ -270,7 +216,7 @@ def test_channel_emulator_identity_roundtrip():
 def test_channel_emulator_frequency_offset_rotates_phase():
     f = 1e-3  # cycles per sample
     x = _test_signal(N_SAMPLES, seed=99)
-    with channel_emulator("--freq-offset", "1e-3") as (proc, push, pull):
+    with channel_emulator(freq_offset=f) as (fg, push, pull):
         y = _push_and_collect(push, pull, x)
         assert N_SAMPLES - MAX_MISSING <= len(y) <= N_SAMPLES
         ys, xs = _align(y, x, _find_lag(y, x))
@@ -286,14 +232,14 @@ def test_channel_emulator_frequency_offset_rotates_phase():
         slope, intercept = np.polyfit(n, phase, 1)
         assert slope == pytest.approx(2 * np.pi * f, rel=1e-4)
         assert np.max(np.abs(phase - (slope * n + intercept))) < 1e-2  # no phase jumps
-        _stop_by_eof(proc)
+        _stop_by_eof(fg)
 
 
 @pytest.mark.gnuradio
 @requires_gnuradio
 def test_channel_emulator_rayleigh_fading_branch():
     x = _test_signal(N_SAMPLES, seed=7)
-    with channel_emulator("--fading", "1", "--fading-fdts", "1e-3", "--seed", "3") as (proc, push, pull):
+    with channel_emulator(fading=1, fading_fdts=1e-3, seed=3) as (fg, push, pull):
         y = _push_and_collect(push, pull, x)
         assert N_SAMPLES - MAX_MISSING <= len(y) <= N_SAMPLES
         ys, xs = _align(y, x, _find_lag(y, x))
@@ -303,17 +249,17 @@ def test_channel_emulator_rayleigh_fading_branch():
         assert 0.6 < power.mean() < 1.4, f"mean fading power gain {power.mean():.3f}"
         assert np.abs(gain).min() < 0.3 < 1.5 < np.abs(gain).max(), "no fades: is the fading branch routed?"
         assert np.max(np.abs(np.diff(gain))) < 0.2, "a flat fade with fD*Ts=1e-3 varies slowly"
-        _stop_by_eof(proc)
+        _stop_by_eof(fg)
 
 
 @pytest.mark.gnuradio
 @requires_gnuradio
 def test_channel_emulator_stops_on_sigterm():
-    with channel_emulator() as (proc, push, pull):
+    with channel_emulator() as (fg, push, pull):
         # Not right at the prompt: input() prints it, then enters read(); a signal landing in
         # between only sets CPython's flag and is acted on at the next stdin line/EOF (README).
         time.sleep(0.5)
         t0 = time.monotonic()
-        proc.send_signal(signal.SIGTERM)  # GRC's handler: tb.stop(); tb.wait(); sys.exit(0)
-        assert proc.wait(timeout=5) == 0
+        fg.proc.send_signal(signal.SIGTERM)  # GRC's handler: tb.stop(); tb.wait(); sys.exit(0)
+        assert fg.proc.wait(timeout=5) == 0
         assert time.monotonic() - t0 < 5.0
