@@ -8,7 +8,7 @@
    float32), so every sample that comes back is checked: none lost, none duplicated, none out of
    order (GNU Radio's resampler advances the stream by 3 samples and holds 5 at the end).
 2. ``raw_zmq_msps``: the same through the same flowgraph with bare pyzmq sockets (PUSH in a
-   thread, PULL in the main loop), the ceiling for any transport.
+   thread, PULL in the main loop), the reference the transport is held to.
 3. ``images_per_s``: the semantic loopback (256 images, 10 dB AWGN, no defense) over the
    simulated transport and over GNU Radio.
 
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from semcom_phy.config import ChannelConfig, ModemConfig, OfdmConfig
-from semcom_phy.transport.zmq import Flowgraph, ZmqTransport, channel_emulator, free_tcp_address, gnuradio_available
+from semcom_phy.transport.zmq import Flowgraph, channel_emulator, free_tcp_address, gnuradio_available
 
 CHUNK = 1 << 16
 LAG, HELD = 3, 5                       # channel_model: y[n] = x[n + 3]; 5 samples stay inside

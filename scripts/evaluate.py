@@ -355,6 +355,7 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     h = cfg.headline
     labels = [d["label"] for d in cfg.defenses]
@@ -410,7 +411,6 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
         ax.set(xlabel=xlabel, ylabel="accuracy", ylim=(0, 1), title=f"{h['channel']}, {h['snr_db']} dB")
         ax.grid(alpha=0.3)
         # colour: the defense; line style: the attack
-        from matplotlib.lines import Line2D
         first = ax.legend([Line2D([], [], color=f"C{i}") for i in range(len(labels))], labels, fontsize=7,
                           title="defense", loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax.add_artist(first)
