@@ -45,6 +45,7 @@ from semcom_phy.metrics import accuracy
 from semcom_phy.purify import DEFENSES, DefenseConfig, load_defense
 from semcom_phy.semantic import WEIGHTS_DIR, WeightsError, load_codec, pick_device
 from semcom_phy.transport import SimTransport
+from semcom_phy.transport.pluto import PlutoConfig, PlutoError, PlutoTransport, virtual_radios
 from semcom_phy.transport.zmq import FlowgraphError, channel_emulator, channel_emulator_params, gnuradio_available
 
 
@@ -94,11 +95,29 @@ def describe(d: DefenseConfig) -> str:
             + (f", {d.votes} votes)" if d.votes > 1 else ")"))
 
 
+def radio_config(args, ofdm: OfdmConfig) -> PlutoConfig:
+    return PlutoConfig(uri=args.uri, tx_uri=args.tx_uri, rx_uri=args.rx_uri, lo_hz=args.lo_hz,
+                       sample_rate_hz=ofdm.sample_rate_hz, rf_bandwidth_hz=ofdm.sample_rate_hz,
+                       rx_gain_db=args.rx_gain_db, tx_attenuation_db=args.tx_attenuation_db)
+
+
+def open_transport(args, snr: float | None, ofdm: OfdmConfig, rng: np.random.Generator):
+    """The transport of one run: the simulated channel or GNU Radio's at ``snr``, or the radios."""
+    if args.link == "pluto":
+        cfg = radio_config(args, ofdm)
+        return PlutoTransport(cfg, ofdm, virtual_radios(cfg, args.seed) if cfg.tx.startswith("virtual") else None)
+    channel = channel_profile(args.channel, snr)
+    if args.link == "gnuradio":
+        return channel_emulator(channel, ofdm, seed=args.seed)
+    return SimTransport(channel, ofdm, rng)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--link", choices=["sim", "gnuradio"], default="sim",
-                    help="transport: sim (default, the simulated channel in this process) or gnuradio (IQ over ZeroMQ "
-                         "through GNU Radio's channel_model in flowgraphs/channel_emulator.py, one flowgraph per SNR)")
+    ap.add_argument("--link", choices=["sim", "gnuradio", "pluto"], default="sim",
+                    help="transport: sim (default, the simulated channel in this process), gnuradio (IQ over ZeroMQ "
+                         "through GNU Radio's channel_model in flowgraphs/channel_emulator.py, one flowgraph per SNR) "
+                         "or pluto (PlutoSDR radios through pyadi-iio: one run, the SNR is what the air gives)")
     ap.add_argument("--channel", choices=sorted(PROFILES), default="awgn",
                     help="channel profile: awgn, fading (flat Rayleigh), multipath (TDL + CFO, SFO, phase noise)")
     ap.add_argument("--snr", type=float, nargs="+", default=[0, 5, 10, 15, 20], metavar="DB",
@@ -113,6 +132,16 @@ def main(argv=None) -> int:
     ap.add_argument("--interleave", type=int, default=8, metavar="G",
                     help="spread each image's symbols over G frames (default 8; 1: one image per frame)")
     ap.add_argument("--no-plot", action="store_true", help="skip the PNG files")
+    p = PlutoConfig()
+    radio = ap.add_argument_group("radio (--link pluto)")
+    radio.add_argument("--uri", default=p.uri, help=f"the Pluto for TX and RX, a cable loopback (default {p.uri}); "
+                       "'virtual' runs the virtual Pluto")
+    radio.add_argument("--tx-uri", default="", help="two radios: the transmitter (virtual:NAME for a virtual one)")
+    radio.add_argument("--rx-uri", default="", help="two radios: the receiver")
+    radio.add_argument("--lo-hz", type=float, default=p.lo_hz, help=f"carrier frequency (default {p.lo_hz:g})")
+    radio.add_argument("--rx-gain-db", type=float, default=p.rx_gain_db, help=f"manual RX gain (default {p.rx_gain_db:g})")
+    radio.add_argument("--tx-attenuation-db", type=float, default=p.tx_attenuation_db,
+                       help=f"TX attenuation, 0 = full power (default {p.tx_attenuation_db:g})")
     d = DefenseConfig()
     ap.add_argument("--defense", choices=DEFENSES, default=d.defense, help="diffusion defense (default none)")
     ap.add_argument("--sender-step", type=int, default=d.sender_step,
@@ -158,23 +187,25 @@ def main(argv=None) -> int:
         ignored = channel_emulator_params(channel_profile(args.channel, None), ofdm)[1]
         if ignored:
             print(f"note: GNU Radio's channel blocks do not model {', '.join(ignored)} of the {args.channel} profile")
-    for snr in tqdm(args.snr, desc=f"loopback {args.link}/{args.channel}/{args.defense}", unit="SNR"):
-        channel = channel_profile(args.channel, snr)
+    runs = [None] if args.link == "pluto" else args.snr      # over the air the radios set the SNR
+    channel_name = "air" if args.link == "pluto" else args.channel
+    for snr in tqdm(runs, desc=f"loopback {args.link}/{channel_name}/{args.defense}", unit="run"):
         try:
-            transport = (channel_emulator(channel, ofdm, seed=args.seed) if args.link == "gnuradio"
-                         else SimTransport(channel, ofdm, rng))
-            with transport:
+            with open_transport(args, snr, ofdm, rng) as transport:
                 out = SemanticLink(codec, transport, ofdm, modem, defense, generator, args.interleave).run(x)
-        except FlowgraphError as err:
+                tx_burst = getattr(transport, "last_burst", None)
+        except (FlowgraphError, PlutoError, ValueError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-        results.append({"snr_db": snr, **out.metrics(x, labels)})
+        m = out.metrics(x, labels)
+        snr = snr if snr is not None else round(m["snr_est_db"] or float("nan"), 2)   # pluto: as measured
+        results.append({"snr_db": snr, **m})
         shown.append((snr, out.x_hat[:10]))
     elapsed = time.time() - t0
     with torch.no_grad():
         clean = accuracy(codec.classify(x), labels)
 
-    print(f"\n{args.num_images} test images over {args.link}/{args.channel}, defense {describe(defense_cfg)}, "
+    print(f"\n{args.num_images} test images over {args.link}/{channel_name}, defense {describe(defense_cfg)}, "
           f"k = {codec.cfg.num_symbols} symbols per image (k/n = {codec.cfg.bandwidth_ratio:.3f}); "
           f"classifier on the originals: {clean:.3f}")
     print(f"{'SNR dB':>7} {'frames rx/tx':>13} {'lost':>5} {'accuracy':>9} {'PSNR dB':>8} {'SSIM':>6} {'EVM dB':>7}")
@@ -182,14 +213,21 @@ def main(argv=None) -> int:
         evm = f"{r['evm_db']:7.2f}" if r["evm_db"] is not None else "      -"
         print(f"{r['snr_db']:>7g} {r['frames_received']:>6}/{r['frames_sent']:<6} {r['images_lost']:>5} {r['accuracy']:>9.3f} "
               f"{r['psnr_db']:>8.2f} {r['ssim']:>6.3f} {evm}")
+    if args.link == "pluto" and results[0]["cfo_est_hz"] is not None:
+        b = tx_burst
+        print(f"SNR and CFO as the receiver measured them: CFO {results[0]['cfo_est_hz'] / 1e3:.2f} kHz "
+              f"({results[0]['cfo_est_hz'] / args.lo_hz * 1e6:.2f} ppm of the LO); TX burst of {b['samples']} samples, "
+              f"PAPR {b['papr_db']:.1f} dB, {b['rms_dbfs']:.1f} dBFS RMS, clip rate TX {b['clip_rate']:.1e} "
+              f"RX {b['rx_clip_rate']:.1e}")
 
     config = {"script": "loopback", "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
               "device": str(device), "ofdm": to_dict(ofdm), "modem": to_dict(modem),
               "channels": {f"{s:g}": to_dict(channel_profile(args.channel, s)) for s in args.snr},
-              "flowgraph": None if args.link == "sim" else {
+              "flowgraph": None if args.link != "gnuradio" else {
                   "script": "flowgraphs/channel_emulator.py",
                   "params": {f"{s:g}": channel_emulator_params(channel_profile(args.channel, s), ofdm, args.seed)[0]
                              for s in args.snr}},
+              "radio": None if args.link != "pluto" else {**to_dict(radio_config(args, ofdm)), "tx_burst": tx_burst},
               "codec": {"manifest": str(args.weights), "sha256": codec.sha256, **to_dict(codec.cfg)},
               "defense": to_dict(defense_cfg), "images": pick.tolist()}
     document = {"config": config, "results": results, "clean_accuracy": clean, "elapsed_s": round(elapsed, 1)}
@@ -201,7 +239,7 @@ def main(argv=None) -> int:
     if not args.no_plot:
         plot_images(x, shown, run_dir / "images.png", num=min(10, args.num_images))
         plot_curves(results, run_dir / "curves.png",
-                    f"{args.num_images} images, {args.link}/{args.channel}, defense {describe(defense_cfg)}", clean)
+                    f"{args.num_images} images, {args.link}/{channel_name}, defense {describe(defense_cfg)}", clean)
     print(f"results in {run_dir} ({elapsed:.1f} s)")
     return 0
 

@@ -74,6 +74,7 @@ class LinkOutput:
             "ssim": float(ssim(self.x_hat, x).mean()),
             "evm_db": evm_db(self.z_hat[got], self.z[got]) if got.any() else None,
             "snr_est_db": float(np.mean([f.snr_db for f in self.frames])) if self.frames else None,
+            "cfo_est_hz": float(np.mean([f.cfo_hz for f in self.frames])) if self.frames else None,
             "header_failures": self.stats.header_failures,
         }
 

@@ -79,3 +79,22 @@ def test_loopback_through_gnu_radio_reports_like_the_simulated_link(tmp_path):
     row = doc["results"][0]
     assert row["num_images"] == 32 and row["frames_received"] >= 28 and row["accuracy"] > 0.6
     assert "do not model timing_offset_samples, phase_noise_linewidth_hz" in res.stdout
+
+
+def test_loopback_over_virtual_plutos_measures_snr_and_cfo(tmp_path):
+    res = _run("--link", "pluto", "--tx-uri", "virtual:a", "--rx-uri", "virtual:b", "--num-images", "32",
+               "--out", str(tmp_path / "runs"), "--json", str(tmp_path / "r.json"), "--no-plot")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads((tmp_path / "r.json").read_text())
+    (row,) = doc["results"]
+    assert row["frames_received"] == 32 and row["accuracy"] > 0.8
+    assert row["snr_db"] == pytest.approx(row["snr_est_db"], abs=0.01)            # over the air: as measured
+    assert abs(row["cfo_est_hz"] - 48e3) < 500                                     # 20 ppm at 2.4 GHz
+    assert doc["config"]["radio"]["tx_uri"] == "virtual:a" and doc["config"]["radio"]["tx_burst"]["clip_rate"] == 0
+    assert "CFO 48" in res.stdout
+
+
+def test_loopback_without_a_radio_names_the_uri_and_exits_2(tmp_path):
+    res = _run("--link", "pluto", "--uri", "usb:99.99.5", "--num-images", "4", "--out", str(tmp_path))
+    assert res.returncode == 2
+    assert "no PlutoSDR answers at 'usb:99.99.5'" in res.stderr and "Traceback" not in res.stderr
