@@ -45,7 +45,7 @@ from semcom_phy.metrics import accuracy
 from semcom_phy.purify import DEFENSES, DefenseConfig, load_defense
 from semcom_phy.semantic import WEIGHTS_DIR, WeightsError, load_codec, pick_device
 from semcom_phy.transport import SimTransport
-from semcom_phy.transport.pluto import PlutoConfig, PlutoError, PlutoTransport, virtual_radios
+from semcom_phy.transport.pluto import PlutoConfig, PlutoError, PlutoTransport, pluto_flowgraph, virtual_radios
 from semcom_phy.transport.zmq import FlowgraphError, channel_emulator, channel_emulator_params, gnuradio_available
 
 
@@ -95,6 +95,9 @@ def describe(d: DefenseConfig) -> str:
             + (f", {d.votes} votes)" if d.votes > 1 else ")"))
 
 
+LINKS = ("sim", "gnuradio", "pluto", "pluto-gnuradio")
+
+
 def radio_config(args, ofdm: OfdmConfig) -> PlutoConfig:
     return PlutoConfig(uri=args.uri, tx_uri=args.tx_uri, rx_uri=args.rx_uri, lo_hz=args.lo_hz,
                        sample_rate_hz=ofdm.sample_rate_hz, rf_bandwidth_hz=ofdm.sample_rate_hz,
@@ -106,6 +109,8 @@ def open_transport(args, snr: float | None, ofdm: OfdmConfig, rng: np.random.Gen
     if args.link == "pluto":
         cfg = radio_config(args, ofdm)
         return PlutoTransport(cfg, ofdm, virtual_radios(cfg, args.seed) if cfg.tx.startswith("virtual") else None)
+    if args.link == "pluto-gnuradio":
+        return pluto_flowgraph(radio_config(args, ofdm), ofdm)
     channel = channel_profile(args.channel, snr)
     if args.link == "gnuradio":
         return channel_emulator(channel, ofdm, seed=args.seed)
@@ -114,10 +119,11 @@ def open_transport(args, snr: float | None, ofdm: OfdmConfig, rng: np.random.Gen
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--link", choices=["sim", "gnuradio", "pluto"], default="sim",
+    ap.add_argument("--link", choices=LINKS, default="sim",
                     help="transport: sim (default, the simulated channel in this process), gnuradio (IQ over ZeroMQ "
-                         "through GNU Radio's channel_model in flowgraphs/channel_emulator.py, one flowgraph per SNR) "
-                         "or pluto (PlutoSDR radios through pyadi-iio: one run, the SNR is what the air gives)")
+                         "through GNU Radio's channel_model in flowgraphs/channel_emulator.py, one flowgraph per SNR), "
+                         "pluto (PlutoSDR radios through pyadi-iio: one run, the SNR is what the air gives) or "
+                         "pluto-gnuradio (the radios through GNU Radio's gr-iio, flowgraphs/pluto_txrx.py)")
     ap.add_argument("--channel", choices=sorted(PROFILES), default="awgn",
                     help="channel profile: awgn, fading (flat Rayleigh), multipath (TDL + CFO, SFO, phase noise)")
     ap.add_argument("--snr", type=float, nargs="+", default=[0, 5, 10, 15, 20], metavar="DB",
@@ -187,8 +193,9 @@ def main(argv=None) -> int:
         ignored = channel_emulator_params(channel_profile(args.channel, None), ofdm)[1]
         if ignored:
             print(f"note: GNU Radio's channel blocks do not model {', '.join(ignored)} of the {args.channel} profile")
-    runs = [None] if args.link == "pluto" else args.snr      # over the air the radios set the SNR
-    channel_name = "air" if args.link == "pluto" else args.channel
+    air = args.link.startswith("pluto")
+    runs = [None] if air else args.snr                       # over the air the radios set the SNR
+    channel_name = "air" if air else args.channel
     for snr in tqdm(runs, desc=f"loopback {args.link}/{channel_name}/{args.defense}", unit="run"):
         try:
             with open_transport(args, snr, ofdm, rng) as transport:
@@ -213,12 +220,12 @@ def main(argv=None) -> int:
         evm = f"{r['evm_db']:7.2f}" if r["evm_db"] is not None else "      -"
         print(f"{r['snr_db']:>7g} {r['frames_received']:>6}/{r['frames_sent']:<6} {r['images_lost']:>5} {r['accuracy']:>9.3f} "
               f"{r['psnr_db']:>8.2f} {r['ssim']:>6.3f} {evm}")
-    if args.link == "pluto" and results[0]["cfo_est_hz"] is not None:
-        b = tx_burst
+    if air and results[0]["cfo_est_hz"] is not None:
         print(f"SNR and CFO as the receiver measured them: CFO {results[0]['cfo_est_hz'] / 1e3:.2f} kHz "
-              f"({results[0]['cfo_est_hz'] / args.lo_hz * 1e6:.2f} ppm of the LO); TX burst of {b['samples']} samples, "
-              f"PAPR {b['papr_db']:.1f} dB, {b['rms_dbfs']:.1f} dBFS RMS, clip rate TX {b['clip_rate']:.1e} "
-              f"RX {b['rx_clip_rate']:.1e}")
+              f"({results[0]['cfo_est_hz'] / args.lo_hz * 1e6:.2f} ppm of the LO)" + ("" if not tx_burst else
+              f"; TX burst of {tx_burst['samples']} samples, PAPR {tx_burst['papr_db']:.1f} dB, "
+              f"{tx_burst['rms_dbfs']:.1f} dBFS RMS, clip rate TX {tx_burst['clip_rate']:.1e} "
+              f"RX {tx_burst['rx_clip_rate']:.1e}"))
 
     config = {"script": "loopback", "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
               "device": str(device), "ofdm": to_dict(ofdm), "modem": to_dict(modem),
@@ -227,7 +234,7 @@ def main(argv=None) -> int:
                   "script": "flowgraphs/channel_emulator.py",
                   "params": {f"{s:g}": channel_emulator_params(channel_profile(args.channel, s), ofdm, args.seed)[0]
                              for s in args.snr}},
-              "radio": None if args.link != "pluto" else {**to_dict(radio_config(args, ofdm)), "tx_burst": tx_burst},
+              "radio": None if not air else {**to_dict(radio_config(args, ofdm)), "link": args.link, "tx_burst": tx_burst},
               "codec": {"manifest": str(args.weights), "sha256": codec.sha256, **to_dict(codec.cfg)},
               "defense": to_dict(defense_cfg), "images": pick.tolist()}
     document = {"config": config, "results": results, "clean_accuracy": clean, "elapsed_s": round(elapsed, 1)}

@@ -179,10 +179,17 @@ class ZmqTransport(Transport):
     flowgraph : started before the sockets if not running yet, stopped by :meth:`close`
     send_timeout_s : how long ``send`` may block on a peer that takes nothing
     chunk_samples : samples per ZMQ message
+    tx_scale : factor on every sent sample (a radio sink's full scale is +-1.0)
+    stream_rate_hz : set for a peer that streams without pause (a radio's receiver): ``drain`` then
+        collects for the air time of the samples sent since the last drain plus ``latency_s``
+        instead of waiting for as many samples as were sent
     """
 
     def __init__(self, push_address: str, pull_address: str, flowgraph: Flowgraph | None = None,
-                 send_timeout_s: float = 10.0, chunk_samples: int = 1 << 16):
+                 send_timeout_s: float = 10.0, chunk_samples: int = 1 << 16, tx_scale: float = 1.0,
+                 stream_rate_hz: float | None = None, latency_s: float = 0.5):
+        self.tx_scale, self.stream_rate_hz, self.latency_s = float(tx_scale), stream_rate_hz, float(latency_s)
+        self._burst = 0                                      # samples sent since the last drain
         import zmq
 
         self._zmq = zmq
@@ -255,6 +262,8 @@ class ZmqTransport(Transport):
     def send(self, iq: np.ndarray) -> None:
         self._check()
         iq = as_iq(iq)
+        if self.tx_scale != 1.0:
+            iq = (iq * self.tx_scale).astype(np.complex64)
         for start in range(0, iq.size, self.chunk_samples):
             chunk = np.ascontiguousarray(iq[start:start + self.chunk_samples])
             try:
@@ -264,6 +273,7 @@ class ZmqTransport(Transport):
                 raise FlowgraphError(f"no peer took samples for {self.send_timeout_s:g} s (is the flowgraph "
                                      "running and connected?)") from err
         self.samples_sent += iq.size
+        self._burst += iq.size
 
     def receive(self, timeout_s: float = 0.0) -> np.ndarray:
         """As :meth:`Transport.receive`; the array may be a read-only view of a received message
@@ -280,7 +290,15 @@ class ZmqTransport(Transport):
 
     def drain(self, timeout_s: float = 5.0, expected: int | None = None, quiet_s: float = 0.3) -> np.ndarray:
         """Everything still on the way back: receive until ``samples_received`` reaches ``expected``
-        (default: the samples sent) or nothing arrives for ``quiet_s``, within ``timeout_s``."""
+        (default: the samples sent) or nothing arrives for ``quiet_s``, within ``timeout_s``; for a
+        streaming peer (``stream_rate_hz``) for the air time of the last burst plus the latency."""
+        if self.stream_rate_hz:
+            wait = min(timeout_s, self._burst / self.stream_rate_hz + self.latency_s)
+            self._burst, parts, deadline = 0, [], time.monotonic() + wait
+            while time.monotonic() < deadline:
+                parts.append(self.receive(max(0.0, deadline - time.monotonic())))
+            return np.concatenate(parts) if parts else np.zeros(0, np.complex64)
+        self._burst = 0
         expected = self.samples_sent if expected is None else expected
         parts, deadline = [], time.monotonic() + timeout_s
         while self.samples_received < expected and time.monotonic() < deadline:

@@ -89,3 +89,19 @@ def test_link_over_two_virtual_plutos_20_ppm_apart_measures_the_cfo_and_decodes(
     assert t.samples_received >= 2 * t.samples_sent                 # a whole copy of the burst, at least
     with pytest.raises(RuntimeError, match="closed"):
         t.send(np.zeros(8, np.complex64))
+
+
+def test_a_radio_that_fails_mid_burst_is_a_clear_error():
+    from semcom_phy.transport.pluto import virtual_radios
+
+    cfg = PlutoConfig(uri="virtual")
+    t = PlutoTransport(cfg, OfdmConfig(), virtual_radios(cfg))
+
+    def busy():
+        raise OSError(16, "Device or resource busy")
+
+    t.rx_radio.rx = busy
+    t.send(np.ones(1000, np.complex64))
+    with pytest.raises(PlutoError, match="Device or resource busy.*another program"):
+        t.drain()
+    t.close()
