@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from semcom_phy.config import ModemConfig, OfdmConfig  # noqa: E402
 from semcom_phy.phy import StreamReceiver, transmit  # noqa: E402
-from semcom_phy.transport.pluto import PlutoConfig, PlutoError, PlutoTransport, virtual_radios  # noqa: E402
+from semcom_phy.transport.pluto import PlutoConfig, PlutoError, open_pluto  # noqa: E402
 
 XO_REFERENCE_HZ = 40e6               # Pluto's reference oscillator
 
@@ -70,7 +70,7 @@ def main(argv=None) -> int:
         cfg = PlutoConfig(uri=uri, tx_uri=args.tx_uri, rx_uri=args.rx_uri, lo_hz=args.lo_hz,
                           sample_rate_hz=ofdm.sample_rate_hz, rf_bandwidth_hz=ofdm.sample_rate_hz,
                           rx_gain_db=args.rx_gain_db, tx_attenuation_db=args.tx_attenuation_db)
-        transport = PlutoTransport(cfg, ofdm, virtual_radios(cfg) if cfg.tx.startswith("virtual") else None)
+        transport = open_pluto(cfg, ofdm)
     except (PlutoError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -45,7 +45,7 @@ from semcom_phy.metrics import accuracy
 from semcom_phy.purify import DEFENSES, DefenseConfig, load_defense
 from semcom_phy.semantic import WEIGHTS_DIR, WeightsError, load_codec, pick_device
 from semcom_phy.transport import SimTransport
-from semcom_phy.transport.pluto import PlutoConfig, PlutoError, PlutoTransport, pluto_flowgraph, virtual_radios
+from semcom_phy.transport.pluto import PlutoConfig, PlutoError, open_pluto, pluto_flowgraph
 from semcom_phy.transport.zmq import FlowgraphError, channel_emulator, channel_emulator_params, gnuradio_available
 
 
@@ -107,8 +107,7 @@ def radio_config(args, ofdm: OfdmConfig) -> PlutoConfig:
 def open_transport(args, snr: float | None, ofdm: OfdmConfig, rng: np.random.Generator):
     """The transport of one run: the simulated channel or GNU Radio's at ``snr``, or the radios."""
     if args.link == "pluto":
-        cfg = radio_config(args, ofdm)
-        return PlutoTransport(cfg, ofdm, virtual_radios(cfg, args.seed) if cfg.tx.startswith("virtual") else None)
+        return open_pluto(radio_config(args, ofdm), ofdm, args.seed)
     if args.link == "pluto-gnuradio":
         return pluto_flowgraph(radio_config(args, ofdm), ofdm)
     channel = channel_profile(args.channel, snr)

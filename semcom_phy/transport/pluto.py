@@ -246,6 +246,12 @@ def virtual_radios(cfg: PlutoConfig, seed: int = 0):
     return factory
 
 
+def open_pluto(cfg: PlutoConfig, ofdm: OfdmConfig, seed: int = 0) -> PlutoTransport:
+    """The transport for ``cfg``: real radios through ``adi.Pluto``, or virtual ones when the URIs
+    start with ``virtual`` (:func:`virtual_radios`)."""
+    return PlutoTransport(cfg, ofdm, virtual_radios(cfg, seed) if cfg.tx.startswith("virtual") else None)
+
+
 def pluto_flowgraph(cfg: PlutoConfig, ofdm: OfdmConfig, python: str | None = None):
     """The radios through GNU Radio's gr-iio instead of pyadi-iio: ``flowgraphs/pluto_txrx.py``
     behind a streaming :class:`~semcom_phy.transport.zmq.ZmqTransport` (TX at ``tx_peak_dbfs`` plus
