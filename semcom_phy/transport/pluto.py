@@ -129,11 +129,10 @@ class PlutoTransport(Transport):
         self._configure()
 
     def _configure(self) -> None:
-        cfg = self.cfg
-        for radio in dict.fromkeys((self.tx_radio, self.rx_radio)):
-            radio.sample_rate = int(cfg.sample_rate_hz)
+        cfg, tx, rx = self.cfg, self.tx_radio, self.rx_radio
         try:
-            tx, rx = self.tx_radio, self.rx_radio
+            for radio in dict.fromkeys((tx, rx)):
+                radio.sample_rate = int(cfg.sample_rate_hz)
             tx.tx_lo = int(cfg.lo_hz)
             tx.tx_rf_bandwidth = int(cfg.rf_bandwidth_hz)
             tx.tx_hardwaregain_chan0 = -float(cfg.tx_attenuation_db)
