@@ -80,7 +80,7 @@ class LinkOutput:
 
 
 class SemanticLink:
-    """Images through a transport and back. ``modem`` must be analog (one image per frame).
+    """Images through a transport and back. ``modem`` must be analog (k symbols per frame).
 
     ``defense``: sender diffusion and receiver purification (default: none); ``generator``: the
     torch generator of their randomness (default: seeded 0, so runs repeat); ``interleave``: the

@@ -82,10 +82,11 @@ class Defense:
     """The models a defense needs, on one device.
 
     codec: the link's codec; own_codec: the codec this defense uses at both ends instead (image: a
-    copy fine-tuned to carry diffused images; advtrain: the adversarially trained one); denoiser: the latent denoiser (``receiver``, ``latent``)
-    or the image UNet (``image``), trained on ``schedule``; residual_var: the latent denoiser's
-    measured residual error per starting step (``{"t": [...], "var": [...], "var_stochastic":
-    [...]}``, from its manifest), which the decoder gets as the purified symbols' ``no_eff``.
+    copy fine-tuned to carry diffused images; advtrain: the adversarially trained one); denoiser:
+    the latent denoiser (``receiver``, ``latent``) or the image UNet (``image``), trained on
+    ``schedule``; residual_var: the latent denoiser's measured residual error per starting step
+    (``{"t": [...], "var": [...], "var_stochastic": [...]}``, from its manifest), which the decoder
+    gets as the purified symbols' ``no_eff``.
     """
 
     def __init__(self, cfg: DefenseConfig, codec: SemanticCodec, schedule: NoiseSchedule | None = None,
