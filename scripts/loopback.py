@@ -168,12 +168,21 @@ def main(argv=None) -> int:
         defense_cfg = DefenseConfig(args.defense, args.sender_step, args.nfe, args.stochastic, args.votes, args.bf16)
     except ValueError as err:
         ap.error(str(err))
+    radios = None
+    if args.link.startswith("pluto"):               # the radios first: a missing one is reported at once
+        try:
+            radios = open_transport(args, None, OfdmConfig(), None)
+        except (FlowgraphError, PlutoError, ValueError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     try:
         codec = load_codec(args.weights, device)
         defense = load_defense(defense_cfg, codec, device)
         test = load_split("test", args.data_dir)
     except (DatasetError, WeightsError) as err:
         print(f"error: {err}", file=sys.stderr)
+        if radios:
+            radios.close()
         return 2
 
     rng = np.random.default_rng(args.seed)
@@ -197,7 +206,7 @@ def main(argv=None) -> int:
     channel_name = "air" if air else args.channel
     for snr in tqdm(runs, desc=f"loopback {args.link}/{channel_name}/{args.defense}", unit="run"):
         try:
-            with open_transport(args, snr, ofdm, rng) as transport:
+            with radios or open_transport(args, snr, ofdm, rng) as transport:
                 out = SemanticLink(codec, transport, ofdm, modem, defense, generator, args.interleave).run(x)
                 tx_burst = getattr(transport, "last_burst", None)
         except (FlowgraphError, PlutoError, ValueError) as err:

@@ -23,6 +23,7 @@ import signal
 import subprocess
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,14 @@ def free_tcp_address(host: str = "127.0.0.1") -> str:
     with socket.socket() as s:
         s.bind((host, 0))
         return f"tcp://{host}:{s.getsockname()[1]}"
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 class Flowgraph:
@@ -100,6 +109,7 @@ class Flowgraph:
         env.update(QT_QPA_PLATFORM=env.get("QT_QPA_PLATFORM", "offscreen"), PYTHONDONTWRITEBYTECODE="1")
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, start_new_session=True, env=env)
+        weakref.finalize(self, _kill_group, self.proc)     # no orphan, even if stop() is never called
         threading.Thread(target=self._read_output, daemon=True).start()
         if not self._ready.wait(self.ready_timeout_s):     # set by the prompt, or by the end of the output
             self.stop()
