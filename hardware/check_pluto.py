@@ -9,9 +9,9 @@
 The loopback sends ``--frames`` OFDM frames of random QPSK through the radios with the project's
 PlutoSDR transport (the same code the experiments use), finds them with the stream receiver and
 prints how many came back, their SNR and the carrier offset in Hz and in ppm of the LO. Two boards
-differ by 5-25 ppm; the CFO in ppm is what an ``xo_correction`` calibration of the RX board would
-remove (its 40 MHz reference times the ppm, in Hz). Exit status 0 when every frame came back, 1
-when some did not, 2 when no radio answers.
+differ by 5-25 ppm; ``--calibrate`` removes it by setting the RX board's ``xo_correction`` (the
+reference frequency its driver assumes) from the measured CFO and measures again. Exit status 0
+when every frame came back, 1 when some did not, 2 when no radio answers.
 """
 
 from __future__ import annotations
@@ -48,6 +48,19 @@ def show_settings(radio) -> None:
         print(f"  {name:24s} {getattr(radio, name)}")
 
 
+def loopback(transport, ofdm: OfdmConfig, num: int):
+    """Send ``num`` frames of random QPSK through the radios; (sequence numbers back, frames,
+    receiver stats, TX burst report)."""
+    modem = ModemConfig(mode="analog", gap_samples=256)
+    g = np.random.default_rng(0)
+    symbols = (g.choice([-1, 1], (num, 256)) + 1j * g.choice([-1, 1], (num, 256))) / np.sqrt(2)
+    transport.send(transmit(list(symbols.astype(np.complex64)), ofdm, modem).iq)
+    transport.send(np.zeros(4 * ofdm.symbol_length_samples, np.complex64))
+    rx = StreamReceiver(ofdm, modem)
+    frames = rx.push(transport.drain()) + rx.flush()
+    return {f.seq for f in frames}, frames, rx.stats, transport.last_burst
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p = PlutoConfig()
@@ -58,6 +71,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rx-gain-db", type=float, default=p.rx_gain_db)
     ap.add_argument("--tx-attenuation-db", type=float, default=p.tx_attenuation_db)
     ap.add_argument("--frames", type=int, default=50, help="frames in the loopback burst (default 50)")
+    ap.add_argument("--calibrate", action="store_true",
+                    help="set the RX radio's xo_correction from the measured CFO, then measure again")
     args = ap.parse_args(argv)
 
     found = find_radios()
@@ -78,26 +93,23 @@ def main(argv=None) -> int:
         for role, radio in (("TX", transport.tx_radio), ("RX", transport.rx_radio)):
             print(f"{role} radio {getattr(radio, 'uri', '')}:")
             show_settings(radio)
-        modem = ModemConfig(mode="analog", gap_samples=256)
-        g = np.random.default_rng(0)
-        symbols = (g.choice([-1, 1], (args.frames, 256)) + 1j * g.choice([-1, 1], (args.frames, 256))) / np.sqrt(2)
-        burst = transmit(list(symbols.astype(np.complex64)), ofdm, modem)
-        transport.send(burst.iq)
-        transport.send(np.zeros(4 * ofdm.symbol_length_samples, np.complex64))
-        rx = StreamReceiver(ofdm, modem)
-        frames = rx.push(transport.drain()) + rx.flush()
-        report = transport.last_burst
-    seqs = {f.seq for f in frames}
-    print(f"\nloopback: {len(seqs)} of {args.frames} frames back (TX burst PAPR {report['papr_db']:.1f} dB, "
-          f"{report['rms_dbfs']:.1f} dBFS RMS, TX clip rate {report['clip_rate']:.1e}, RX clip rate "
-          f"{report['rx_clip_rate']:.1e})")
-    if frames:
-        snr, cfo = np.median([f.snr_db for f in frames]), np.median([f.cfo_hz for f in frames])
-        ppm = cfo / cfg.lo_hz * 1e6
-        print(f"SNR {snr:.1f} dB; CFO {cfo / 1e3:.3f} kHz = {ppm:+.2f} ppm of the LO "
-              f"(an xo_correction of the RX board by about {ppm * 1e-6 * XO_REFERENCE_HZ:+.0f} Hz would remove it)")
-    if rx.stats.header_failures:
-        print(f"{rx.stats.header_failures} frames were found but failed their header CRC")
+        seqs, frames, stats, report = loopback(transport, ofdm, args.frames)
+        print(f"\nloopback: {len(seqs)} of {args.frames} frames back (TX burst PAPR {report['papr_db']:.1f} dB, "
+              f"{report['rms_dbfs']:.1f} dBFS RMS, TX clip rate {report['clip_rate']:.1e}, RX clip rate "
+              f"{report['rx_clip_rate']:.1e})")
+        if stats.header_failures:
+            print(f"{stats.header_failures} frames were found but failed their header CRC")
+        if frames:
+            snr, cfo = np.median([f.snr_db for f in frames]), float(np.median([f.cfo_hz for f in frames]))
+            ppm = cfo / cfg.lo_hz * 1e6
+            print(f"SNR {snr:.1f} dB; CFO {cfo / 1e3:.3f} kHz = {ppm:+.2f} ppm of the LO (an xo_correction of the RX "
+                  f"board by about {-ppm * 1e-6 * XO_REFERENCE_HZ:+.0f} Hz would remove it)")
+            if args.calibrate:
+                old, new = transport.calibrate_xo(cfo)
+                _, again, _, _ = loopback(transport, ofdm, args.frames)
+                cfo2 = float(np.median([f.cfo_hz for f in again])) if again else float("nan")
+                print(f"calibrated: RX xo_correction {old} -> {new} Hz; CFO now {cfo2:.0f} Hz "
+                      "(not persistent: fw_setenv xo_correction on the radio keeps it across reboots)")
     return 0 if len(seqs) == args.frames else 1
 
 

@@ -208,7 +208,8 @@ def jamming(model: DigitalLinkModel, x: torch.Tensor, psr_db: float, generator: 
     the packet's symbols) -> complex64 [B, capacity]."""
     n = model.lengths(x)
     v = torch.randn((len(x), model.capacity, 2), generator=generator, device=x.device)
-    v = torch.complex(v[..., 0], v[..., 1]) * (torch.arange(model.capacity, device=x.device) < torch.from_numpy(n).to(x.device)[:, None])
+    inside = torch.arange(model.capacity, device=x.device) < torch.from_numpy(n).to(x.device)[:, None]
+    v = torch.complex(v[..., 0], v[..., 1]) * inside
     energy = v.abs().pow(2).sum(-1, keepdim=True)
     return v * torch.sqrt(torch.from_numpy(_budget(n, psr_db)).float().to(x.device)[:, None] / energy.clamp_min(1e-30))
 

@@ -45,7 +45,9 @@ class PlutoConfig:
     ``tx_uri`` / ``rx_uri``: two radios (each defaults to ``uri``). ``ad9364``: allow the AD9364
     ranges (LO 70 MHz - 6 GHz, 56 MHz bandwidth) that a re-flashed Pluto may reach; off by default
     (AD9363: 325 MHz - 3.8 GHz, 20 MHz). ``rx_gain_db`` is a manual gain (no AGC: the link wants
-    a fixed gain across a burst); ``tx_attenuation_db`` is 0 (full power) .. 89.75 dB."""
+    a fixed gain across a burst); ``tx_attenuation_db`` is 0 (full power) .. 89.75 dB;
+    ``kernel_buffers``: RX buffers the kernel queues (libiio's 4 by default; more ride out longer
+    pauses of the host at high sample rates)."""
 
     uri: str = "ip:192.168.2.1"
     tx_uri: str = ""
@@ -57,6 +59,7 @@ class PlutoConfig:
     tx_attenuation_db: float = 10.0
     tx_peak_dbfs: float = -6.0
     rx_buffer_size: int = 1 << 16
+    kernel_buffers: int = 4
     ad9364: bool = False
 
     def __post_init__(self):
@@ -76,6 +79,7 @@ class PlutoConfig:
         _check_range(self, "tx_attenuation_db", 0.0, 89.75)
         _check_range(self, "tx_peak_dbfs", -40.0, 0.0)
         _check_range(self, "rx_buffer_size", 1024, 1 << 24, integer=True)
+        _check_range(self, "kernel_buffers", 1, 64, integer=True)
         if self.sample_rate_hz > USB2_RELIABLE_SPS:
             warnings.warn(f"PlutoConfig.sample_rate_hz = {self.sample_rate_hz:g}: USB 2.0 streams about "
                           f"{USB2_RELIABLE_SPS / 1e6:g} MSPS without drops; expect lost samples above it "
@@ -141,9 +145,29 @@ class PlutoTransport(Transport):
             rx.gain_control_mode_chan0 = "manual"
             rx.rx_hardwaregain_chan0 = float(cfg.rx_gain_db)
             rx.rx_buffer_size = int(cfg.rx_buffer_size)
+            rx.rx_destroy_buffer()                          # samples from before the retune are stale
+            rx._rxadc.set_kernel_buffers_count(cfg.kernel_buffers)   # pyadi-iio's RX device, no buffer now
         except (OSError, ValueError) as err:
             raise PlutoError(f"the radio refused a setting ({err}); settings: {cfg}") from err
-        rx.rx_destroy_buffer()                              # samples from before the retune are stale
+
+    def calibrate_xo(self, cfo_hz: float) -> tuple[int, int]:
+        """Remove a measured carrier offset (received minus expected, Hz) by correcting the RX
+        radio's reference: its ``xo_correction`` (the reference frequency the AD9361 driver assumes,
+        nominally 40 MHz) becomes ``old (1 - cfo / LO)``, then the LO is retuned and the stale RX
+        buffers flushed. With one radio (a cable) TX and RX share the oscillator and the CFO is
+        about 0. Returns (old, new) in Hz."""
+        self._check_open()
+        rx = self.rx_radio
+        attr = rx._ctrl.attrs["xo_correction"]
+        old = int(attr.value)
+        new = int(round(old * (1 - cfo_hz / self.cfg.lo_hz)))
+        try:
+            attr.value = str(new)
+            rx.rx_lo = int(self.cfg.lo_hz)
+            rx.rx_destroy_buffer()
+        except OSError as err:
+            raise PlutoError(f"the radio at {self.cfg.rx!r} refused xo_correction = {new} ({err})") from err
+        return old, new
 
     def _check_open(self) -> None:
         if self._closed:

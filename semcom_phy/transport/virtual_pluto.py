@@ -6,17 +6,19 @@ Signal chain, per transmitting radio, in 12-bit converter codes (full scale 2048
 values wrap like numpy's cast: on x86-64/aarch64 40000.0 -> -25536, beyond int32 undefined) ->
 the DAC keeps the top 12 bits (``int16 >> 4``, so int16 +-2**15 is DAC full scale) -> TX gain
 (an attenuation, <= 0 dB) -> ``VirtualAir.path_loss_db`` -> a carrier offset
-``tx_lo * (1 + ppm_tx*1e-6) - rx_lo * (1 + ppm_rx*1e-6)`` (received only when the TX carrier lies in
-the RX passband, ``|tx_lo - rx_lo| <= rx_rf_bandwidth / 2``, and both radios run the same
-``sample_rate``) and a random carrier phase per LO tuning -> plus receiver noise
-(``noise_floor_dbfs``, referred to 0 dB RX gain) -> RX gain -> rounded to 12-bit codes, saturated
-at [-2048, 2047]. Net gain is ``tx_hardwaregain + rx_gain - path_loss_db``: with the defaults
+``tx_lo * (1 + ppm_tx*1e-6) - rx_lo * (1 + ppm_rx*1e-6)``, each LO also scaled by 40 MHz over
+the radio's ``_ctrl.attrs["xo_correction"]`` (the reference frequency its driver assumes;
+received only when the TX carrier lies in the RX passband, ``|tx_lo - rx_lo| <=
+rx_rf_bandwidth / 2``, and both radios run the same ``sample_rate``) and a random carrier
+phase per LO tuning -> plus receiver noise (``noise_floor_dbfs``, referred to 0 dB RX gain)
+-> RX gain -> rounded to 12-bit codes, saturated at [-2048, 2047]. Net gain is ``tx_hardwaregain + rx_gain - path_loss_db``: with the defaults
 (path loss 30 dB, TX 0 dB, RX 30 dB) a 2**14-scaled unit-power signal (-6 dBFS RMS) arrives at
 1024 codes RMS (-6 dBFS) with a noise floor at -31 dBFS: SNR 25 dB, whatever the RX gain until
 the ADC clips. In the AGC modes the gain of each captured buffer puts its peak 6 dB below full
 scale (an ideal AGC: no attack time). The air is shared: every radio on it hears every
-transmitter on it, its own included (a one-radio air is a TX->RX cable). Not modelled: sample-clock offset, TX noise, filters, DC,
-IQ imbalance, the RX gain table's dependence on the band.
+transmitter on it, its own included (a one-radio air is a TX->RX cable). Not modelled:
+sample-clock offset, TX noise, filters, DC, IQ imbalance, the RX gain table's dependence on the
+band.
 
 Time: the air counts samples on one clock (``VirtualAir.now``: where a ``tx()`` issued now starts
 playing; it advances as receivers capture). A cyclic buffer repeats from ``tx()`` until
@@ -25,7 +27,8 @@ radio's previous non-cyclic buffer; destroying the TX buffer cuts what has not y
 kernel aborts the DMA). Each receiver streams: consecutive ``rx()`` calls return consecutive
 samples, and the kernel holds 4 buffers captured before ``rx()`` asked, so after a retune (or any
 setting change) the next 4 buffers still carry the old setting's samples unless
-``rx_destroy_buffer()`` flushes them; ``rx_buffer_size`` takes effect when the buffer is created
+``rx_destroy_buffer()`` flushes them (how many: ``_rxadc.set_kernel_buffers_count``, as in
+pyadi-iio); ``rx_buffer_size`` takes effect when the buffer is created
 (first ``rx()`` after a destroy), as with libiio. A TX buffer issued before the RX buffer exists is
 captured from its start (hardware, whose buffer creation takes milliseconds, may miss its head).
 """
@@ -44,7 +47,8 @@ import numpy as np
 
 ADC_FULL_SCALE = 2048                # 12-bit codes: rx() I and Q lie in [-2048, 2047]
 DAC_FULL_SCALE = 2048                # 12-bit DAC code = int16 >> 4 (int16 full scale 2**15)
-KERNEL_BUFFERS = 4                   # RX buffers the kernel fills ahead of rx()
+KERNEL_BUFFERS = 4                   # RX buffers the kernel fills ahead of rx() (libiio's default)
+XO_NOMINAL_HZ = 40_000_000           # Pluto's reference oscillator
 AGC_PEAK_DBFS = -6.0                 # where the AGC modes put the largest I or Q value
 GAIN_MODES = ("manual", "slow_attack", "fast_attack", "hybrid")
 RX_GAIN_RANGE = (-3.0, 71.0)
@@ -141,7 +145,7 @@ class VirtualAir:
                 continue
             k = np.arange(lo, hi, dtype=np.int64)
             idx = (k - tx.start) % tx.data.size if tx.cyclic else k - tx.start
-            f = src._tx_lo * (1 + src.xo_ppm * 1e-6) - rx._rx_lo * (1 + rx.xo_ppm * 1e-6)
+            f = src._tx_lo * src._lo_scale - rx._rx_lo * rx._lo_scale
             cycles = np.mod(k * (f / rx._fs), 1.0)    # phase-continuous on the air clock
             rot = np.exp(1j * (2 * np.pi * cycles + src._tx_phase - rx._rx_phase))
             amp = ADC_FULL_SCALE * 10 ** ((src._tx_gain - self.path_loss_db) / 20)
@@ -149,6 +153,43 @@ class VirtualAir:
         sigma = ADC_FULL_SCALE * 10 ** (self.noise_floor_dbfs / 20) / np.sqrt(2)
         y += sigma * (self.rng.standard_normal(n) + 1j * self.rng.standard_normal(n))
         return y
+
+
+class _Attr:
+    """A libiio attribute: ``value`` is a string; writes outside ``check`` raise EINVAL."""
+
+    def __init__(self, value: str, check=lambda v: True):
+        self._value, self._check = value, check
+
+    @property
+    def value(self) -> str:
+        return self._value
+
+    @value.setter
+    def value(self, v) -> None:
+        if not self._check(str(v)):
+            raise _einval()
+        self._value = str(v)
+
+
+class _Device:
+    """The ``ad9361-phy`` device's attributes the transport touches (``_ctrl.attrs`` in pyadi-iio)."""
+
+    def __init__(self, attrs: dict):
+        xo_ok = lambda v: v.lstrip("-").isdigit() and abs(int(v) - XO_NOMINAL_HZ) <= 1e-3 * XO_NOMINAL_HZ  # noqa: E731
+        self.attrs = {k: _Attr(v, xo_ok if k == "xo_correction" else lambda v: True) for k, v in attrs.items()}
+
+
+class _RxAdc:
+    """The ``cf-ad9361-lpc`` RX device: ``set_kernel_buffers_count`` (before the buffer exists)."""
+
+    def __init__(self):
+        self.kernel_buffers = KERNEL_BUFFERS
+
+    def set_kernel_buffers_count(self, count: int) -> None:
+        if int(count) != count or count < 1:
+            raise _einval()
+        self.kernel_buffers = int(count)
 
 
 class VirtualPluto:
@@ -178,6 +219,14 @@ class VirtualPluto:
         self._tx_len: int | None = None               # TX buffer length (None: no TX buffer)
         self._tx_next = 0                             # where the next non-cyclic buffer plays
         self.air._radios.add(self)
+        self._rxadc = _RxAdc()
+        self._ctrl = _Device({"xo_correction": str(XO_NOMINAL_HZ)})
+
+    @property
+    def _lo_scale(self) -> float:
+        """Actual / programmed LO: the oscillator runs at ``XO_NOMINAL_HZ (1 + xo_ppm 1e-6)``, the
+        driver programs the PLL as if it ran at its ``xo_correction`` attribute."""
+        return XO_NOMINAL_HZ * (1 + self.xo_ppm * 1e-6) / float(self._ctrl.attrs["xo_correction"].value)
 
     def __repr__(self):
         return f'VirtualPluto(uri="{self.uri}")'
@@ -369,7 +418,7 @@ class VirtualPluto:
             if n <= 0:
                 raise _einval()
             self._rx_size, self._cap = int(n), self.air.now
-            self._rxq = deque(self._capture() for _ in range(KERNEL_BUFFERS))
+            self._rxq = deque(self._capture() for _ in range(self._rxadc.kernel_buffers))
         self._rxq.append(self._capture())
         self.air._prune()
         return self._rxq.popleft()

@@ -39,7 +39,8 @@ def test_ota_errors_are_one_clear_message(args, message, tmp_path):
 
 def test_check_pluto_reports_frames_snr_and_cfo_of_two_boards():
     res = _run("hardware/check_pluto.py", "--tx-uri", "virtual:a", "--rx-uri", "virtual:b", "--uri", "virtual",
-               "--frames", "20")
+               "--frames", "20", "--calibrate")
     assert res.returncode == 0, res.stdout + res.stderr
     assert "20 of 20 frames back" in res.stdout and "+20.00 ppm of the LO" in res.stdout
+    assert "xo_correction 40000000 -> 39999200 Hz" in res.stdout
     assert _run("hardware/check_pluto.py", "--uri", "usb:99.99.5").returncode == 2

@@ -105,3 +105,31 @@ def test_a_radio_that_fails_mid_burst_is_a_clear_error():
     with pytest.raises(PlutoError, match="Device or resource busy.*another program"):
         t.drain()
     t.close()
+
+
+def test_xo_calibration_from_the_measured_cfo_removes_it_and_kernel_buffers_are_set():
+    from semcom_phy.config import ModemConfig
+    from semcom_phy.phy import StreamReceiver, transmit
+    from semcom_phy.transport.pluto import open_pluto
+
+    cfg, ofdm = PlutoConfig(tx_uri="virtual:a", rx_uri="virtual:b", kernel_buffers=8), OfdmConfig()
+    modem = ModemConfig(mode="analog", gap_samples=256)
+    g = np.random.default_rng(0)
+    burst = transmit(list((g.choice([-1, 1], (6, 128)) + 0j).astype(np.complex64)), ofdm, modem).iq
+
+    def cfo(t):
+        t.send(burst)
+        t.send(np.zeros(320, np.complex64))
+        rx = StreamReceiver(ofdm, modem)
+        frames = rx.push(t.drain()) + rx.flush()
+        assert len({f.seq for f in frames}) == 6
+        return float(np.median([f.cfo_hz for f in frames]))
+
+    with open_pluto(cfg, ofdm) as t:
+        assert t.rx_radio._rxadc.kernel_buffers == 8
+        before = cfo(t)
+        old, new = t.calibrate_xo(before)
+        after = cfo(t)
+    assert before == pytest.approx(20e-6 * cfg.lo_hz, rel=0.01)
+    assert old == 40_000_000 and new == pytest.approx(old * (1 - 20e-6), abs=2)
+    assert abs(after) < 0.01 * abs(before)
