@@ -40,6 +40,7 @@ from semcom_phy.channel import PROFILES, channel_profile
 from semcom_phy.config import ModemConfig, OfdmConfig, to_dict
 from semcom_phy.data import DatasetError, load_split, to_tensor
 from semcom_phy.io import new_run_dir, save_run
+from semcom_phy.io.sigmf_io import LinkRecorder
 from semcom_phy.link import SemanticLink
 from semcom_phy.metrics import accuracy
 from semcom_phy.purify import DEFENSES, DefenseConfig, load_defense
@@ -98,6 +99,14 @@ def describe(d: DefenseConfig) -> str:
 LINKS = ("sim", "gnuradio", "pluto", "pluto-gnuradio")
 
 
+def weights_hashes(codec, defense) -> dict:
+    """SHA-256 of the models a run used (the codec, and the defense's own codec when it has one)."""
+    out = {"codec": codec.sha256}
+    if defense.codec is not codec:
+        out["defense_codec"] = getattr(defense.codec, "sha256", None)
+    return out
+
+
 def radio_config(args, ofdm: OfdmConfig) -> PlutoConfig:
     return PlutoConfig(uri=args.uri, tx_uri=args.tx_uri, rx_uri=args.rx_uri, lo_hz=args.lo_hz,
                        sample_rate_hz=ofdm.sample_rate_hz, rf_bandwidth_hz=ofdm.sample_rate_hz,
@@ -136,6 +145,9 @@ def main(argv=None) -> int:
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="torch device (default auto)")
     ap.add_argument("--interleave", type=int, default=8, metavar="G",
                     help="spread each image's symbols over G frames (default 8; 1: one image per frame)")
+    ap.add_argument("--record", type=Path, default=None, metavar="DIR",
+                    help="record each run's TX and RX IQ as SigMF in DIR (<link>_<channel>_<snr>-tx/-rx), one "
+                         "annotation per frame; scripts/replay.py decodes them again")
     ap.add_argument("--no-plot", action="store_true", help="skip the PNG files")
     p = PlutoConfig()
     radio = ap.add_argument_group("radio (--link pluto)")
@@ -190,7 +202,7 @@ def main(argv=None) -> int:
     x = to_tensor(test.images[pick]).to(device)
     labels = torch.from_numpy(test.labels[pick].astype(np.int64)).to(device)
     ofdm, modem = OfdmConfig(), ModemConfig(mode="analog", gap_samples=256)
-    results, shown = [], []
+    results, shown, recordings = [], [], []
     t0 = time.time()
     generator = torch.Generator(device).manual_seed(args.seed)
     if args.link == "gnuradio":
@@ -204,14 +216,35 @@ def main(argv=None) -> int:
     air = args.link.startswith("pluto")
     runs = [None] if air else args.snr                       # over the air the radios set the SNR
     channel_name = "air" if air else args.channel
+    config = {"script": "loopback", "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+              "device": str(device), "ofdm": to_dict(ofdm), "modem": to_dict(modem),
+              "channels": {f"{s:g}": to_dict(channel_profile(args.channel, s)) for s in args.snr},
+              "flowgraph": None if args.link != "gnuradio" else {
+                  "script": "flowgraphs/channel_emulator.py",
+                  "params": {f"{s:g}": channel_emulator_params(channel_profile(args.channel, s), ofdm, args.seed)[0]
+                             for s in args.snr}},
+              "radio": None if not air else {**to_dict(radio_config(args, ofdm)), "link": args.link},
+              "codec": {"manifest": str(args.weights), "sha256": codec.sha256, **to_dict(codec.cfg)},
+              "defense": to_dict(defense_cfg), "images": pick.tolist()}
     for snr in tqdm(runs, desc=f"loopback {args.link}/{channel_name}/{args.defense}", unit="run"):
+        recorder = None
+        if args.record:
+            name = f"{args.link}_{channel_name}_" + ("air" if snr is None else f"{snr:g}dB")
+            recorder = LinkRecorder(args.record / name, ofdm.sample_rate_hz, frequency_hz=args.lo_hz if air else 0.0,
+                                    fields={"snr_db": snr, "defense": to_dict(defense_cfg)},
+                                    config={**config, "run_snr_db": snr}, weights=weights_hashes(codec, defense))
         try:
             with radios or open_transport(args, snr, ofdm, rng) as transport:
-                out = SemanticLink(codec, transport, ofdm, modem, defense, generator, args.interleave).run(x)
+                link = SemanticLink(codec, transport, ofdm, modem, defense, generator, args.interleave, recorder)
+                out = link.run(x, image_ids=pick, labels=labels.cpu().numpy())
                 tx_burst = getattr(transport, "last_burst", None)
         except (FlowgraphError, PlutoError, ValueError) as err:
+            if recorder:
+                recorder.abort()
             print(f"error: {err}", file=sys.stderr)
             return 2
+        if recorder:
+            recordings.append(str(recorder.close()[1]))
         m = out.metrics(x, labels)
         snr = snr if snr is not None else round(m["snr_est_db"] or float("nan"), 2)   # pluto: as measured
         results.append({"snr_db": snr, **m})
@@ -235,17 +268,10 @@ def main(argv=None) -> int:
               f"{tx_burst['rms_dbfs']:.1f} dBFS RMS, clip rate TX {tx_burst['clip_rate']:.1e} "
               f"RX {tx_burst['rx_clip_rate']:.1e}"))
 
-    config = {"script": "loopback", "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-              "device": str(device), "ofdm": to_dict(ofdm), "modem": to_dict(modem),
-              "channels": {f"{s:g}": to_dict(channel_profile(args.channel, s)) for s in args.snr},
-              "flowgraph": None if args.link != "gnuradio" else {
-                  "script": "flowgraphs/channel_emulator.py",
-                  "params": {f"{s:g}": channel_emulator_params(channel_profile(args.channel, s), ofdm, args.seed)[0]
-                             for s in args.snr}},
-              "radio": None if not air else {**to_dict(radio_config(args, ofdm)), "link": args.link, "tx_burst": tx_burst},
-              "codec": {"manifest": str(args.weights), "sha256": codec.sha256, **to_dict(codec.cfg)},
-              "defense": to_dict(defense_cfg), "images": pick.tolist()}
-    document = {"config": config, "results": results, "clean_accuracy": clean, "elapsed_s": round(elapsed, 1)}
+    if air:
+        config["radio"]["tx_burst"] = tx_burst
+    document = {"config": config, "results": results, "clean_accuracy": clean, "elapsed_s": round(elapsed, 1),
+                "recordings": recordings}
     run_dir = new_run_dir(args.out)
     save_run(run_dir, config, document)
     if args.json:

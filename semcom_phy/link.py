@@ -28,6 +28,7 @@ import torch
 from .config import ModemConfig, OfdmConfig
 from .metrics import accuracy, evm_db, psnr_db, ssim
 from .phy import ReceivedFrame, ReceiverStats, StreamReceiver, transmit
+from .phy.frame import KINDS, frame_length_samples
 from .purify import Defense, DefenseConfig
 from .semantic import SemanticCodec
 from .transport import Transport
@@ -84,11 +85,13 @@ class SemanticLink:
 
     ``defense``: sender diffusion and receiver purification (default: none); ``generator``: the
     torch generator of their randomness (default: seeded 0, so runs repeat); ``interleave``: the
-    frames each image's symbols are spread over (1: one image per frame; see the module doc)."""
+    frames each image's symbols are spread over (1: one image per frame; see the module doc);
+    ``recorder``: a :class:`~semcom_phy.io.sigmf_io.LinkRecorder` that records the TX and RX IQ
+    with one SigMF annotation per frame."""
 
     def __init__(self, codec: SemanticCodec, transport: Transport, ofdm: OfdmConfig = OfdmConfig(),
                  modem: ModemConfig = ModemConfig(mode="analog", gap_samples=256), defense: Defense | None = None,
-                 generator: torch.Generator | None = None, interleave: int = 1):
+                 generator: torch.Generator | None = None, interleave: int = 1, recorder=None):
         if isinstance(interleave, bool) or not isinstance(interleave, int) or not 1 <= interleave <= 64:
             raise ValueError(f"interleave = {interleave!r}: allowed integers 1..64 (frames per image)")
         if modem.mode != "analog":
@@ -97,15 +100,16 @@ class SemanticLink:
             raise ValueError(f"ModemConfig.equalizer = {modem.equalizer!r}: the decoder is trained on unbiased "
                              "(ZF) symbols with their no_eff; use 'zf'")
         self.codec, self.transport, self.ofdm, self.modem = codec, transport, ofdm, modem
-        self.interleave = interleave
+        self.interleave, self.recorder = interleave, recorder
         self.defense = defense or Defense(DefenseConfig(), codec)
         self.device = next(codec.parameters()).device
         self.generator = generator or torch.Generator(self.device).manual_seed(0)
         self._seq = 0
 
     @torch.no_grad()
-    def run(self, x: torch.Tensor) -> LinkOutput:
-        """Send images x float [B, 1, 28, 28] in [0, 1]; returns what the receiver made of them."""
+    def run(self, x: torch.Tensor, image_ids=None, labels=None) -> LinkOutput:
+        """Send images x float [B, 1, 28, 28] in [0, 1]; returns what the receiver made of them.
+        ``image_ids``, ``labels`` [B]: what a recording's annotations name (default: 0..B-1, none)."""
         if not 1 <= len(x) <= 0xFFFF:
             raise ValueError(f"{len(x)} images in one run: allowed 1..65535 (16-bit sequence numbers)")
         z = self.defense.encode(x.to(self.device), self.generator).cpu().numpy().astype(np.complex64)  # [B, k]
@@ -117,27 +121,72 @@ class SemanticLink:
         frames: list[ReceivedFrame] = []
         gap = self.modem.gap_samples
         edges = np.append(burst.frame_starts - gap, burst.iq.size)
-        for a, b in zip(edges[:-1], edges[1:]):             # one send per frame, as a radio streams
-            self.transport.send(burst.iq[a:b])
-            frames += rx.push(self.transport.receive())
-        self.transport.send(np.zeros(4 * self.ofdm.symbol_length_samples, np.complex64))   # tail
-        frames += rx.push(self.transport.drain()) + rx.flush()
+        rec = self.recorder
+        tx0, rx0 = (rec.tx.num_samples, rec.rx.num_samples) if rec else (0, 0)
+        # one send per frame, as a radio streams, then silence that flushes the channel's delay
+        chunks = [burst.iq[a:b] for a, b in zip(edges[:-1], edges[1:])]
+        chunks.append(np.zeros(4 * self.ofdm.symbol_length_samples, np.complex64))
+        for i, iq in enumerate(chunks):
+            self.transport.send(iq)
+            got = self.transport.drain() if i == len(chunks) - 1 else self.transport.receive()
+            if rec:
+                rec.tx.write(iq)
+                rec.rx.write(got)
+            frames += rx.push(got)
+        frames += rx.flush()
 
         k = z.shape[1]
-        z_hat = np.zeros(z.size, np.complex64)
-        no_eff = np.full(z.size, LOST_NOISE_VAR, np.float32)
-        got = np.zeros(z.size, bool)
-        frame_ok = np.zeros(len(z), bool)
-        for f in frames:
-            j = (f.seq - first) & 0xFFFF
-            if j < len(z) and f.symbols.size >= k and not frame_ok[j]:
-                idx = order[j]
-                z_hat[idx], no_eff[idx], got[idx], frame_ok[j] = f.symbols[:k], f.no_eff[:k], True, True
-        z_hat, no_eff, got = z_hat.reshape(z.shape), no_eff.reshape(z.shape), got.reshape(z.shape)
+        z_hat, no_eff, got, frame_ok = assemble(frames, first, order)
+        x_hat, logits = self.decode(z_hat, no_eff, got)
+        if rec:
+            self._annotate(rec, burst, frames, order // k, first, tx0, rx0, image_ids, labels)
+        return LinkOutput(z, z_hat, no_eff, got, int(frame_ok.sum()), x_hat, logits, frames, rx.stats)
+
+    @torch.no_grad()
+    def decode(self, z_hat: np.ndarray, no_eff: np.ndarray, got: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """The receiver's last steps: (purification,) decoder, classifier; images none of whose
+        symbols came back are blank. Arrays as :func:`assemble` returns them."""
         x_hat, logits = self.defense.decode(torch.from_numpy(z_hat).to(self.device),
                                             torch.from_numpy(no_eff).to(self.device), self.generator)
         x_hat[torch.from_numpy(~got.any(1)).to(self.device)] = 0.0                       # lost: blank
-        return LinkOutput(z, z_hat, no_eff, got, int(frame_ok.sum()), x_hat, logits, frames, rx.stats)
+        return x_hat, logits
+
+
+    def _annotate(self, rec, burst, frames, owner, first, tx0, rx0, image_ids, labels) -> None:
+        """One annotation per frame: TX at its place in the burst, RX where the receiver found it."""
+        ids = np.arange(len(owner)) if image_ids is None else np.asarray(image_ids)
+
+        def who(j):
+            rows = np.unique(owner[j])
+            return {"images": ids[rows].tolist(), **({} if labels is None else {"labels": np.asarray(labels)[rows].tolist()})}
+
+        for j, (start, length) in enumerate(zip(burst.frame_starts, burst.frame_lengths)):
+            seq = (first + j) & 0xFFFF
+            rec.tx.annotate(tx0 + start, length, f"frame {seq}", seq=seq, **who(j), **rec.fields)
+        for f in frames:
+            j = (f.seq - first) & 0xFFFF
+            if j < len(owner):
+                rec.rx.annotate(rx0 + f.start, frame_length_samples(self.ofdm, KINDS.index(f.kind), f.length),
+                                f"frame {f.seq}", seq=f.seq, snr_est_db=f.snr_db,
+                                cfo_hz=f.cfo_hz, **who(j), **rec.fields)
+
+
+def assemble(frames: list[ReceivedFrame], first: int, order: np.ndarray):
+    """Put received frames' symbols back in image order: frames with sequence numbers
+    ``first + j`` carry the symbols ``order[j]`` (:func:`interleaver`). Returns (z_hat complex64
+    [B, k], no_eff float32 [B, k] (``LOST_NOISE_VAR`` where lost), symbol received bool [B, k],
+    frame received bool [B]); the first copy of a sequence number wins."""
+    n, k = order.shape
+    z_hat = np.zeros(n * k, np.complex64)
+    no_eff = np.full(n * k, LOST_NOISE_VAR, np.float32)
+    got = np.zeros(n * k, bool)
+    frame_ok = np.zeros(n, bool)
+    for f in frames:
+        j = (f.seq - first) & 0xFFFF
+        if j < n and f.symbols.size >= k and not frame_ok[j]:
+            idx = order[j]
+            z_hat[idx], no_eff[idx], got[idx], frame_ok[j] = f.symbols[:k], f.no_eff[:k], True, True
+    return z_hat.reshape(n, k), no_eff.reshape(n, k), got.reshape(n, k), frame_ok
 
 
 def interleaver(num_images: int, k: int, depth: int) -> np.ndarray:

@@ -71,6 +71,14 @@ def num_payload_symbols(cfg: OfdmConfig, kind: int, length: int) -> int:
     return math.ceil(payload_num_res(kind, length) / cfg.num_data_carriers)
 
 
+def frame_length_samples(cfg: OfdmConfig, kind: int, length: int) -> int:
+    """Samples of a whole frame (preamble, header and payload symbols with their CPs)."""
+    from .preamble import preamble_length
+
+    return preamble_length(cfg) + (num_header_symbols(cfg) + num_payload_symbols(cfg, kind, length)) * \
+        cfg.symbol_length_samples
+
+
 def header_bits(seq: int, kind: int, length: int) -> np.ndarray:
     """uint8 [48]: the header fields and their CRC-16, MSB first."""
     if not 0 <= length <= MAX_LENGTH:

@@ -1,0 +1,219 @@
+"""SigMF recordings of the link's IQ streams (https://sigmf.org), written with the ``sigmf`` package.
+
+A :class:`Recording` streams complex64 samples to ``<name>.sigmf-data`` as they pass (nothing is
+held in memory), hashing them on the way; :meth:`Recording.close` writes ``<name>.sigmf-meta``
+(global fields, one capture, the annotations) and only then gives both files their final names,
+so an interrupted recording leaves no half-written file under a recording's name. Metadata is
+validated against the SigMF schema before it is written, and :func:`open_recording` checks the
+data file's size and SHA-512 against the metadata: a truncated or modified file is reported,
+never decoded.
+
+Project fields live in the ``semcom`` extension namespace (declared in ``core:extensions``):
+``semcom:config`` (the experiment), ``semcom:weights`` (SHA-256 of the models) in the global
+object; per frame (one annotation each) ``semcom:seq``, ``semcom:images`` (test-set indices),
+``semcom:labels``, ``semcom:snr_db`` (configured), ``semcom:snr_est_db`` and ``semcom:cfo_hz``
+(measured, RX only), ``semcom:defense``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+EXTENSION = {"name": "semcom", "version": "0.1.0", "optional": True}
+
+
+class RecordingError(RuntimeError):
+    """A recording that is missing, truncated, modified or invalid."""
+
+
+class Recording:
+    """One IQ stream to ``<base>.sigmf-data`` / ``<base>.sigmf-meta`` (``cf32_le``).
+
+    sample_rate_hz, frequency_hz : the stream's rate and centre frequency (0 for baseband-only links)
+    description, hw : free text for the global object; config, weights : the ``semcom:`` fields
+    """
+
+    def __init__(self, base: str | Path, sample_rate_hz: float, frequency_hz: float = 0.0, description: str = "",
+                 hw: str = "", config: dict | None = None, weights: dict | None = None):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            recorder = f"semcom_phy {version('semcom_phy')}"
+        except PackageNotFoundError:
+            recorder = "semcom_phy"
+        self.base = Path(base)
+        self.base.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp_data = self.base.with_name(self.base.name + ".sigmf-data.part")
+        self._file = open(self._tmp_data, "wb")
+        self._sha = hashlib.sha512()
+        self.num_samples = 0
+        self.annotations: list[dict] = []
+        self.global_info = {
+            "core:datatype": "cf32_le", "core:sample_rate": float(sample_rate_hz), "core:version": "1.2.0",
+            "core:description": description, "core:hw": hw, "core:recorder": recorder,
+            "core:extensions": [EXTENSION], "semcom:config": config or {}, "semcom:weights": weights or {},
+        }
+        self.capture = {"core:sample_start": 0, "core:frequency": float(frequency_hz),
+                        "core:datetime": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+
+    def write(self, iq: np.ndarray) -> int:
+        """Append complex samples; returns the index of the first one in the recording."""
+        data = np.ascontiguousarray(iq, dtype="<c8").tobytes()
+        self._file.write(data)
+        self._sha.update(data)
+        start, self.num_samples = self.num_samples, self.num_samples + len(iq)
+        return start
+
+    def annotate(self, start: int, count: int, label: str = "", **fields) -> None:
+        """One annotation: samples [start, start + count), ``semcom:`` fields by keyword."""
+        ann = {"core:sample_start": int(start), "core:sample_count": int(count)}
+        if label:
+            ann["core:label"] = label
+        ann.update({f"semcom:{k}": _plain(v) for k, v in fields.items()})
+        self.annotations.append(ann)
+
+    def close(self) -> Path:
+        """Validate and write the metadata, then move both files to their names; returns the meta path."""
+        from sigmf import SigMFFile
+
+        self._file.close()
+        meta = SigMFFile(global_info={**self.global_info, "core:sha512": self._sha.hexdigest()},
+                         skip_checksum=True)
+        meta.add_capture(0, metadata={k: v for k, v in self.capture.items() if k != "core:sample_start"})
+        for ann in sorted(self.annotations, key=lambda a: a["core:sample_start"]):
+            meta.add_annotation(ann["core:sample_start"], ann["core:sample_count"],
+                                metadata={k: v for k, v in ann.items() if not k.startswith("core:sample_")})
+        meta.validate()
+        tmp_meta = self.base.with_name(self.base.name + ".sigmf-meta.part")
+        tmp_meta.write_text(meta.dumps(pretty=True))
+        os.replace(self._tmp_data, self.base.with_name(self.base.name + ".sigmf-data"))
+        final = self.base.with_name(self.base.name + ".sigmf-meta")
+        os.replace(tmp_meta, final)
+        return final
+
+    def abort(self) -> None:
+        """Drop the partial files (an interrupted run)."""
+        self._file.close()
+        self._tmp_data.unlink(missing_ok=True)
+
+
+class LinkRecorder:
+    """The TX and RX streams of a link run as two recordings ``<base>-tx`` and ``<base>-rx``, one
+    annotation per frame in each (``SemanticLink(..., recorder=...)``); ``fields``: ``semcom:``
+    values every annotation carries (configured SNR, defense). Use as a context manager: a clean
+    exit closes both recordings, an exception aborts them."""
+
+    def __init__(self, base: str | Path, sample_rate_hz: float, fields: dict | None = None, **kwargs):
+        base = Path(base)
+        self.tx = Recording(base.with_name(base.name + "-tx"), sample_rate_hz, description="transmitted IQ", **kwargs)
+        self.rx = Recording(base.with_name(base.name + "-rx"), sample_rate_hz, description="received IQ", **kwargs)
+        self.fields = dict(fields or {})
+
+    def close(self) -> tuple[Path, Path]:
+        return self.tx.close(), self.rx.close()
+
+    def abort(self) -> None:
+        self.tx.abort()
+        self.rx.abort()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def _plain(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return [_plain(x) for x in v]
+    return v
+
+
+def open_recording(meta_path: str | Path):
+    """A checked ``sigmf.SigMFFile``: the data file exists, its size is whole cf32 samples and its
+    SHA-512 matches the metadata; RecordingError otherwise."""
+    from sigmf import sigmffile
+
+    meta_path = Path(meta_path)
+    data_path = meta_path.with_suffix(".sigmf-data")
+    if not meta_path.is_file() or not data_path.is_file():
+        raise RecordingError(f"{meta_path.with_suffix('')}: recording incomplete (need .sigmf-meta and .sigmf-data)")
+    meta = json.loads(meta_path.read_text())
+    size = data_path.stat().st_size
+    if size % 8:
+        raise RecordingError(f"{data_path}: {size} bytes is not whole cf32_le samples: truncated")
+    want = meta.get("global", {}).get("core:sha512")
+    h = hashlib.sha512()
+    with open(data_path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    if want != h.hexdigest():
+        raise RecordingError(f"{data_path}: SHA-512 does not match its metadata: the file is modified or truncated")
+    return sigmffile.fromfile(str(meta_path))
+
+
+EXPORT_KEYS = ("iq", "iq_length", "symbols", "no_eff", "seq", "image", "label", "snr_db", "snr_est_db", "cfo_hz",
+               "recording")
+
+
+def export_frames(folder: str | Path, out: str | Path) -> dict:
+    """A dataset folder -> one ``.npz`` of every frame the receiver finds in its RX recordings:
+
+    ``iq`` complex64 [F, L] (the frame's samples from its annotation, zero-padded to the longest,
+    ``iq_length`` int [F]), ``symbols`` complex64 [F, K] and ``no_eff`` float32 [F, K] (the
+    equalised payload and its noise variance), ``seq`` int [F], ``image`` int [F] and ``label`` int
+    [F] (the first image the frame carries; -1 without labels), ``snr_db`` (configured; NaN over the
+    air), ``snr_est_db`` and ``cfo_hz`` (measured) float [F], ``recording`` str [F]. Each recording
+    is checked (:func:`open_recording`) first. Returns the arrays; :func:`load_frames` reads them."""
+    from ..config import ModemConfig, OfdmConfig, from_dict
+    from ..phy import StreamReceiver
+    from ..phy.frame import KINDS, frame_length_samples
+
+    rows = []
+    for meta in sorted(Path(folder).glob("*-rx.sigmf-meta")):
+        rec = open_recording(meta)
+        cfg = rec.get_global_field("semcom:config")
+        ofdm, modem = from_dict(OfdmConfig, cfg["ofdm"]), from_dict(ModemConfig, cfg["modem"])
+        samples = rec.read_samples().astype(np.complex64)
+        rx = StreamReceiver(ofdm, modem)
+        by_start = {a["core:sample_start"]: a for a in rec.get_annotations()}   # the live run's frames
+        for f in rx.push(samples) + rx.flush():
+            n = frame_length_samples(ofdm, KINDS.index(f.kind), f.length)
+            rows.append((samples[f.start:f.start + n], f, by_start.get(f.start, {}), meta.name, cfg["run_snr_db"]))
+    if not rows:
+        raise RecordingError(f"{folder}: no frames in any *-rx.sigmf-meta recording")
+    length, k = max(len(r[0]) for r in rows), max(r[1].symbols.size for r in rows)
+    arrays = {"iq": np.zeros((len(rows), length), np.complex64), "iq_length": np.array([len(r[0]) for r in rows]),
+              "symbols": np.zeros((len(rows), k), np.complex64), "no_eff": np.zeros((len(rows), k), np.float32)}
+    for i, (iq, f, _, _, _) in enumerate(rows):
+        arrays["iq"][i, :len(iq)], arrays["symbols"][i, :f.symbols.size], arrays["no_eff"][i, :f.no_eff.size] = \
+            iq, f.symbols, f.no_eff
+    arrays.update(
+        seq=np.array([r[1].seq for r in rows]),
+        image=np.array([(r[2].get("semcom:images") or [-1])[0] for r in rows]),
+        label=np.array([(r[2].get("semcom:labels") or [-1])[0] for r in rows]),
+        snr_db=np.array([np.nan if r[4] is None else r[4] for r in rows], float),
+        snr_est_db=np.array([r[1].snr_db for r in rows], float), cfo_hz=np.array([r[1].cfo_hz for r in rows], float),
+        recording=np.array([r[3] for r in rows]))
+    np.savez_compressed(out, **arrays)
+    return arrays
+
+
+def load_frames(path: str | Path) -> dict:
+    """The arrays of :func:`export_frames` (a dict of numpy arrays, keys ``EXPORT_KEYS``)."""
+    with np.load(path, allow_pickle=False) as z:
+        missing = set(EXPORT_KEYS) - set(z.files)
+        if missing:
+            raise RecordingError(f"{path}: not a frame export (missing {sorted(missing)})")
+        return {k: z[k] for k in EXPORT_KEYS}
