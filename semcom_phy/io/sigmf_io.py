@@ -83,15 +83,14 @@ class Recording:
         from sigmf import SigMFFile
 
         self._file.close()
-        meta = SigMFFile(global_info={**self.global_info, "core:sha512": self._sha.hexdigest()},
+        # the whole metadata at once (add_annotation re-sorts on every call: quadratic in frames)
+        meta = SigMFFile(metadata={"global": {**self.global_info, "core:sha512": self._sha.hexdigest()},
+                                   "captures": [self.capture],
+                                   "annotations": sorted(self.annotations, key=lambda a: a["core:sample_start"])},
                          skip_checksum=True)
-        meta.add_capture(0, metadata={k: v for k, v in self.capture.items() if k != "core:sample_start"})
-        for ann in sorted(self.annotations, key=lambda a: a["core:sample_start"]):
-            meta.add_annotation(ann["core:sample_start"], ann["core:sample_count"],
-                                metadata={k: v for k, v in ann.items() if not k.startswith("core:sample_")})
         meta.validate()
         tmp_meta = self.base.with_name(self.base.name + ".sigmf-meta.part")
-        tmp_meta.write_text(meta.dumps(pretty=True))
+        tmp_meta.write_text(meta.dumps(pretty=False))         # compact: the C JSON encoder, 10x faster
         os.replace(self._tmp_data, self.base.with_name(self.base.name + ".sigmf-data"))
         final = self.base.with_name(self.base.name + ".sigmf-meta")
         os.replace(tmp_meta, final)
@@ -133,10 +132,9 @@ class LinkRecorder:
 
 
 def _plain(v):
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, (list, tuple, np.ndarray)):
-        return [_plain(x) for x in v]
+    """JSON-ready: numpy scalars and arrays to Python (lists of Python values pass as they are)."""
+    if isinstance(v, (np.generic, np.ndarray)):
+        return v.tolist()
     return v
 
 
