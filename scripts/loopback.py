@@ -99,6 +99,21 @@ def describe(d: DefenseConfig) -> str:
 LINKS = ("sim", "gnuradio", "pluto", "pluto-gnuradio")
 
 
+def open_recorder(args, snr, channel_name: str, ofdm: OfdmConfig, config: dict, defense_cfg, weights: dict):
+    """The SigMF recorder of one run (``--record``), or None."""
+    if not args.record:
+        return None
+    air = args.link.startswith("pluto")
+    hw = {"sim": "simulated channel (semcom_phy.channel.SimChannel)",
+          "gnuradio": "GNU Radio channels.channel_model over ZeroMQ (flowgraphs/channel_emulator.py)"}.get(
+        args.link, f"ADALM-PlutoSDR via {'pyadi-iio' if args.link == 'pluto' else 'gr-iio'}: "
+                   f"TX {args.tx_uri or args.uri}, RX {args.rx_uri or args.uri}")
+    name = f"{args.link}_{channel_name}_" + ("air" if snr is None else f"{snr:g}dB")
+    return LinkRecorder(args.record / name, ofdm.sample_rate_hz, frequency_hz=args.lo_hz if air else 0.0, hw=hw,
+                        fields={"snr_db": snr, "defense": to_dict(defense_cfg)}, config={**config, "run_snr_db": snr},
+                        weights=weights)
+
+
 def weights_hashes(codec, defense) -> dict:
     """SHA-256 of the models a run used (the codec, and the defense's own codec when it has one)."""
     out = {"codec": codec.sha256}
@@ -227,20 +242,17 @@ def main(argv=None) -> int:
               "codec": {"manifest": str(args.weights), "sha256": codec.sha256, **to_dict(codec.cfg)},
               "defense": to_dict(defense_cfg), "images": pick.tolist()}
     for snr in tqdm(runs, desc=f"loopback {args.link}/{channel_name}/{args.defense}", unit="run"):
-        recorder = None
-        if args.record:
-            name = f"{args.link}_{channel_name}_" + ("air" if snr is None else f"{snr:g}dB")
-            recorder = LinkRecorder(args.record / name, ofdm.sample_rate_hz, frequency_hz=args.lo_hz if air else 0.0,
-                                    fields={"snr_db": snr, "defense": to_dict(defense_cfg)},
-                                    config={**config, "run_snr_db": snr}, weights=weights_hashes(codec, defense))
+        recorder = open_recorder(args, snr, channel_name, ofdm, config, defense_cfg, weights_hashes(codec, defense))
         try:
             with radios or open_transport(args, snr, ofdm, rng) as transport:
                 link = SemanticLink(codec, transport, ofdm, modem, defense, generator, args.interleave, recorder)
                 out = link.run(x, image_ids=pick, labels=labels.cpu().numpy())
                 tx_burst = getattr(transport, "last_burst", None)
-        except (FlowgraphError, PlutoError, ValueError) as err:
+        except BaseException as err:                         # an interrupted run leaves no recording behind
             if recorder:
                 recorder.abort()
+            if not isinstance(err, (FlowgraphError, PlutoError, ValueError)):
+                raise
             print(f"error: {err}", file=sys.stderr)
             return 2
         if recorder:
