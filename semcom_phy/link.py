@@ -158,7 +158,10 @@ class SemanticLink:
 
         def who(j):
             rows = np.unique(owner[j])
-            return {"images": ids[rows].tolist(), **({} if labels is None else {"labels": np.asarray(labels)[rows].tolist()})}
+            out = {"images": ids[rows].tolist()}
+            if labels is not None:
+                out["labels"] = np.asarray(labels)[rows].tolist()
+            return out
 
         for j, (start, length) in enumerate(zip(burst.frame_starts, burst.frame_lengths)):
             seq = (first + j) & 0xFFFF

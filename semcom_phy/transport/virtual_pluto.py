@@ -11,8 +11,8 @@ the radio's ``_ctrl.attrs["xo_correction"]`` (the reference frequency its driver
 received only when the TX carrier lies in the RX passband, ``|tx_lo - rx_lo| <=
 rx_rf_bandwidth / 2``, and both radios run the same ``sample_rate``) and a random carrier
 phase per LO tuning -> plus receiver noise (``noise_floor_dbfs``, referred to 0 dB RX gain)
--> RX gain -> rounded to 12-bit codes, saturated at [-2048, 2047]. Net gain is ``tx_hardwaregain + rx_gain - path_loss_db``: with the defaults
-(path loss 30 dB, TX 0 dB, RX 30 dB) a 2**14-scaled unit-power signal (-6 dBFS RMS) arrives at
+-> RX gain -> rounded to 12-bit codes, saturated at [-2048, 2047]. Net gain is
+``tx_hardwaregain + rx_gain - path_loss_db``: with the defaults (path loss 30 dB, TX 0 dB, RX 30 dB) a 2**14-scaled unit-power signal (-6 dBFS RMS) arrives at
 1024 codes RMS (-6 dBFS) with a noise floor at -31 dBFS: SNR 25 dB, whatever the RX gain until
 the ADC clips. In the AGC modes the gain of each captured buffer puts its peak 6 dB below full
 scale (an ideal AGC: no attack time). The air is shared: every radio on it hears every
