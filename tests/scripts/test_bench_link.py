@@ -1,26 +1,21 @@
 """scripts/bench_link.py honours its JSON contract (a smoke run: the numbers are the benchmark's)."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from semcom_phy.data.fashion_mnist import DEFAULT_ROOT
 from semcom_phy.transport.zmq import gnuradio_available
 
-ROOT = Path(__file__).resolve().parents[2]
 REASON = gnuradio_available()
 
 
 @pytest.mark.gnuradio
 @pytest.mark.skipif(REASON is not None, reason=str(REASON))
 @pytest.mark.skipif(not DEFAULT_ROOT.exists(), reason="Debian package dataset-fashion-mnist not installed")
-def test_bench_link_writes_the_contracted_json_and_checks_every_sample(tmp_path):
-    res = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_link.py"), "--samples", "1000000",
-                          "--images", "16", "--json", str(tmp_path / "b.json")],
-                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+def test_bench_link_writes_the_contracted_json_and_checks_every_sample(run_script, tmp_path):
+    res = run_script("scripts/bench_link.py",
+                     "--samples", "1000000", "--images", "16", "--json", str(tmp_path / "b.json"))
     assert res.returncode == 0, res.stdout + res.stderr
     doc = json.loads((tmp_path / "b.json").read_text())
     assert doc["transport_msps"] > 0 and doc["raw_zmq_msps"] > 0

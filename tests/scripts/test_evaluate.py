@@ -1,27 +1,19 @@
 """The robustness evaluation, run as a user runs it: the quick config end to end, resumable."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from semcom_phy.data.fashion_mnist import DEFAULT_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not DEFAULT_ROOT.exists(),
                                 reason="Debian package dataset-fashion-mnist not installed (make setup installs it)")
 
 
-def _run(*args, timeout=600):
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluate.py"), *args],
-                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
-
-
-def test_quick_config_writes_the_contracted_results_and_resumes(tmp_path):
+def test_quick_config_writes_the_contracted_results_and_resumes(run_script, tmp_path):
     out = tmp_path / "quick"
-    res = _run("--config", "quick", "--out", str(out), "--json", str(tmp_path / "q.json"))
+    res = run_script("scripts/evaluate.py",
+                     "--config", "quick", "--out", str(out), "--json", str(tmp_path / "q.json"), timeout=600)
     assert res.returncode == 0, res.stderr
     doc = json.loads((tmp_path / "q.json").read_text())
     assert set(doc) >= {"config", "sanity", "results"}
@@ -42,7 +34,7 @@ def test_quick_config_writes_the_contracted_results_and_resumes(tmp_path):
     lines = (out / "results.jsonl").read_text().splitlines()
     assert len(lines) == len(doc["results"])
     # a re-run finds every cell done and adds nothing
-    again = _run("--config", "quick", "--out", str(out), "--no-plot")
+    again = run_script("scripts/evaluate.py", "--config", "quick", "--out", str(out), "--no-plot", timeout=600)
     assert again.returncode == 0, again.stderr
     assert "0 to run" in again.stdout
     assert (out / "results.jsonl").read_text().splitlines() == lines
@@ -54,9 +46,9 @@ def test_quick_config_writes_the_contracted_results_and_resumes(tmp_path):
     ("name: x\nattacks: [{attack: pgd}]\n", "pgd needs a list of budgets"),
     ("name: x\ndefenses: [{label: a, defense: latent, nfe: 0}]\n", "nfe = 0"),
 ])
-def test_bad_configs_exit_with_a_clear_message(text, message, tmp_path):
+def test_bad_configs_exit_with_a_clear_message(run_script, text, message, tmp_path):
     cfg = tmp_path / "bad.yaml"
     cfg.write_text(text)
-    res = _run("--config", str(cfg), "--out", str(tmp_path / "o"))
+    res = run_script("scripts/evaluate.py", "--config", str(cfg), "--out", str(tmp_path / "o"), timeout=600)
     assert res.returncode == 2
     assert message in res.stderr

@@ -1,26 +1,17 @@
 """The main job, run as a user runs it (a subprocess of the project's Python)."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from semcom_phy.data.fashion_mnist import DEFAULT_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not DEFAULT_ROOT.exists(),
                                 reason="Debian package dataset-fashion-mnist not installed (make setup installs it)")
 
 
-def _run(*args, timeout=300):
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / "loopback.py"), *args],
-                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
-
-
-def test_short_loopback_writes_the_contracted_results(tmp_path):
-    res = _run("--num-images", "16", "--snr", "5", "20", "--out", str(tmp_path / "runs"),
+def test_short_loopback_writes_the_contracted_results(run_script, tmp_path):
+    res = run_script("scripts/loopback.py", "--num-images", "16", "--snr", "5", "20", "--out", str(tmp_path / "runs"),
                "--json", str(tmp_path / "r.json"))
     assert res.returncode == 0, res.stderr
     doc = json.loads((tmp_path / "r.json").read_text())
@@ -46,16 +37,17 @@ def test_short_loopback_writes_the_contracted_results(tmp_path):
     (["--defense", "latent", "--votes", "3"], "votes = 3: more than one vote needs stochastic=True"),
     (["--defense", "latent", "--nfe", "0"], "nfe = 0"),
 ])
-def test_bad_arguments_exit_with_a_clear_message(args, message, tmp_path):
-    res = _run(*args, "--out", str(tmp_path))
+def test_bad_arguments_exit_with_a_clear_message(run_script, args, message, tmp_path):
+    res = run_script("scripts/loopback.py", *args, "--out", str(tmp_path))
     assert res.returncode == 2
     assert message in res.stderr
 
 
 @pytest.mark.parametrize("defense", ["receiver", "latent", "image", "advtrain"])
-def test_loopback_with_each_defense(defense, tmp_path):
-    res = _run("--num-images", "8", "--snr", "15", "--defense", defense, "--out", str(tmp_path / "runs"),
-               "--json", str(tmp_path / "r.json"), "--no-plot")
+def test_loopback_with_each_defense(run_script, defense, tmp_path):
+    res = run_script("scripts/loopback.py",
+                     "--num-images", "8", "--snr", "15", "--defense", defense, "--out", str(tmp_path / "runs"),
+                     "--json", str(tmp_path / "r.json"), "--no-plot")
     assert res.returncode == 0, res.stderr
     doc = json.loads((tmp_path / "r.json").read_text())
     assert doc["config"]["defense"]["defense"] == defense
@@ -64,14 +56,16 @@ def test_loopback_with_each_defense(defense, tmp_path):
 
 
 @pytest.mark.gnuradio
-def test_loopback_through_gnu_radio_reports_like_the_simulated_link(tmp_path):
+def test_loopback_through_gnu_radio_reports_like_the_simulated_link(run_script, tmp_path):
     from semcom_phy.transport.zmq import gnuradio_available
 
     reason = gnuradio_available()
     if reason:
         pytest.skip(reason)
-    res = _run("--link", "gnuradio", "--channel", "multipath", "--snr", "15", "--num-images", "32",
-               "--interleave", "4", "--out", str(tmp_path / "runs"), "--json", str(tmp_path / "r.json"), "--no-plot")
+    res = run_script("scripts/loopback.py",
+                     "--link", "gnuradio", "--channel", "multipath", "--snr", "15", "--num-images", "32",
+                     "--interleave", "4", "--out", str(tmp_path / "runs"), "--json", str(tmp_path / "r.json"),
+                     "--no-plot")
     assert res.returncode == 0, res.stderr
     doc = json.loads((tmp_path / "r.json").read_text())
     params = doc["config"]["flowgraph"]["params"]["15"]
@@ -81,9 +75,10 @@ def test_loopback_through_gnu_radio_reports_like_the_simulated_link(tmp_path):
     assert "do not model timing_offset_samples, phase_noise_linewidth_hz" in res.stdout
 
 
-def test_loopback_over_virtual_plutos_measures_snr_and_cfo(tmp_path):
-    res = _run("--link", "pluto", "--tx-uri", "virtual:a", "--rx-uri", "virtual:b", "--num-images", "32",
-               "--out", str(tmp_path / "runs"), "--json", str(tmp_path / "r.json"), "--no-plot")
+def test_loopback_over_virtual_plutos_measures_snr_and_cfo(run_script, tmp_path):
+    res = run_script("scripts/loopback.py",
+                     "--link", "pluto", "--tx-uri", "virtual:a", "--rx-uri", "virtual:b", "--num-images", "32",
+                     "--out", str(tmp_path / "runs"), "--json", str(tmp_path / "r.json"), "--no-plot")
     assert res.returncode == 0, res.stderr
     doc = json.loads((tmp_path / "r.json").read_text())
     (row,) = doc["results"]
@@ -94,7 +89,8 @@ def test_loopback_over_virtual_plutos_measures_snr_and_cfo(tmp_path):
     assert "CFO 48" in res.stdout
 
 
-def test_loopback_without_a_radio_names_the_uri_and_exits_2(tmp_path):
-    res = _run("--link", "pluto", "--uri", "usb:99.99.5", "--num-images", "4", "--out", str(tmp_path))
+def test_loopback_without_a_radio_names_the_uri_and_exits_2(run_script, tmp_path):
+    res = run_script("scripts/loopback.py",
+                     "--link", "pluto", "--uri", "usb:99.99.5", "--num-images", "4", "--out", str(tmp_path))
     assert res.returncode == 2
     assert "no PlutoSDR answers at 'usb:99.99.5'" in res.stderr and "Traceback" not in res.stderr

@@ -1,25 +1,15 @@
 """scripts/ota.py and hardware/check_pluto.py, run as users run them, over the virtual Pluto."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from semcom_phy.data.fashion_mnist import DEFAULT_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _run(script, *args):
-    return subprocess.run([sys.executable, str(ROOT / script), *args], capture_output=True, text=True,
-                          timeout=300, cwd=ROOT)
-
 
 @pytest.mark.skipif(not DEFAULT_ROOT.exists(), reason="Debian package dataset-fashion-mnist not installed")
-def test_ota_runs_the_loopback_from_a_preset_and_options_win_over_it(tmp_path):
-    res = _run("scripts/ota.py", "--preset", "virtual", "--tx-attenuation-db", "20", "--num-images", "16",
+def test_ota_runs_the_loopback_from_a_preset_and_options_win_over_it(run_script, tmp_path):
+    res = run_script("scripts/ota.py", "--preset", "virtual", "--tx-attenuation-db", "20", "--num-images", "16",
                "--out", str(tmp_path), "--json", str(tmp_path / "r.json"), "--no-plot")
     assert res.returncode == 0, res.stderr
     doc = json.loads((tmp_path / "r.json").read_text())
@@ -32,15 +22,15 @@ def test_ota_runs_the_loopback_from_a_preset_and_options_win_over_it(tmp_path):
     (["--preset", "moon"], "presets: cable, ism-2.4, virtual"),
     (["--preset", "cable", "--uri", "usb:99.99.5", "--num-images", "4"], "no PlutoSDR answers at 'usb:99.99.5'"),
 ])
-def test_ota_errors_are_one_clear_message(args, message, tmp_path):
-    res = _run("scripts/ota.py", *args, "--out", str(tmp_path))
+def test_ota_errors_are_one_clear_message(run_script, args, message, tmp_path):
+    res = run_script("scripts/ota.py", *args, "--out", str(tmp_path))
     assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
 
 
-def test_check_pluto_reports_frames_snr_and_cfo_of_two_boards():
-    res = _run("hardware/check_pluto.py", "--tx-uri", "virtual:a", "--rx-uri", "virtual:b", "--uri", "virtual",
+def test_check_pluto_reports_frames_snr_and_cfo_of_two_boards(run_script):
+    res = run_script("hardware/check_pluto.py", "--tx-uri", "virtual:a", "--rx-uri", "virtual:b", "--uri", "virtual",
                "--frames", "20", "--calibrate")
     assert res.returncode == 0, res.stdout + res.stderr
     assert "20 of 20 frames back" in res.stdout and "+20.00 ppm of the LO" in res.stdout
     assert "xo_correction 40000000 -> 39999200 Hz" in res.stdout
-    assert _run("hardware/check_pluto.py", "--uri", "usb:99.99.5").returncode == 2
+    assert run_script("hardware/check_pluto.py", "--uri", "usb:99.99.5").returncode == 2

@@ -2,33 +2,26 @@
 
 import csv
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from semcom_phy.data.fashion_mnist import DEFAULT_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not DEFAULT_ROOT.exists(), reason="Debian package dataset-fashion-mnist not installed")
 
 
-def _run(script, *args):
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / script), *args], capture_output=True, text=True,
-                          timeout=300, cwd=ROOT)
-
-
-def test_replay_of_a_recorded_run_reproduces_its_numbers_and_damage_is_refused(tmp_path):
+def test_replay_of_a_recorded_run_reproduces_its_numbers_and_damage_is_refused(run_script, tmp_path):
     data = tmp_path / "data"
-    res = _run("record.py", "--out", str(data), "--snr", "3", "15", "--num-images", "48", "--channel", "multipath",
-               "--no-plot", "--json", str(tmp_path / "live.json"))
+    res = run_script("scripts/record.py",
+                     "--out", str(data), "--snr", "3", "15", "--num-images", "48", "--channel", "multipath",
+                     "--no-plot", "--json", str(tmp_path / "live.json"))
     assert res.returncode == 0, res.stderr
     with open(data / "index.csv") as f:
         index = list(csv.DictReader(f))
     assert len(index) == 4 and {r["stream"] for r in index} == {"tx", "rx"}
     assert all(int(r["frames"]) > 0 and len(r["sha512"]) == 128 for r in index)
-    res = _run("replay.py", str(data), "--json", str(tmp_path / "replay.json"), "--export", str(tmp_path / "f.npz"))
+    res = run_script("scripts/replay.py",
+                     str(data), "--json", str(tmp_path / "replay.json"), "--export", str(tmp_path / "f.npz"))
     assert res.returncode == 0, res.stderr
     live = json.loads((tmp_path / "live.json").read_text())["results"]
     again = json.loads((tmp_path / "replay.json").read_text())["results"]
@@ -44,5 +37,5 @@ def test_replay_of_a_recorded_run_reproduces_its_numbers_and_damage_is_refused(t
     assert set(frames["snr_db"]) == {3.0, 15.0} and frames["iq"].shape[1] == frames["iq_length"].max()
     rx = data / "sim_multipath_15dB-rx.sigmf-data"
     rx.write_bytes(rx.read_bytes()[:-800])
-    res = _run("replay.py", str(data))
+    res = run_script("scripts/replay.py", str(data))
     assert res.returncode == 2 and "SHA-512 does not match" in res.stderr and "Traceback" not in res.stderr
