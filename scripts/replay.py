@@ -32,8 +32,9 @@ from semcom_phy.purify import DefenseConfig, load_defense
 from semcom_phy.semantic import WeightsError, load_codec, pick_device
 
 
-def replay(meta_path: Path, device, data_dir=None) -> dict:
-    """One recording -> the loopback's result row (plus ``recording``)."""
+def replay(meta_path: Path, device, test) -> tuple[dict, tuple]:
+    """One recording and the test split -> (the loopback's result row plus ``recording``, what
+    :func:`~semcom_phy.io.sigmf_io.export_frames` takes of it)."""
     rec = open_recording(meta_path)
     cfg = rec.get_global_field("semcom:config")
     weights = rec.get_global_field("semcom:weights")
@@ -43,7 +44,6 @@ def replay(meta_path: Path, device, data_dir=None) -> dict:
                            f"{cfg['codec']['manifest']} is {codec.sha256[:16]}...")
     defense = load_defense(DefenseConfig(**cfg["defense"]), codec, device)
     ofdm, modem = from_dict(OfdmConfig, cfg["ofdm"]), from_dict(ModemConfig, cfg["modem"])
-    test = load_split("test", data_dir)
     pick = np.asarray(cfg["images"])
     x = to_tensor(test.images[pick]).to(device)
     labels = torch.from_numpy(test.labels[pick].astype(np.int64)).to(device)
@@ -52,15 +52,17 @@ def replay(meta_path: Path, device, data_dir=None) -> dict:
                         cfg["args"]["interleave"])
     with torch.no_grad():
         z = defense.encode(x, link.generator).cpu().numpy().astype(np.complex64)
+    samples = rec.read_samples().astype(np.complex64)
     rx = StreamReceiver(ofdm, modem)
-    frames = rx.push(rec.read_samples().astype(np.complex64)) + rx.flush()
+    frames = rx.push(samples) + rx.flush()
     z_hat, no_eff, got, frame_ok = assemble(frames, 0, interleaver(len(z), z.shape[1], link.interleave))
     x_hat, logits = link.decode(z_hat, no_eff, got)
     out = LinkOutput(z, z_hat, no_eff, got, int(frame_ok.sum()), x_hat, logits, frames, rx.stats)
     snr = cfg["run_snr_db"]
     m = out.metrics(x, labels)
-    return {"snr_db": snr if snr is not None else round(m["snr_est_db"] or float("nan"), 2), **m,
-            "recording": str(meta_path)}
+    row = {"snr_db": snr if snr is not None else round(m["snr_est_db"] or float("nan"), 2), **m,
+           "recording": str(meta_path)}
+    return row, (meta_path.name, samples, frames, rec.get_annotations(), ofdm, snr)
 
 
 def main(argv=None) -> int:
@@ -78,13 +80,17 @@ def main(argv=None) -> int:
         print(f"error: no *-rx.sigmf-meta recordings in {args.dir}", file=sys.stderr)
         return 2
     device = pick_device(args.device)
-    rows = []
-    for meta in metas:
-        try:
-            rows.append(replay(meta, device, args.data_dir))
-        except (RecordingError, WeightsError, DatasetError) as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
+    rows, received = [], []
+    try:
+        test = load_split("test", args.data_dir)
+        for meta in metas:
+            row, frames = replay(meta, device, test)
+            rows.append(row)
+            if args.export:
+                received.append(frames)
+    except (RecordingError, WeightsError, DatasetError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     rows.sort(key=lambda r: (r["snr_db"] is None, r["snr_db"]))
     print(f"{'SNR dB':>7} {'frames rx/tx':>13} {'lost':>5} {'accuracy':>9} {'PSNR dB':>8} {'SSIM':>6}  recording")
     for r in rows:
@@ -94,7 +100,7 @@ def main(argv=None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"recordings": [r["recording"] for r in rows], "results": rows}, indent=1))
     if args.export:
-        frames = export_frames(args.dir, args.export)
+        frames = export_frames(received, args.export)
         print(f"{len(frames['seq'])} frames exported to {args.export}")
     return 0
 

@@ -165,32 +165,27 @@ EXPORT_KEYS = ("iq", "iq_length", "symbols", "no_eff", "seq", "image", "label", 
                "recording")
 
 
-def export_frames(folder: str | Path, out: str | Path) -> dict:
-    """A dataset folder -> one ``.npz`` of every frame the receiver finds in its RX recordings:
+def export_frames(recordings, out: str | Path) -> dict:
+    """Every received frame of some RX recordings -> one ``.npz`` (``scripts/replay.py --export``).
 
-    ``iq`` complex64 [F, L] (the frame's samples from its annotation, zero-padded to the longest,
-    ``iq_length`` int [F]), ``symbols`` complex64 [F, K] and ``no_eff`` float32 [F, K] (the
-    equalised payload and its noise variance), ``seq`` int [F], ``image`` int [F] and ``label`` int
-    [F] (the first image the frame carries; -1 without labels), ``snr_db`` (configured; NaN over the
-    air), ``snr_est_db`` and ``cfo_hz`` (measured) float [F], ``recording`` str [F]. Each recording
-    is checked (:func:`open_recording`) first. Returns the arrays; :func:`load_frames` reads them."""
-    from ..config import ModemConfig, OfdmConfig, from_dict
-    from ..phy import StreamReceiver
+    recordings : iterable of (name, samples complex64 [N], frames [ReceivedFrame] the receiver found
+        in them, the recording's annotations, OfdmConfig, configured SNR or None)
+    Arrays: ``iq`` complex64 [F, L] (each frame's samples, zero-padded to the longest, ``iq_length``
+    int [F]), ``symbols`` complex64 [F, K] and ``no_eff`` float32 [F, K] (the equalised payload and
+    its noise variance), ``seq`` int [F], ``image`` int [F] and ``label`` int [F] (the first image
+    the frame carries, from the live run's annotation; -1 without), ``snr_db`` (configured; NaN
+    over the air), ``snr_est_db`` and ``cfo_hz`` (measured) float [F], ``recording`` str [F].
+    Returns the arrays; :func:`load_frames` reads them."""
     from ..phy.frame import KINDS, frame_length_samples
 
     rows = []
-    for meta in sorted(Path(folder).glob("*-rx.sigmf-meta")):
-        rec = open_recording(meta)
-        cfg = rec.get_global_field("semcom:config")
-        ofdm, modem = from_dict(OfdmConfig, cfg["ofdm"]), from_dict(ModemConfig, cfg["modem"])
-        samples = rec.read_samples().astype(np.complex64)
-        rx = StreamReceiver(ofdm, modem)
-        by_start = {a["core:sample_start"]: a for a in rec.get_annotations()}   # the live run's frames
-        for f in rx.push(samples) + rx.flush():
+    for name, samples, frames, anns, ofdm, snr in recordings:
+        by_start = {a["core:sample_start"]: a for a in anns}   # the live run's frames
+        for f in frames:
             n = frame_length_samples(ofdm, KINDS.index(f.kind), f.length)
-            rows.append((samples[f.start:f.start + n], f, by_start.get(f.start, {}), meta.name, cfg["run_snr_db"]))
+            rows.append((samples[f.start:f.start + n], f, by_start.get(f.start, {}), name, snr))
     if not rows:
-        raise RecordingError(f"{folder}: no frames in any *-rx.sigmf-meta recording")
+        raise RecordingError("no frames in the recordings to export")
     length, k = max(len(r[0]) for r in rows), max(r[1].symbols.size for r in rows)
     arrays = {"iq": np.zeros((len(rows), length), np.complex64), "iq_length": np.array([len(r[0]) for r in rows]),
               "symbols": np.zeros((len(rows), k), np.complex64), "no_eff": np.zeros((len(rows), k), np.float32)}
