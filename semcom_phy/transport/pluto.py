@@ -94,6 +94,13 @@ class PlutoConfig:
         return self.rx_uri or self.uri
 
 
+def _check_grid(cfg: PlutoConfig, ofdm: OfdmConfig) -> None:
+    """The radios must sample at the OFDM grid's rate."""
+    if abs(cfg.sample_rate_hz - ofdm.sample_rate_hz) > 1e-6 * ofdm.sample_rate_hz:
+        raise ValueError(f"PlutoConfig.sample_rate_hz = {cfg.sample_rate_hz:g} differs from the OFDM grid's "
+                         f"{ofdm.sample_rate_hz:g}: set them equal")
+
+
 def _open(factory, uri: str):
     try:
         return factory(uri)
@@ -113,9 +120,7 @@ class PlutoTransport(Transport):
     """
 
     def __init__(self, cfg: PlutoConfig, ofdm: OfdmConfig, radio_factory=None):
-        if abs(cfg.sample_rate_hz - ofdm.sample_rate_hz) > 1e-6 * ofdm.sample_rate_hz:
-            raise ValueError(f"PlutoConfig.sample_rate_hz = {cfg.sample_rate_hz:g} differs from the OFDM grid's "
-                             f"{ofdm.sample_rate_hz:g}: set them equal")
+        _check_grid(cfg, ofdm)
         if radio_factory is None:
             try:
                 import adi
@@ -283,9 +288,7 @@ def pluto_flowgraph(cfg: PlutoConfig, ofdm: OfdmConfig, python: str | None = Non
     names the URI."""
     from .zmq import GR_PYTHON, Flowgraph, FlowgraphError, ZmqTransport, free_tcp_address
 
-    if abs(cfg.sample_rate_hz - ofdm.sample_rate_hz) > 1e-6 * ofdm.sample_rate_hz:
-        raise ValueError(f"PlutoConfig.sample_rate_hz = {cfg.sample_rate_hz:g} differs from the OFDM grid's "
-                         f"{ofdm.sample_rate_hz:g}: set them equal")
+    _check_grid(cfg, ofdm)
     push, pull = free_tcp_address(), free_tcp_address()
     params = {"rx_address": push, "tx_address": pull, "uri": cfg.uri, "tx_uri": cfg.tx_uri, "rx_uri": cfg.rx_uri,
               "lo_hz": cfg.lo_hz, "samp_rate": cfg.sample_rate_hz, "bandwidth_hz": cfg.rf_bandwidth_hz,
