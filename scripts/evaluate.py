@@ -452,11 +452,9 @@ def main(argv=None) -> int:
         path = CONFIG_DIR / f"{args.config}.yaml"
     try:
         cfg = Config.load(path)
-        device = pick_device(args.device)
+        device = pick_device(args.device, args.threads)
     except (OSError, ValueError, TypeError) as err:
         ap.error(str(err))
-    if args.threads:
-        torch.set_num_threads(args.threads)
     out = args.out or Path("results") / cfg.name
     out.mkdir(parents=True, exist_ok=True)
     shown = path.resolve()
