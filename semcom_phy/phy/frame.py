@@ -2,8 +2,9 @@
 
 A frame is ``preamble | header symbols | payload symbols``, every OFDM symbol after the
 preamble with a CP and pilots. The header carries 32 bits, protected by CRC-16/CCITT and the
-rate-1/2 K=7 convolutional code (BPSK, coded bits repeated to fill the header symbols and
-spread over carriers by a fixed interleaver):
+rate-1/2 K=7 convolutional code (BPSK; every coded bit sent at least ``HEADER_REPETITION``
+times, the copies filling whole header symbols and spread over carriers by a fixed interleaver,
+so the header stays decodable in fades a few dB deeper than the analog payload it describes):
 
 ==========  =====  ==============================================================
 field       bits   meaning
@@ -28,6 +29,7 @@ from .coding import bytes_to_bits, conv_encode, crc16, viterbi_decode
 HEADER_INFO_BITS = 32
 HEADER_BITS = HEADER_INFO_BITS + 16
 HEADER_CODED_BITS = 2 * (HEADER_BITS + 6)
+HEADER_REPETITION = 2     # copies of each coded bit, at least (5 header symbols with 48 data carriers)
 MAX_LENGTH = (1 << 13) - 1
 KINDS = ("analog",) + tuple(MODULATIONS)   # header kind code = index
 PAYLOAD_CRC_BYTES = 4
@@ -38,7 +40,7 @@ def kind_code(mode: str, modulation: str) -> int:
 
 
 def num_header_symbols(cfg: OfdmConfig) -> int:
-    return math.ceil(HEADER_CODED_BITS / cfg.num_data_carriers)
+    return math.ceil(HEADER_REPETITION * HEADER_CODED_BITS / cfg.num_data_carriers)
 
 
 def _interleaver(cfg: OfdmConfig) -> np.ndarray:

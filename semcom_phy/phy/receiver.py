@@ -40,7 +40,7 @@ from .ofdm import ofdm_demodulate, pilot_values, time_scale
 from .preamble import ltf_offset, ltf_time, ltf_values, preamble_length
 from .qam import demap_hard, demap_soft
 
-LTF_CONFIRM = 0.3          # normalised LTF repetition correlation that confirms a preamble
+LTF_CONFIRM = 0.2          # normalised LTF repetition correlation that confirms a preamble
 CFO_AGREEMENT_RAD = np.pi / 3  # sync-symbol and LTF phases must agree this well at detection
 FIRST_PATH_FRACTION = 0.2  # a path this strong (power, relative to the strongest) sets the timing
 TAP_KEEP_FACTOR = 6.0      # keep a delay tap when |h|^2 > factor * its noise variance

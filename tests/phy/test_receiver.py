@@ -77,6 +77,7 @@ def test_static_multipath_channel_is_recovered(ofdm, profile):
     delays, powers = tdl_profile(profile)
     backoff = StreamReceiver(ofdm, modem).fft_backoff_samples
     noise_var = 10 ** (-35 / 10)
+    measured, expected = [], []
     for f, p in zip(frames, payloads):
         # the static channel, up to the common phase the CFO leaves at the frame start and the
         # timing reference (the LTF correlation peak may sit on the second path)
@@ -89,9 +90,11 @@ def test_static_multipath_channel_is_recovered(ofdm, profile):
             errors.append((np.mean(np.abs(f.channel - rot * truth) ** 2), truth))
         err, truth = min(errors, key=lambda e: e[0])
         assert err < noise_var / 2        # better than per-carrier LS on the two LTF copies
-        # ZF error = noise enhanced by the true channel (plus a little estimation error)
-        expected = noise_var * np.mean(1 / np.abs(truth[np.isin(ofdm.used_carriers, ofdm.data_carriers)]) ** 2)
-        assert 0.8 * expected < np.mean(np.abs(f.symbols - p) ** 2) < 1.6 * expected
+        measured.append(np.mean(np.abs(f.symbols - p) ** 2))
+        expected.append(noise_var * np.mean(1 / np.abs(truth[np.isin(ofdm.used_carriers, ofdm.data_carriers)]) ** 2))
+    # ZF error = noise enhanced by the true channel (plus a little estimation error); pooled over
+    # the frames, as a few faded carriers dominate one frame's 200 symbols
+    assert 0.8 < np.sum(measured) / np.sum(expected) < 1.6
 
 
 def _fading_runs(ofdm, modem, payloads, channel, per_run=4):
@@ -177,7 +180,13 @@ def test_noise_only_yields_no_frames(ofdm):
     rng = np.random.default_rng(9)
     noise = ((rng.standard_normal(2_000_000) + 1j * rng.standard_normal(2_000_000)) / np.sqrt(2)).astype(np.complex64)
     frames, stats = receive(noise, ofdm, ModemConfig(mode="digital"))
-    assert frames == [] and stats.frames == 0 and stats.header_failures == 0
+    assert frames == [] and stats.frames == 0
+    # the detector fires on noise now and then (it is set to catch frames near -3 dB SNR): the
+    # LTF check and the header CRC turn every such trigger away
+    assert stats.candidates == stats.false_triggers + stats.header_failures
+    # a stricter detector never fires on noise
+    frames, stats = receive(noise, ofdm, ModemConfig(mode="digital", detection_threshold=0.1))
+    assert frames == [] and stats.candidates == 0
 
 
 def test_corrupted_header_is_counted_and_not_decoded(ofdm):
