@@ -11,6 +11,9 @@
    thread, PULL in the main loop), the reference the transport is held to.
 3. ``images_per_s``: the semantic loopback (256 images, 10 dB AWGN, no defense) over the
    simulated transport and over GNU Radio.
+4. ``recording_overhead``: the same loopback over the simulated transport with and without SigMF
+   recording of its TX and RX streams (written, hashed, validated and closed), median of 5 runs
+   each: the recorded run's time over the plain one's, minus 1.
 
 Writes JSON (``--json``, default ``results/bench_link.json``) with the config that produced it.
 ``--quick``: 10^7 samples (about 10 s); default 10^8.
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -106,11 +110,13 @@ def run_raw(num: int) -> dict:
         ctx.destroy(linger=0)
 
 
-def images_per_s(link: str, num_images: int) -> float:
+def loopback_seconds(link: str, num_images: int, record: Path | None = None) -> float:
+    """Wall time of one loopback run (transport set-up included), recording to ``record`` if given."""
     import torch
 
     from semcom_phy.channel import channel_profile
     from semcom_phy.data import load_split, to_tensor
+    from semcom_phy.io.sigmf_io import LinkRecorder
     from semcom_phy.link import SemanticLink
     from semcom_phy.semantic import load_codec
     from semcom_phy.transport import SimTransport
@@ -120,9 +126,20 @@ def images_per_s(link: str, num_images: int) -> float:
     cfg = channel_profile("awgn", 10.0)
     t0 = time.perf_counter()
     transport = channel_emulator(cfg, ofdm) if link == "gnuradio" else SimTransport(cfg, ofdm, np.random.default_rng(0))
+    recorder = LinkRecorder(record, ofdm.sample_rate_hz, fields={"snr_db": 10.0}) if record else None
     with transport, torch.no_grad():
-        SemanticLink(codec, transport, ofdm, ModemConfig(mode="analog", gap_samples=256)).run(x)
-    return num_images / (time.perf_counter() - t0)
+        SemanticLink(codec, transport, ofdm, ModemConfig(mode="analog", gap_samples=256), recorder=recorder).run(x)
+    if recorder:
+        recorder.close()
+    return time.perf_counter() - t0
+
+
+def recording_overhead(num_images: int, repeats: int = 5) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = [(loopback_seconds("sim", num_images), loopback_seconds("sim", num_images, Path(tmp) / f"r{i}"))
+                for i in range(repeats)]
+    plain, recorded = (float(np.median(v)) for v in zip(*runs))
+    return {"overhead": recorded / plain - 1, "plain_s": plain, "recorded_s": recorded, "repeats": repeats}
 
 
 def main(argv=None) -> int:
@@ -140,15 +157,17 @@ def main(argv=None) -> int:
     if num < 10 * CHUNK:
         ap.error(f"--samples {num}: at least {10 * CHUNK}")
     transport, raw = run_transport(num), run_raw(num)
-    rates = {link: images_per_s(link, args.images) for link in ("sim", "gnuradio")}
+    rates = {link: args.images / loopback_seconds(link, args.images) for link in ("sim", "gnuradio")}
     doc = {"transport_msps": transport["msps"], "raw_zmq_msps": raw["msps"],
            "transport_vs_raw_zmq": transport["msps"] / raw["msps"], "images_per_s": rates,
+           "recording_overhead": recording_overhead(args.images),
            "transport": transport, "raw_zmq": raw,
            "config": {"samples": num, "chunk_samples": CHUNK, "flowgraph": "flowgraphs/channel_emulator.py (clean)",
                       "images": args.images, "loopback": "awgn 10 dB, defense none"}}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(doc, indent=1) + "\n")
-    print(json.dumps({k: doc[k] for k in ("transport_msps", "raw_zmq_msps", "transport_vs_raw_zmq", "images_per_s")},
+    print(json.dumps({k: doc[k] for k in ("transport_msps", "raw_zmq_msps", "transport_vs_raw_zmq", "images_per_s",
+                                          "recording_overhead")},
                      indent=1))
     ok = all(r["mismatched"] == 0 and r["returned"] == r["expected_back"] for r in (transport, raw))
     print(f"transport: {transport['returned']} samples back of {transport['expected_back']} expected, "

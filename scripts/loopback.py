@@ -15,6 +15,11 @@ channel noise), ``image`` (the image diffused before the encoder, purified by th
 before the classifier), ``median`` (a 3x3 median filter before the classifier, the classic
 baseline) or ``advtrain`` (the adversarially trained codec).
 
+``--attack``: an adversary in the loop, crafted before each run against the link's own defense
+at the run's SNR (white box, see ``semcom_phy.attacks.live``): ``jamming``, ``air`` (per-image PGD
+on the transmitted symbols) or ``universal`` at ``--psr-db``, or ``pgd`` on the source images at
+L-inf ``--eps``. Metrics stay measured against the clean images.
+
 ``--interleave G`` spreads each image's symbols over G frames, so a frame lost in a fade costs G
 images a G-th of their symbols each instead of one image everything. An image none of whose
 symbols come back is counted as lost (blank image, wrong class) and stays in every average.
@@ -37,6 +42,8 @@ import torch
 from tqdm import tqdm
 
 from semcom_phy.channel import PROFILES, channel_profile
+from semcom_phy.attacks import LinkModel
+from semcom_phy.attacks.live import LIVE_ATTACKS, AttackConfig, craft
 from semcom_phy.config import ModemConfig, OfdmConfig, to_dict
 from semcom_phy.data import DatasetError, load_split, to_tensor
 from semcom_phy.io import new_run_dir, save_run
@@ -97,9 +104,11 @@ def describe(d: DefenseConfig) -> str:
 
 
 LINKS = ("sim", "gnuradio", "pluto", "pluto-gnuradio")
+ATTACK_AIR_SNR_DB = 10.0     # the SNR an attacker assumes over the air, where the run does not set one
 
 
-def open_recorder(args, snr, channel_name: str, ofdm: OfdmConfig, config: dict, defense_cfg, weights: dict):
+def open_recorder(args, snr, channel_name: str, ofdm: OfdmConfig, config: dict, defense_cfg, attack: AttackConfig,
+                  weights: dict):
     """The SigMF recorder of one run (``--record``), or None."""
     if not args.record:
         return None
@@ -108,9 +117,11 @@ def open_recorder(args, snr, channel_name: str, ofdm: OfdmConfig, config: dict, 
           "gnuradio": "GNU Radio channels.channel_model over ZeroMQ (flowgraphs/channel_emulator.py)"}.get(
         args.link, f"ADALM-PlutoSDR via {'pyadi-iio' if args.link == 'pluto' else 'gr-iio'}: "
                    f"TX {args.tx_uri or args.uri}, RX {args.rx_uri or args.uri}")
-    name = f"{args.link}_{channel_name}_" + ("air" if snr is None else f"{snr:g}dB")
+    name = f"{args.link}_{channel_name}_" + ("air" if snr is None else f"{snr:g}dB") + \
+        ("" if attack.attack == "none" else f"_{attack.name}")
     return LinkRecorder(args.record / name, ofdm.sample_rate_hz, frequency_hz=args.lo_hz if air else 0.0, hw=hw,
-                        fields={"snr_db": snr, "defense": to_dict(defense_cfg)}, config={**config, "run_snr_db": snr},
+                        fields={"snr_db": snr, "defense": to_dict(defense_cfg), **attack.fields()},
+                        config={**config, "run_snr_db": snr},
                         weights=weights)
 
 
@@ -182,6 +193,14 @@ def main(argv=None) -> int:
     ap.add_argument("--stochastic", action="store_true", help="stochastic (DDPM-like) instead of deterministic (DDIM) sampling")
     ap.add_argument("--votes", type=int, default=d.votes, help="purifications per image, majority vote (needs --stochastic)")
     ap.add_argument("--bf16", action="store_true", help="run the denoiser under bfloat16 autocast (for GPUs)")
+    a = AttackConfig()
+    ap.add_argument("--attack", choices=LIVE_ATTACKS, default=a.attack,
+                    help="adversary crafted against the link before each run (default none): jamming, air, universal "
+                         "(on the transmitted symbols, at --psr-db) or pgd (on the source images, at --eps)")
+    ap.add_argument("--psr-db", type=float, default=a.psr_db,
+                    help=f"perturbation-to-signal ratio of the air attacks (default {a.psr_db:g} dB)")
+    ap.add_argument("--eps", type=float, default=a.eps, help=f"L-inf budget of pgd on [0, 1] images (default {a.eps:g})")
+    ap.add_argument("--attack-steps", type=int, default=a.steps, help=f"PGD iterations (default {a.steps})")
     args = ap.parse_args(argv)
     if not 1 <= args.num_images <= 10000:
         ap.error(f"--num-images {args.num_images}: allowed 1..10000 (the test set)")
@@ -193,6 +212,7 @@ def main(argv=None) -> int:
     try:
         device = pick_device(args.device)
         defense_cfg = DefenseConfig(args.defense, args.sender_step, args.nfe, args.stochastic, args.votes, args.bf16)
+        attack = AttackConfig(args.attack, args.psr_db, args.eps, args.attack_steps)
     except ValueError as err:
         ap.error(str(err))
     radios = None
@@ -206,6 +226,7 @@ def main(argv=None) -> int:
         codec = load_codec(args.weights, device)
         defense = load_defense(defense_cfg, codec, device)
         test = load_split("test", args.data_dir)
+        train = load_split("train", args.data_dir) if attack.attack == "universal" else None
     except (DatasetError, WeightsError) as err:
         print(f"error: {err}", file=sys.stderr)
         if radios:
@@ -240,13 +261,21 @@ def main(argv=None) -> int:
                              for s in args.snr}},
               "radio": None if not air else {**to_dict(radio_config(args, ofdm)), "link": args.link},
               "codec": {"manifest": str(args.weights), "sha256": codec.sha256, **to_dict(codec.cfg)},
-              "defense": to_dict(defense_cfg), "images": pick.tolist()}
+              "defense": to_dict(defense_cfg), "attack": to_dict(attack), "images": pick.tolist()}
+    if train is not None:
+        train = to_tensor(train.images), torch.from_numpy(train.labels.astype(np.int64))
     for snr in tqdm(runs, desc=f"loopback {args.link}/{channel_name}/{args.defense}", unit="run"):
-        recorder = open_recorder(args, snr, channel_name, ofdm, config, defense_cfg, weights_hashes(codec, defense))
+        x_sent, delta = x, None
+        if attack.attack != "none":
+            target = LinkModel(defense, ATTACK_AIR_SNR_DB if snr is None else snr, fading=channel_name != "awgn")
+            with torch.enable_grad():
+                x_sent, delta = craft(attack, target, x, labels, torch.Generator(device).manual_seed(args.seed + 1), train)
+        recorder = open_recorder(args, snr, channel_name, ofdm, config, defense_cfg, attack,
+                                 weights_hashes(codec, defense))
         try:
             with radios or open_transport(args, snr, ofdm, rng) as transport:
                 link = SemanticLink(codec, transport, ofdm, modem, defense, generator, args.interleave, recorder)
-                out = link.run(x, image_ids=pick, labels=labels.cpu().numpy())
+                out = link.run(x, image_ids=pick, labels=labels.cpu().numpy(), x_sent=x_sent, delta_air=delta)
                 tx_burst = getattr(transport, "last_burst", None)
         except BaseException as err:                         # an interrupted run leaves no recording behind
             if recorder:
@@ -259,13 +288,14 @@ def main(argv=None) -> int:
             recordings.append(str(recorder.close()[1]))
         m = out.metrics(x, labels)
         snr = snr if snr is not None else round(m["snr_est_db"] or float("nan"), 2)   # pluto: as measured
-        results.append({"snr_db": snr, **m})
+        results.append({"snr_db": snr, "channel": channel_name, "attack": attack.name, **m})
         shown.append((snr, out.x_hat[:10]))
     elapsed = time.time() - t0
     with torch.no_grad():
         clean = accuracy(codec.classify(x), labels)
 
     print(f"\n{args.num_images} test images over {args.link}/{channel_name}, defense {describe(defense_cfg)}, "
+          + ("" if attack.attack == "none" else f"attack {attack.name}, ") +
           f"k = {codec.cfg.num_symbols} symbols per image (k/n = {codec.cfg.bandwidth_ratio:.3f}); "
           f"classifier on the originals: {clean:.3f}")
     print(f"{'SNR dB':>7} {'frames rx/tx':>13} {'lost':>5} {'accuracy':>9} {'PSNR dB':>8} {'SSIM':>6} {'EVM dB':>7}")
@@ -292,7 +322,8 @@ def main(argv=None) -> int:
     if not args.no_plot:
         plot_images(x, shown, run_dir / "images.png", num=min(10, args.num_images))
         plot_curves(results, run_dir / "curves.png",
-                    f"{args.num_images} images, {args.link}/{channel_name}, defense {describe(defense_cfg)}", clean)
+                    f"{args.num_images} images, {args.link}/{channel_name}, defense {describe(defense_cfg)}"
+                    + ("" if attack.attack == "none" else f", attack {attack.name}"), clean)
     print(f"results in {run_dir} ({elapsed:.1f} s)")
     return 0
 

@@ -10,7 +10,8 @@ truncated or modified recording is reported, never decoded), then its ``semcom:c
 the run: the codec (its SHA-256 must match the recording's ``semcom:weights``), the defense, the
 OFDM and modem settings, the interleaving and the test images. The stream receiver then finds the
 frames in the whole recording. For deterministic defenses (none, median, advtrain, and the
-diffusion defenses without ``--stochastic``) the replay reproduces the live run's numbers exactly.
+diffusion defenses without ``--stochastic``) the replay reproduces the live run's numbers exactly,
+attacked runs included (the attack is in the recorded IQ; metrics refer to the clean images).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from semcom_phy.attacks.live import AttackConfig
 from semcom_phy.config import ModemConfig, OfdmConfig, from_dict
 from semcom_phy.data import DatasetError, load_split, to_tensor
 from semcom_phy.io.sigmf_io import RecordingError, export_frames, open_recording
@@ -60,8 +62,10 @@ def replay(meta_path: Path, device, test) -> tuple[dict, tuple]:
     out = LinkOutput(z, z_hat, no_eff, got, int(frame_ok.sum()), x_hat, logits, frames, rx.stats)
     snr = cfg["run_snr_db"]
     m = out.metrics(x, labels)
-    row = {"snr_db": snr if snr is not None else round(m["snr_est_db"] or float("nan"), 2), **m,
-           "recording": str(meta_path)}
+    air = cfg["args"]["link"].startswith("pluto")
+    row = {"snr_db": snr if snr is not None else round(m["snr_est_db"] or float("nan"), 2),
+           "channel": "air" if air else cfg["args"]["channel"], "attack": AttackConfig(**cfg.get("attack", {})).name,
+           **m, "recording": str(meta_path)}
     return row, (meta_path.name, samples, frames, rec.get_annotations(), ofdm, snr)
 
 
@@ -91,10 +95,12 @@ def main(argv=None) -> int:
     except (RecordingError, WeightsError, DatasetError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    rows.sort(key=lambda r: (r["snr_db"] is None, r["snr_db"]))
-    print(f"{'SNR dB':>7} {'frames rx/tx':>13} {'lost':>5} {'accuracy':>9} {'PSNR dB':>8} {'SSIM':>6}  recording")
+    rows.sort(key=lambda r: (r["channel"], r["attack"], r["snr_db"] is None, r["snr_db"]))
+    print(f"{'channel':>9} {'attack':>14} {'SNR dB':>7} {'frames rx/tx':>13} {'lost':>5} {'accuracy':>9} {'PSNR dB':>8} "
+          f"{'SSIM':>6}  recording")
     for r in rows:
-        print(f"{r['snr_db']:>7g} {r['frames_received']:>6}/{r['frames_sent']:<6} {r['images_lost']:>5} "
+        print(f"{r['channel']:>9} {r['attack']:>14} {r['snr_db']:>7g} {r['frames_received']:>6}/{r['frames_sent']:<6} "
+              f"{r['images_lost']:>5} "
               f"{r['accuracy']:>9.3f} {r['psnr_db']:>8.2f} {r['ssim']:>6.3f}  {Path(r['recording']).name}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

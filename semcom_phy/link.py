@@ -40,7 +40,8 @@ LOST_NOISE_VAR = 10.0    # no_eff reported for the symbols of a lost frame
 class LinkOutput:
     """Per-image results of one batch (B images, k symbols each).
 
-    z, z_hat : complex64 [B, k] sent and received symbols (z_hat = 0 where lost)
+    z, z_hat : complex64 [B, k] the clean images' symbols and the received ones (z_hat = 0 where
+             lost); under attack z is what the sender meant to send, so EVM counts the attack too
     no_eff   : float32 [B, k] effective noise variance per symbol (LOST_NOISE_VAR where lost)
     symbol_received : bool [B, k]; received : bool [B], images with at least one symbol back
     frames_received : frames that came back (of B sent)
@@ -107,16 +108,23 @@ class SemanticLink:
         self._seq = 0
 
     @torch.no_grad()
-    def run(self, x: torch.Tensor, image_ids=None, labels=None) -> LinkOutput:
+    def run(self, x: torch.Tensor, image_ids=None, labels=None, x_sent: torch.Tensor | None = None,
+            delta_air: torch.Tensor | None = None) -> LinkOutput:
         """Send images x float [B, 1, 28, 28] in [0, 1]; returns what the receiver made of them.
-        ``image_ids``, ``labels`` [B]: what a recording's annotations name (default: 0..B-1, none)."""
+        ``image_ids``, ``labels`` [B]: what a recording's annotations name (default: 0..B-1, none).
+        An attack (:func:`~semcom_phy.attacks.live.craft`): the sender encodes ``x_sent`` instead of
+        x and ``delta_air`` complex [B, k] is added to its symbols; x stays the reference."""
         if not 1 <= len(x) <= 0xFFFF:
             raise ValueError(f"{len(x)} images in one run: allowed 1..65535 (16-bit sequence numbers)")
         z = self.defense.encode(x.to(self.device), self.generator).cpu().numpy().astype(np.complex64)  # [B, k]
+        sent = z if x_sent is None else \
+            self.defense.encode(x_sent.to(self.device), self.generator).cpu().numpy().astype(np.complex64)
+        if delta_air is not None:
+            sent = sent + torch.as_tensor(delta_air).cpu().numpy().astype(np.complex64)
         first = self._seq
         self._seq = (self._seq + len(z)) & 0xFFFF
         order = interleaver(len(z), z.shape[1], self.interleave)                    # frame slot -> z.ravel()
-        burst = transmit(list(z.ravel()[order]), self.ofdm, self.modem, first_seq=first)
+        burst = transmit(list(sent.ravel()[order]), self.ofdm, self.modem, first_seq=first)
         rx = StreamReceiver(self.ofdm, self.modem)
         frames: list[ReceivedFrame] = []
         gap = self.modem.gap_samples

@@ -84,11 +84,18 @@ class Recording:
 
         self._file.close()
         # the whole metadata at once (add_annotation re-sorts on every call: quadratic in frames)
-        meta = SigMFFile(metadata={"global": {**self.global_info, "core:sha512": self._sha.hexdigest()},
-                                   "captures": [self.capture],
-                                   "annotations": sorted(self.annotations, key=lambda a: a["core:sample_start"])},
-                         skip_checksum=True)
-        meta.validate()
+        doc = {"global": {**self.global_info, "core:sha512": self._sha.hexdigest()}, "captures": [self.capture],
+               "annotations": sorted(self.annotations, key=lambda a: a["core:sample_start"])}
+        # the schema check costs ~1 ms per annotation, and every annotation here is made by the same
+        # code: validate one of each shape (keys and value types) with the global object and capture
+        shapes = {_shape(a): a for a in doc["annotations"]}
+        try:
+            SigMFFile(metadata={**doc, "annotations": sorted(shapes.values(), key=lambda a: a["core:sample_start"])},
+                      skip_checksum=True).validate()
+        except Exception as err:                  # jsonschema's ValidationError: nothing is kept
+            self._tmp_data.unlink(missing_ok=True)
+            raise RecordingError(f"{self.base}: metadata fails SigMF validation: {str(err).splitlines()[0]}") from err
+        meta = SigMFFile(metadata=doc, skip_checksum=True)
         tmp_meta = self.base.with_name(self.base.name + ".sigmf-meta.part")
         tmp_meta.write_text(meta.dumps(pretty=False))         # compact: the C JSON encoder, 10x faster
         os.replace(self._tmp_data, self.base.with_name(self.base.name + ".sigmf-data"))
@@ -129,6 +136,15 @@ class LinkRecorder:
             self.close()
         else:
             self.abort()
+
+
+def _shape(v):
+    """What the SigMF schema sees of a JSON value: its keys and the types of its values, recursively."""
+    if isinstance(v, dict):
+        return tuple(sorted((k, _shape(x)) for k, x in v.items()))
+    if isinstance(v, list):
+        return ("list",) + tuple(sorted(set(_shape(x) for x in v), key=repr))
+    return type(v).__name__
 
 
 def _plain(v):

@@ -57,3 +57,14 @@ def test_an_interrupted_recording_leaves_no_file_behind(tmp_path):
         rec.rx.write(np.ones(10, np.complex64))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run-rx.sigmf-data", "run-rx.sigmf-meta",
                                                           "run-tx.sigmf-data", "run-tx.sigmf-meta"]
+
+
+def test_metadata_that_fails_sigmf_validation_is_refused_and_nothing_is_kept(tmp_path):
+    r = Recording(tmp_path / "a", 2e6)
+    r.write(np.ones(100, np.complex64))
+    for start in range(0, 100, 10):
+        r.annotate(start, 10, seq=start)
+    r.annotations.append({"core:sample_start": 50, "core:sample_count": "ten"})   # not an integer
+    with pytest.raises(RecordingError, match="fails SigMF validation.*not of type 'integer'"):
+        r.close()
+    assert list(tmp_path.iterdir()) == []

@@ -13,21 +13,31 @@ pytestmark = pytest.mark.skipif(not DEFAULT_ROOT.exists(), reason="Debian packag
 def test_replay_of_a_recorded_run_reproduces_its_numbers_and_damage_is_refused(run_script, tmp_path):
     data = tmp_path / "data"
     res = run_script("scripts/record.py",
-                     "--out", str(data), "--snr", "3", "15", "--num-images", "48", "--channel", "multipath",
-                     "--no-plot", "--json", str(tmp_path / "live.json"))
+                     "--out", str(data), "--snr", "3", "15", "--num-images", "48", "--channel", "awgn", "multipath",
+                     "--attack", "none", "air", "--no-plot", "--json", str(tmp_path / "live.json"))
     assert res.returncode == 0, res.stderr
     with open(data / "index.csv") as f:
         index = list(csv.DictReader(f))
-    assert len(index) == 4 and {r["stream"] for r in index} == {"tx", "rx"}
+    # one recording pair per channel, attack and SNR
+    assert len(index) == 16 and {r["stream"] for r in index} == {"tx", "rx"}
+    assert {(r["channel"], r["attack"], r["snr_db"]) for r in index} == {
+        (c, a, s) for c in ("awgn", "multipath") for a in ("none", "air-10dB") for s in ("3.0", "15.0")}
     assert all(int(r["frames"]) > 0 and len(r["sha512"]) == 128 for r in index)
+    meta = json.loads((data / "sim_multipath_15dB_air-10dB-rx.sigmf-meta").read_text())
+    assert {(a["semcom:attack"], a["semcom:psr_db"], a["semcom:steps"]) for a in meta["annotations"]} == {("air", -10.0, 10)}
     res = run_script("scripts/replay.py",
                      str(data), "--json", str(tmp_path / "replay.json"), "--export", str(tmp_path / "f.npz"))
     assert res.returncode == 0, res.stderr
     live = json.loads((tmp_path / "live.json").read_text())["results"]
     again = json.loads((tmp_path / "replay.json").read_text())["results"]
-    for a, b in zip(live, again):
+    assert len(live) == len(again) == 8
+    cell = lambda r: (r["channel"], r["attack"], r["snr_db"])  # noqa: E731
+    by_cell = {cell(r): r for r in live}
+    for b in again:
         b.pop("recording")
-        assert a == b                                     # same frames, same accuracy, PSNR, EVM, SNR, CFO
+        assert by_cell[cell(b)] == b                      # same frames, same accuracy, PSNR, EVM, SNR, CFO
+    for c in ("awgn", "multipath"):                       # the recorded attack is the live one, and it bites
+        assert by_cell[(c, "air-10dB", 15.0)]["accuracy"] < by_cell[(c, "none", 15.0)]["accuracy"] - 0.3
     from semcom_phy.data import load_split
     from semcom_phy.io.sigmf_io import load_frames
 

@@ -1,0 +1,96 @@
+"""Attacks on a live link: what a run sends instead of the clean images and symbols.
+
+The attacks of :mod:`.attacks`, crafted before transmission against a :class:`LinkModel` of the
+link (its defense, at the run's SNR) and then sent through the real transport, so recordings and
+over-the-air runs carry them. The attacker is white box against the defense (gradients through
+its sender and purification, EOT 1) but does not know the realisation of the link's own noise: the
+sender's diffusion noise and the channel are drawn anew when the link runs.
+
+* ``jamming``: complex Gaussian noise added to the transmitted symbols at ``psr_db`` (the control);
+* ``air``: per-example L2 PGD on the transmitted symbols at ``psr_db`` (T2);
+* ``universal``: one perturbation for every image, learned on training images, at ``psr_db`` (T2);
+* ``pgd``: L-inf PGD on the source image at ``eps`` (T1).
+
+Air perturbations are added to the semantic symbols on the payload's data resource elements (the
+same thing as adding them to the OFDM samples of those elements: the FFT is unitary); the
+preamble, header and pilots are untouched.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .attacks import gaussian_jamming, pgd, pgd_air, universal_air
+from .model import LinkModel
+
+LIVE_ATTACKS = ("none", "jamming", "air", "universal", "pgd")
+AIR_ATTACKS = ("jamming", "air", "universal")
+
+
+@dataclass(frozen=True)
+class AttackConfig:
+    """One live attack: ``attack`` (``LIVE_ATTACKS``), its budget (``psr_db`` for the air attacks,
+    L-inf ``eps`` on [0, 1] images for ``pgd``), PGD ``steps``, and the training images the
+    universal perturbation learns from (``universal_images``, 2 epochs)."""
+
+    attack: str = "none"
+    psr_db: float = -10.0
+    eps: float = 0.1
+    steps: int = 10
+    universal_images: int = 1024
+
+    def __post_init__(self):
+        if self.attack not in LIVE_ATTACKS:
+            raise ValueError(f"AttackConfig.attack = {self.attack!r}: allowed values are "
+                             f"{', '.join(map(repr, LIVE_ATTACKS))}")
+        for name, lo, hi in (("psr_db", -60.0, 20.0), ("eps", 0.0, 1.0)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
+                raise ValueError(f"AttackConfig.{name} = {v!r} is out of range: allowed [{lo:g}, {hi:g}]")
+        for name, lo, hi in (("steps", 1, 10_000), ("universal_images", 1, 60_000)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise ValueError(f"AttackConfig.{name} = {v!r}: allowed integers {lo}..{hi}")
+
+    @property
+    def name(self) -> str:
+        """Short label: ``none``, ``jamming-10dB``, ``air-10dB``, ``universal-10dB``, ``pgd0.1``."""
+        if self.attack == "none":
+            return "none"
+        return f"{self.attack}{self.psr_db:g}dB" if self.attack in AIR_ATTACKS else f"pgd{self.eps:g}"
+
+    def fields(self) -> dict:
+        """What a recording's annotations say about the attack (only the budget that applies)."""
+        if self.attack == "none":
+            return {"attack": "none"}
+        budget = {"psr_db": self.psr_db} if self.attack in AIR_ATTACKS else {"eps": self.eps, "norm": "linf"}
+        steps = {} if self.attack == "jamming" else {"steps": self.steps}
+        return {"attack": self.attack, **budget, **steps}
+
+
+def craft(cfg: AttackConfig, model: LinkModel, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator,
+          train: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The images and air perturbation a run sends.
+
+    x : float [B, 1, 28, 28] in [0, 1]; y : long [B]; generator : the attacker's randomness (keep it
+    apart from the link's); train : (images, labels) the universal perturbation learns from.
+    returns (x_sent float [B, 1, 28, 28], delta_air complex64 [B, k] or None).
+    """
+    if cfg.attack == "none":
+        return x, None
+    if cfg.attack == "pgd":
+        return pgd(model, x, y, cfg.eps, steps=cfg.steps, generator=generator), None
+    if cfg.attack == "jamming":
+        return x, gaussian_jamming((len(x), model.num_symbols), cfg.psr_db, generator, x.device)
+    if cfg.attack == "air":
+        return x, pgd_air(model, x, y, cfg.psr_db, steps=cfg.steps, generator=generator)
+    if train is None:
+        raise ValueError("the universal attack needs training images (train=(images, labels))")
+    tx, ty = train
+    pick = torch.randperm(len(tx), generator=torch.Generator().manual_seed(int(generator.initial_seed())))
+    pick = pick[:cfg.universal_images]
+    delta = universal_air(model, tx[pick], ty[pick], cfg.psr_db, epochs=2, generator=generator)
+    return x, delta.expand(len(x), -1)
