@@ -9,7 +9,7 @@
    order (GNU Radio's resampler advances the stream by 3 samples and holds 5 at the end).
 2. ``raw_zmq_msps``: the same through the same flowgraph with bare pyzmq sockets (PUSH in a
    thread, PULL in the main loop), the reference the transport is held to.
-3. ``images_per_s``: the semantic loopback (256 images, 10 dB AWGN, no defense) over the
+3. ``images_per_s``: the semantic loopback (512 images, 10 dB AWGN, no defense) over the
    simulated transport and over GNU Radio.
 4. ``recording_overhead``: the same loopback over the simulated transport with and without SigMF
    recording of its TX and RX streams (written, hashed, validated and closed), median of 5 runs
@@ -146,7 +146,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="10^7 samples instead of 10^8")
     ap.add_argument("--samples", type=int, default=None, help="samples per throughput run (overrides --quick)")
-    ap.add_argument("--images", type=int, default=256, help="images for the loopback rate (default 256)")
+    ap.add_argument("--images", type=int, default=512, help="images per loopback run (default 512, the loopback's)")
     ap.add_argument("--json", type=Path, default=Path("results/bench_link.json"))
     args = ap.parse_args(argv)
     reason = gnuradio_available()

@@ -4,7 +4,9 @@ A :class:`Recording` streams complex64 samples to ``<name>.sigmf-data`` as they 
 held in memory), hashing them on the way; :meth:`Recording.close` writes ``<name>.sigmf-meta``
 (global fields, one capture, the annotations) and only then gives both files their final names,
 so an interrupted recording leaves no half-written file under a recording's name. Metadata is
-validated against the SigMF schema before it is written, and :func:`open_recording` checks the
+validated against the ``sigmf`` package's schema before it is written (the global object, the
+capture and one annotation of each shape: every annotation comes from the same code; a failure
+keeps nothing), and :func:`open_recording` checks the
 data file's size and SHA-512 against the metadata: a truncated or modified file is reported,
 never decoded.
 
@@ -12,12 +14,14 @@ Project fields live in the ``semcom`` extension namespace (declared in ``core:ex
 ``semcom:config`` (the experiment), ``semcom:weights`` (SHA-256 of the models) in the global
 object; per frame (one annotation each) ``semcom:seq``, ``semcom:images`` (test-set indices),
 ``semcom:labels``, ``semcom:snr_db`` (configured), ``semcom:snr_est_db`` and ``semcom:cfo_hz``
-(measured, RX only), ``semcom:defense``.
+(measured, RX only), ``semcom:defense``, ``semcom:attack`` and its budget (``semcom:psr_db`` or
+``semcom:eps`` and ``semcom:norm``, ``semcom:steps``).
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import json
 import os
@@ -90,8 +94,7 @@ class Recording:
         # code: validate one of each shape (keys and value types) with the global object and capture
         shapes = {_shape(a): a for a in doc["annotations"]}
         try:
-            SigMFFile(metadata={**doc, "annotations": sorted(shapes.values(), key=lambda a: a["core:sample_start"])},
-                      skip_checksum=True).validate()
+            _validator().validate({**doc, "annotations": sorted(shapes.values(), key=lambda a: a["core:sample_start"])})
         except Exception as err:                  # jsonschema's ValidationError: nothing is kept
             self._tmp_data.unlink(missing_ok=True)
             raise RecordingError(f"{self.base}: metadata fails SigMF validation: {str(err).splitlines()[0]}") from err
@@ -136,6 +139,17 @@ class LinkRecorder:
             self.close()
         else:
             self.abort()
+
+
+@functools.lru_cache(maxsize=1)
+def _validator():
+    """The ``sigmf`` package's schema, compiled once (``SigMFFile.validate`` checks the schema
+    itself again on every call, which costs more than the metadata)."""
+    import jsonschema
+    from sigmf import schema
+
+    ref = schema.get_schema()
+    return jsonschema.validators.validator_for(ref)(ref)
 
 
 def _shape(v):
