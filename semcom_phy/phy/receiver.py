@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import scipy.fft
@@ -45,6 +45,7 @@ CFO_AGREEMENT_RAD = np.pi / 3  # sync-symbol and LTF phases must agree this well
 FIRST_PATH_FRACTION = 0.2  # a path this strong (power, relative to the strongest) sets the timing
 TAP_KEEP_FACTOR = 6.0      # keep a delay tap when |h|^2 > factor * its noise variance
 PHASE_SMOOTHING_SYMBOLS = 5
+STRONG_FACTOR = 2.0        # candidates this far above the detection threshold are synchronised first
 
 
 @dataclass
@@ -92,7 +93,7 @@ class ReceivedFrame:
 class ReceiverStats:
     samples: int = 0
     candidates: int = 0          # S&C metric local maxima above the threshold
-    false_triggers: int = 0      # candidates the LTF did not confirm
+    false_triggers: int = 0      # candidates the LTF did not confirm (or weak ones inside a decoded frame)
     header_failures: int = 0     # confirmed preambles whose header failed its CRC
     frames: int = 0              # frames decoded
     truncated: int = 0           # frames cut by the end of the stream
@@ -362,6 +363,20 @@ class _Sync:
     header_ok: np.ndarray    # bool: CRC passed on a confirmed preamble
     header_spec: np.ndarray  # complex64 [B, header symbols, N], CFO removed (reused for tracking)
 
+    def _map(self, fn) -> "_Sync":
+        return _Sync(*(fn(getattr(self, f.name)) for f in fields(self)))
+
+    def take(self, idx: np.ndarray) -> "_Sync":
+        return self._map(lambda v: v.select(idx) if isinstance(v, ChannelEstimate) else v[idx])
+
+    def join(self, other: "_Sync") -> "_Sync":
+        """This pass's candidates followed by ``other``'s."""
+        def cat(a, b):
+            if isinstance(a, ChannelEstimate):
+                return ChannelEstimate(*(np.concatenate([getattr(a, f.name), getattr(b, f.name)]) for f in fields(a)))
+            return np.concatenate([a, b])
+        return _Sync(*(cat(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)))
+
 
 class StreamReceiver:
     """Finds and decodes frames in a complex64 stream pushed in chunks of any size.
@@ -451,13 +466,12 @@ class StreamReceiver:
         frames: list[ReceivedFrame] = []
         waiting = None
         if cand.size:
-            sync = self._synchronise(x, pos[cand] - base, p_metric[cand])
+            sync = self._synchronise_candidates(x, cand, pos - base, p_metric, m)
             accepted = []
             for i in range(cand.size):
                 start, length = int(sync.start[i]), 0
                 if sync.header_ok[i]:
-                    length = preamble_length(self.ofdm) + self.ofdm.symbol_length_samples * (
-                        self._num_header + fr.num_payload_symbols(self.ofdm, int(sync.kind[i]), int(sync.length[i])))
+                    length = fr.frame_length_samples(self.ofdm, int(sync.kind[i]), int(sync.length[i]))
                 complete = start + length + self._margin <= end
                 if sync.header_ok[i] and not complete and self._real_end is None \
                         and pos[cand[i]] >= self._next - dec:
@@ -481,6 +495,34 @@ class StreamReceiver:
         keep_from = max(base, keep_from - keep_from % dec)
         self._buf, self._base = x[keep_from - base:], keep_from
         return frames
+
+    def _synchronise_candidates(self, x: np.ndarray, cand: np.ndarray, rel: np.ndarray, p_metric: np.ndarray,
+                                m: np.ndarray) -> _Sync:
+        """:meth:`_synchronise` for the candidates ``cand``, strong ones (metric >= ``STRONG_FACTOR``
+        x the threshold) first: a weak one inside a frame whose header a strong one decoded is the
+        frame's own data, which inside long frames makes many weak local maxima; it is not
+        synchronised (a false trigger, if the walk ever gets to it) instead of costing a pass each."""
+        is_strong = m[cand] >= STRONG_FACTOR * self.modem.detection_threshold
+        if is_strong.all() or not is_strong.any():
+            return self._synchronise(x, rel[cand], p_metric[cand])
+        strong, weak = np.flatnonzero(is_strong), np.flatnonzero(~is_strong)
+        first = self._synchronise(x, rel[cand[strong]], p_metric[cand[strong]])
+        ok = np.flatnonzero(first.header_ok)
+        starts = first.start[ok] - self._base
+        ends = starts + np.array([fr.frame_length_samples(self.ofdm, int(first.kind[i]), int(first.length[i]))
+                                  for i in ok], np.int64)
+        at = rel[cand[weak]][:, None]
+        skip = ((at > starts) & (at < ends)).any(axis=1)
+        done, results = strong, first
+        if not skip.all():
+            done = np.concatenate([strong, weak[~skip]])
+            results = first.join(self._synchronise(x, rel[cand[weak[~skip]]], p_metric[cand[weak[~skip]]]))
+        row = np.zeros(cand.size, np.int64)            # candidate -> its row in results (skipped: row 0)
+        row[done] = np.arange(done.size)
+        sync = results.take(row)
+        sync.confirmed[weak[skip]] = False
+        sync.header_ok[weak[skip]] = False
+        return sync
 
     def _synchronise(self, x: np.ndarray, rel: np.ndarray, p_metric: np.ndarray) -> _Sync:
         """Batched CFO, timing, channel estimation and header decoding at candidate offsets."""
