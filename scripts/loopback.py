@@ -240,7 +240,6 @@ def main(argv=None) -> int:
     ofdm, modem = OfdmConfig(), ModemConfig(mode="analog", gap_samples=256)
     results, shown, recordings = [], [], []
     t0 = time.time()
-    generator = torch.Generator(device).manual_seed(args.seed)
     if args.link == "gnuradio":
         reason = gnuradio_available()
         if reason:
@@ -274,6 +273,7 @@ def main(argv=None) -> int:
                                  weights_hashes(codec, defense))
         try:
             with radios or open_transport(args, snr, ofdm, rng) as transport:
+                generator = torch.Generator(device).manual_seed(args.seed)       # every run from the same seed
                 link = SemanticLink(codec, transport, ofdm, modem, defense, generator, args.interleave, recorder)
                 out = link.run(x, image_ids=pick, labels=labels.cpu().numpy(), x_sent=x_sent, delta_air=delta)
                 tx_burst = getattr(transport, "last_burst", None)

@@ -9,9 +9,10 @@ Each ``*-rx.sigmf-meta`` in DIR is checked first (size and SHA-512 against its m
 truncated or modified recording is reported, never decoded), then its ``semcom:config`` rebuilds
 the run: the codec (its SHA-256 must match the recording's ``semcom:weights``), the defense, the
 OFDM and modem settings, the interleaving and the test images. The stream receiver then finds the
-frames in the whole recording. For deterministic defenses (none, median, advtrain, and the
-diffusion defenses without ``--stochastic``) the replay reproduces the live run's numbers exactly,
-attacked runs included (the attack is in the recorded IQ; metrics refer to the clean images).
+frames in the whole recording. The replay reproduces the live run's numbers exactly, attacked
+runs included (the attack is in the recorded IQ; metrics refer to the clean images), and so do
+stochastic defenses when replayed on the same kind of device (the receiver's random draws come
+from a generator seeded from the run's seed alone).
 """
 
 from __future__ import annotations

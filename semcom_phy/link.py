@@ -85,7 +85,10 @@ class SemanticLink:
     """Images through a transport and back. ``modem`` must be analog (k symbols per frame).
 
     ``defense``: sender diffusion and receiver purification (default: none); ``generator``: the
-    torch generator of their randomness (default: seeded 0, so runs repeat); ``interleave``: the
+    torch generator of the sender's randomness (default: seeded 0, so runs repeat); the receiver
+    draws from its own generator, seeded ``generator.initial_seed() + 1`` when the link is made, so
+    decoding a run's received IQ again (a replay) repeats its draws whatever the sender drew;
+    ``interleave``: the
     frames each image's symbols are spread over (1: one image per frame; see the module doc);
     ``recorder``: a :class:`~semcom_phy.io.sigmf_io.LinkRecorder` that records the TX and RX IQ
     with one SigMF annotation per frame."""
@@ -105,6 +108,7 @@ class SemanticLink:
         self.defense = defense or Defense(DefenseConfig(), codec)
         self.device = next(codec.parameters()).device
         self.generator = generator or torch.Generator(self.device).manual_seed(0)
+        self.rx_generator = torch.Generator(self.device).manual_seed(self.generator.initial_seed() + 1)
         self._seq = 0
 
     @torch.no_grad()
@@ -155,7 +159,7 @@ class SemanticLink:
         """The receiver's last steps: (purification,) decoder, classifier; images none of whose
         symbols came back are blank. Arrays as :func:`assemble` returns them."""
         x_hat, logits = self.defense.decode(torch.from_numpy(z_hat).to(self.device),
-                                            torch.from_numpy(no_eff).to(self.device), self.generator)
+                                            torch.from_numpy(no_eff).to(self.device), self.rx_generator)
         x_hat[torch.from_numpy(~got.any(1)).to(self.device)] = 0.0                       # lost: blank
         return x_hat, logits
 
