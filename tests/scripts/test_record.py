@@ -2,6 +2,9 @@
 
 import csv
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +26,10 @@ def test_replay_of_a_recorded_run_reproduces_its_numbers_and_damage_is_refused(r
     assert {(r["channel"], r["attack"], r["snr_db"]) for r in index} == {
         (c, a, s) for c in ("awgn", "multipath") for a in ("none", "air-10dB") for s in ("3.0", "15.0")}
     assert all(int(r["frames"]) > 0 and len(r["sha512"]) == 128 for r in index)
+    # every recording, every annotation, and its checksum, by the sigmf package's own validator
+    metas = sorted(str(p) for p in data.glob("*.sigmf-meta"))
+    res = subprocess.run([str(Path(sys.executable).with_name("sigmf_validate")), *metas], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
     meta = json.loads((data / "sim_multipath_15dB_air-10dB-rx.sigmf-meta").read_text())
     assert {(a["semcom:attack"], a["semcom:psr_db"], a["semcom:steps"]) for a in meta["annotations"]} == {("air", -10.0, 10)}
     res = run_script("scripts/replay.py",
