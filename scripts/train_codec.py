@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    ap.add_argument("--limit", type=int, default=0, help="use only this many training images (smoke tests)")
+    ap.add_argument("--limit", type=int, default=0, help="use only this many training (and at most this many test) images: smoke tests")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this codec manifest (fine-tuning; its config wins over --num-symbols/--channels)")
     ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: Debian path)")

@@ -21,12 +21,12 @@ def minibatches(n: int, size: int, generator):
 
 def training_tensors(root=None, device="cpu", limit: int = 0, num_test: int = 10_000):
     """(x_train, y_train, x_test, y_test) on ``device`` for the training scripts: images float
-    [N, 1, 28, 28] in [0, 1], labels long [N]; ``limit`` > 0 keeps that many training images (smoke
-    runs), ``num_test`` the first test images."""
+    [N, 1, 28, 28] in [0, 1], labels long [N]; ``num_test`` the first test images; ``limit`` > 0
+    keeps that many training images and at most that many test images (smoke runs)."""
     import torch
 
     out = []
-    for split, n in (("train", limit or None), ("test", num_test)):
+    for split, n in (("train", limit or None), ("test", min(num_test, limit or num_test))):
         s = load_split(split, root)
         out += [to_tensor(s.images[:n]).to(device), torch.from_numpy(s.labels[:n].astype("int64")).to(device)]
     return tuple(out)
