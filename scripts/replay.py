@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     ap.add_argument("dir", type=Path, help="a folder of recordings (loopback.py --record, record.py)")
     ap.add_argument("--json", type=Path, default=None, help="write {recordings, results} here")
     ap.add_argument("--export", type=Path, default=None, metavar="NPZ",
-                    help="also write every frame (IQ, equalised symbols, no_eff, image, label, SNRs, CFO) to this "
+                    help="also write every frame (IQ, equalised symbols, no_eff, image, label, SNRs, CFO, attack) to this "
                          ".npz; semcom_phy.io.sigmf_io.load_frames reads it")
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: Debian path)")

@@ -192,7 +192,7 @@ def open_recording(meta_path: str | Path):
 
 
 EXPORT_KEYS = ("iq", "iq_length", "symbols", "no_eff", "seq", "image", "label", "snr_db", "snr_est_db", "cfo_hz",
-               "recording")
+               "attack", "budget", "recording")
 
 
 def export_frames(recordings, out: str | Path) -> dict:
@@ -204,7 +204,9 @@ def export_frames(recordings, out: str | Path) -> dict:
     int [F]), ``symbols`` complex64 [F, K] and ``no_eff`` float32 [F, K] (the equalised payload and
     its noise variance), ``seq`` int [F], ``image`` int [F] and ``label`` int [F] (the first image
     the frame carries, from the live run's annotation; -1 without), ``snr_db`` (configured; NaN
-    over the air), ``snr_est_db`` and ``cfo_hz`` (measured) float [F], ``recording`` str [F].
+    over the air), ``snr_est_db`` and ``cfo_hz`` (measured) float [F], ``attack`` str [F] (``none``,
+    ``jamming``, ``air``, ``universal``, ``pgd``) with its ``budget`` float [F] (PSR in dB, or the
+    L-inf eps for ``pgd``; NaN without), ``recording`` str [F].
     Returns the arrays; :func:`load_frames` reads them."""
     from ..phy.frame import KINDS, frame_length_samples
 
@@ -228,6 +230,8 @@ def export_frames(recordings, out: str | Path) -> dict:
         label=np.array([(r[2].get("semcom:labels") or [-1])[0] for r in rows]),
         snr_db=np.array([np.nan if r[4] is None else r[4] for r in rows], float),
         snr_est_db=np.array([r[1].snr_db for r in rows], float), cfo_hz=np.array([r[1].cfo_hz for r in rows], float),
+        attack=np.array([r[2].get("semcom:attack", "none") for r in rows]),
+        budget=np.array([r[2].get("semcom:psr_db", r[2].get("semcom:eps", np.nan)) for r in rows], float),
         recording=np.array([r[3] for r in rows]))
     np.savez_compressed(out, **arrays)
     return arrays

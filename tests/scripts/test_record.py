@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from semcom_phy.data.fashion_mnist import DEFAULT_ROOT
@@ -52,6 +53,8 @@ def test_replay_of_a_recorded_run_reproduces_its_numbers_and_damage_is_refused(r
     assert len(frames["seq"]) == sum(r["frames_received"] for r in live)
     assert (frames["label"] == load_split("test").labels[frames["image"]]).all()     # annotations name the images
     assert set(frames["snr_db"]) == {3.0, 15.0} and frames["iq"].shape[1] == frames["iq_length"].max()
+    air = frames["attack"] == "air"                                      # half the recordings carry the attack
+    assert 0 < air.sum() < len(air) and (frames["budget"][air] == -10.0).all() and np.isnan(frames["budget"][~air]).all()
     rx = data / "sim_multipath_15dB-rx.sigmf-data"
     rx.write_bytes(rx.read_bytes()[:-800])
     res = run_script("scripts/replay.py", str(data))
