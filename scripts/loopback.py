@@ -41,9 +41,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from semcom_phy.channel import PROFILES, channel_profile
 from semcom_phy.attacks import LinkModel
 from semcom_phy.attacks.live import LIVE_ATTACKS, AttackConfig, craft
+from semcom_phy.channel import PROFILES, channel_profile
 from semcom_phy.config import ModemConfig, OfdmConfig, to_dict
 from semcom_phy.data import DatasetError, load_split, to_tensor
 from semcom_phy.io import new_run_dir, save_run
@@ -266,7 +266,8 @@ def main(argv=None) -> int:
     for snr in tqdm(runs, desc=f"loopback {args.link}/{channel_name}/{args.defense}", unit="run"):
         x_sent, delta = x, None
         if attack.attack != "none":
-            target = LinkModel(defense, ATTACK_AIR_SNR_DB if snr is None else snr, fading=channel_name != "awgn")
+            target = LinkModel(defense, ATTACK_AIR_SNR_DB if snr is None else snr,
+                               fading=channel_name in ("fading", "multipath"))
             with torch.enable_grad():
                 x_sent, delta = craft(attack, target, x, labels, torch.Generator(device).manual_seed(args.seed + 1), train)
         recorder = open_recorder(args, snr, channel_name, ofdm, config, defense_cfg, attack,
@@ -294,9 +295,9 @@ def main(argv=None) -> int:
     with torch.no_grad():
         clean = accuracy(codec.classify(x), labels)
 
-    print(f"\n{args.num_images} test images over {args.link}/{channel_name}, defense {describe(defense_cfg)}, "
-          + ("" if attack.attack == "none" else f"attack {attack.name}, ") +
-          f"k = {codec.cfg.num_symbols} symbols per image (k/n = {codec.cfg.bandwidth_ratio:.3f}); "
+    under_attack = "" if attack.attack == "none" else f", attack {attack.name}"
+    print(f"\n{args.num_images} test images over {args.link}/{channel_name}, defense {describe(defense_cfg)}"
+          f"{under_attack}, k = {codec.cfg.num_symbols} symbols per image (k/n = {codec.cfg.bandwidth_ratio:.3f}); "
           f"classifier on the originals: {clean:.3f}")
     print(f"{'SNR dB':>7} {'frames rx/tx':>13} {'lost':>5} {'accuracy':>9} {'PSNR dB':>8} {'SSIM':>6} {'EVM dB':>7}")
     for r in results:
@@ -322,8 +323,8 @@ def main(argv=None) -> int:
     if not args.no_plot:
         plot_images(x, shown, run_dir / "images.png", num=min(10, args.num_images))
         plot_curves(results, run_dir / "curves.png",
-                    f"{args.num_images} images, {args.link}/{channel_name}, defense {describe(defense_cfg)}"
-                    + ("" if attack.attack == "none" else f", attack {attack.name}"), clean)
+                    f"{args.num_images} images, {args.link}/{channel_name}, defense {describe(defense_cfg)}{under_attack}",
+                    clean)
     print(f"results in {run_dir} ({elapsed:.1f} s)")
     return 0
 

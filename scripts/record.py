@@ -6,8 +6,8 @@
     python scripts/record.py --out data/air --link pluto --uri ip:192.168.2.1
     python scripts/record.py --out data/sweep --channel awgn multipath --attack none jamming air
 
-Every option but ``--out``, ``--json`` and the lists ``--channel`` and ``--attack`` is the
-loopback's (``scripts/loopback.py --help``); the loopback runs once per channel and attack, and
+Every option but ``--out``, ``--json`` and the lists ``--channel`` and ``--attack`` (one channel
+over the air) is the loopback's (``scripts/loopback.py --help``); the loopback runs once per channel and attack, and
 each SNR of it (or the one over-the-air run) gives ``<link>_<channel>_<snr>dB[_<attack>]-tx`` and
 ``-rx`` recordings (``cf32_le``, one annotation per frame with its sequence number, test-image
 indices, labels, configured SNR, measured SNR and CFO on the RX side, the defense and the
@@ -58,6 +58,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="every other option goes to scripts/loopback.py (see its --help)")
     ap.add_argument("--out", type=Path, required=True, help="the dataset folder")
+    ap.add_argument("--link", choices=loopback.LINKS, default="sim", help="as the loopback's (default sim)")
     ap.add_argument("--channel", nargs="+", choices=sorted(PROFILES), default=["awgn"],
                     help="channel profiles to sweep (default awgn)")
     ap.add_argument("--attack", nargs="+", choices=LIVE_ATTACKS, default=["none"],
@@ -66,13 +67,15 @@ def main(argv=None) -> int:
     args, rest = ap.parse_known_args(argv)
     if "--record" in rest:
         ap.error("--record is set by --out here (the loopback's results go to OUT/runs)")
+    if args.link.startswith("pluto") and len(args.channel) > 1:
+        ap.error(f"--link {args.link}: the air is the channel, so there is no --channel to sweep")
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for channel in args.channel:
             for attack in args.attack:
                 doc = Path(tmp) / f"{len(runs)}.json"
-                rc = loopback.main(["--record", str(args.out), "--out", str(args.out / "runs"), "--channel", channel,
-                                    "--attack", attack, "--json", str(doc), *rest])
+                rc = loopback.main(["--record", str(args.out), "--out", str(args.out / "runs"), "--link", args.link,
+                                    "--channel", channel, "--attack", attack, "--json", str(doc), *rest])
                 if rc != 0:
                     return rc
                 runs.append(json.loads(doc.read_text()))

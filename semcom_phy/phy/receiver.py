@@ -363,11 +363,10 @@ class _Sync:
     header_ok: np.ndarray    # bool: CRC passed on a confirmed preamble
     header_spec: np.ndarray  # complex64 [B, header symbols, N], CFO removed (reused for tracking)
 
-    def _map(self, fn) -> "_Sync":
-        return _Sync(*(fn(getattr(self, f.name)) for f in fields(self)))
-
     def take(self, idx: np.ndarray) -> "_Sync":
-        return self._map(lambda v: v.select(idx) if isinstance(v, ChannelEstimate) else v[idx])
+        """The results of candidates ``idx`` (new arrays)."""
+        return _Sync(*(v.select(idx) if isinstance(v, ChannelEstimate) else v[idx]
+                       for v in (getattr(self, f.name) for f in fields(self))))
 
     def join(self, other: "_Sync") -> "_Sync":
         """This pass's candidates followed by ``other``'s."""
