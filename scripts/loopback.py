@@ -76,23 +76,34 @@ def plot_images(x: torch.Tensor, rows: list[tuple[float, torch.Tensor]], path: P
     plt.close(fig)
 
 
-def plot_curves(results: list[dict], path: Path, title: str, clean_accuracy: float) -> None:
+def plot_curves(series: list[tuple[str, list[dict]]], path: Path, title: str, clean_accuracy: float | None) -> None:
+    """Accuracy, PSNR and SSIM against SNR, one line per (label, result rows) of ``series``."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    snr = [r["snr_db"] for r in results]
     fig, ax = plt.subplots(1, 3, figsize=(12, 3.5))
     for a, key, label in zip(ax, ("accuracy", "psnr_db", "ssim"), ("accuracy", "PSNR [dB]", "SSIM")):
-        a.plot(snr, [r[key] for r in results], "o-")
+        for name, results in series:
+            a.plot([r["snr_db"] for r in results], [r[key] for r in results], "o-", label=name)
         a.set(xlabel="SNR [dB]", ylabel=label)
         a.grid(True, alpha=0.3)
-    ax[0].axhline(clean_accuracy, ls="--", color="gray", label="classifier on the originals")
+    if clean_accuracy is not None:
+        ax[0].axhline(clean_accuracy, ls="--", color="gray", label="classifier on the originals")
     ax[0].legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def run_label(cfg: dict) -> str:
+    """``link/channel, defense[, attack]`` of a loopback run, from its config."""
+    a = cfg["args"]
+    channel = "air" if a["link"].startswith("pluto") else a["channel"]
+    attack = AttackConfig(**cfg.get("attack", {}))
+    return (f"{a['link']}/{channel}, defense {describe(DefenseConfig(**cfg['defense']))}"
+            + ("" if attack.attack == "none" else f", attack {attack.name}"))
 
 
 def describe(d: DefenseConfig) -> str:
@@ -295,9 +306,7 @@ def main(argv=None) -> int:
     with torch.no_grad():
         clean = accuracy(codec.classify(x), labels)
 
-    under_attack = "" if attack.attack == "none" else f", attack {attack.name}"
-    print(f"\n{args.num_images} test images over {args.link}/{channel_name}, defense {describe(defense_cfg)}"
-          f"{under_attack}, k = {codec.cfg.num_symbols} symbols per image (k/n = {codec.cfg.bandwidth_ratio:.3f}); "
+    print(f"\n{args.num_images} test images over {run_label(config)}, k = {codec.cfg.num_symbols} symbols per image (k/n = {codec.cfg.bandwidth_ratio:.3f}); "
           f"classifier on the originals: {clean:.3f}")
     print(f"{'SNR dB':>7} {'frames rx/tx':>13} {'lost':>5} {'accuracy':>9} {'PSNR dB':>8} {'SSIM':>6} {'EVM dB':>7}")
     for r in results:
@@ -322,9 +331,7 @@ def main(argv=None) -> int:
         args.json.write_text(json.dumps(document, indent=1))
     if not args.no_plot:
         plot_images(x, shown, run_dir / "images.png", num=min(10, args.num_images))
-        plot_curves(results, run_dir / "curves.png",
-                    f"{args.num_images} images, {args.link}/{channel_name}, defense {describe(defense_cfg)}{under_attack}",
-                    clean)
+        plot_curves([(run_label(config), results)], run_dir / "curves.png", f"{args.num_images} images", clean)
     print(f"results in {run_dir} ({elapsed:.1f} s)")
     return 0
 
