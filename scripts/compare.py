@@ -43,7 +43,8 @@ def load_runs_doc(doc: dict, file: Path) -> list[tuple[str, list[dict], float | 
     groups: dict[tuple, list[dict]] = {}                       # replay.py --json: rows of many recordings
     for r in doc["results"]:
         groups.setdefault((r.get("channel", "?"), r.get("attack", "none")), []).append(r)
-    return [(f"replay {c}" + ("" if a == "none" else f", attack {a}"), rows, None) for (c, a), rows in groups.items()]
+    return [(f"replay {c}" + ("" if a == "none" else f", attack {a}"), rows, None)
+            for (c, a), rows in groups.items()]
 
 
 def main(argv=None) -> int:

@@ -306,8 +306,8 @@ def main(argv=None) -> int:
     with torch.no_grad():
         clean = accuracy(codec.classify(x), labels)
 
-    print(f"\n{args.num_images} test images over {run_label(config)}, k = {codec.cfg.num_symbols} symbols per image (k/n = {codec.cfg.bandwidth_ratio:.3f}); "
-          f"classifier on the originals: {clean:.3f}")
+    print(f"\n{args.num_images} test images over {run_label(config)}, k = {codec.cfg.num_symbols} symbols per image "
+          f"(k/n = {codec.cfg.bandwidth_ratio:.3f}); classifier on the originals: {clean:.3f}")
     print(f"{'SNR dB':>7} {'frames rx/tx':>13} {'lost':>5} {'accuracy':>9} {'PSNR dB':>8} {'SSIM':>6} {'EVM dB':>7}")
     for r in results:
         evm = f"{r['evm_db']:7.2f}" if r["evm_db"] is not None else "      -"
