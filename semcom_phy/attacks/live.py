@@ -18,11 +18,11 @@ preamble, header and pilots are untouched.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
+from ..config import _check_choice, _check_range
 from .attacks import gaussian_jamming, pgd, pgd_air, universal_air
 from .model import LinkModel
 
@@ -43,17 +43,11 @@ class AttackConfig:
     universal_images: int = 1024
 
     def __post_init__(self):
-        if self.attack not in LIVE_ATTACKS:
-            raise ValueError(f"AttackConfig.attack = {self.attack!r}: allowed values are "
-                             f"{', '.join(map(repr, LIVE_ATTACKS))}")
-        for name, lo, hi in (("psr_db", -60.0, 20.0), ("eps", 0.0, 1.0)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
-                raise ValueError(f"AttackConfig.{name} = {v!r} is out of range: allowed [{lo:g}, {hi:g}]")
-        for name, lo, hi in (("steps", 1, 10_000), ("universal_images", 1, 60_000)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-                raise ValueError(f"AttackConfig.{name} = {v!r}: allowed integers {lo}..{hi}")
+        _check_choice(self, "attack", LIVE_ATTACKS)
+        _check_range(self, "psr_db", -60.0, 20.0)
+        _check_range(self, "eps", 0.0, 1.0)
+        _check_range(self, "steps", 1, 10_000, integer=True)
+        _check_range(self, "universal_images", 1, 60_000, integer=True)
 
     @property
     def name(self) -> str:

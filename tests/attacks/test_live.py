@@ -28,7 +28,8 @@ def model():
     (dict(attack="fgsm"), "AttackConfig.attack = 'fgsm': allowed values are 'none', 'jamming'"),
     (dict(psr_db=30.0), r"AttackConfig.psr_db = 30.0 is out of range: allowed \[-60, 20\]"),
     (dict(eps=-0.1), r"AttackConfig.eps = -0.1 is out of range: allowed \[0, 1\]"),
-    (dict(steps=0), "AttackConfig.steps = 0: allowed integers 1..10000"),
+    (dict(steps=0), r"AttackConfig.steps = 0 is out of range: allowed \[1, 10000\]"),
+    (dict(steps=2.5), "AttackConfig.steps = 2.5: must be an integer"),
 ])
 def test_bad_attack_settings_name_the_field_and_range(kwargs, message):
     with pytest.raises(ValueError, match=message):
