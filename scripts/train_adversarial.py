@@ -34,8 +34,8 @@ from tqdm import tqdm
 from semcom_phy.attacks import LinkModel, pgd, pgd_air
 from semcom_phy.data import data_manifest, minibatches, training_tensors
 from semcom_phy.purify import Defense, DefenseConfig
-from semcom_phy.semantic import WEIGHTS_DIR, channel_metrics, load_codec, pick_device, save_weights
-from semcom_phy.semantic.weights import codec_summary, run_record
+from semcom_phy.semantic import WEIGHTS_DIR, channel_metrics, load_codec, save_weights
+from semcom_phy.semantic.weights import add_training_options, codec_summary, run_record, training_device
 
 
 def main(argv=None) -> int:
@@ -51,21 +51,13 @@ def main(argv=None) -> int:
     ap.add_argument("--snr-min", type=float, default=0.0)
     ap.add_argument("--snr-max", type=float, default=22.0)
     ap.add_argument("--fading-prob", type=float, default=0.3)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    ap.add_argument("--limit", type=int, default=0, help="use only this many training (and at most this many test) images: smoke tests")
-    ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: Debian path)")
-    ap.add_argument("--out", type=Path, default=WEIGHTS_DIR)
+    add_training_options(ap)
     args = ap.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or args.pgd_steps < 1:
         ap.error("--epochs, --batch-size and --pgd-steps must be >= 1")
     if not (0 <= args.eps <= 1 and args.snr_min <= args.snr_max and 0 <= args.fading_prob <= 1):
         ap.error("--eps must lie in [0, 1], --snr-min <= --snr-max, --fading-prob in [0, 1]")
-    try:
-        device = pick_device(args.device, args.threads)
-    except ValueError as err:
-        ap.error(str(err))
+    device = training_device(ap, args)
     t0 = time.time()
 
     x_train, y_train, x_test, y_test = training_tensors(args.data_dir, device, args.limit)

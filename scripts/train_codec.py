@@ -26,8 +26,9 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from semcom_phy.data import data_manifest, minibatches, training_tensors
-from semcom_phy.semantic import CodecConfig, SemanticCodec, channel_metrics, pick_device, save_weights, symbol_channel
-from semcom_phy.semantic.weights import codec_summary, load_state, run_record
+from semcom_phy.semantic import CodecConfig, SemanticCodec, channel_metrics, save_weights, symbol_channel
+from semcom_phy.semantic.weights import (add_training_options, codec_summary, load_state, run_record,
+                                        training_device)
 
 
 def main(argv=None) -> int:
@@ -45,23 +46,15 @@ def main(argv=None) -> int:
     ap.add_argument("--cls-weight", type=float, default=0.0,
                     help="weight of a classification loss on x_hat in stage 2 (default 0: the classifier costs a "
                          "third of the step time; stage 3 adapts it to reconstructions instead)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    ap.add_argument("--limit", type=int, default=0, help="use only this many training (and at most this many test) images: smoke tests")
+    add_training_options(ap)
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this codec manifest (fine-tuning; its config wins over --num-symbols/--channels)")
-    ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: Debian path)")
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "semcom_phy" / "weights")
     args = ap.parse_args(argv)
     if args.epochs < 0 or args.epochs_classifier < 0 or args.batch_size < 1:
         ap.error("epochs must be >= 0 and --batch-size >= 1")
     if not args.snr_min <= args.snr_max:
         ap.error("--snr-min must not exceed --snr-max")
-    try:
-        device = pick_device(args.device, args.threads)
-    except ValueError as err:
-        ap.error(str(err))
+    device = training_device(ap, args)
     t0 = time.time()
 
     x_train, y_train, x_test, y_test = training_tensors(args.data_dir, device, args.limit)

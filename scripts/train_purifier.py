@@ -45,9 +45,9 @@ from semcom_phy.purify import (
     reverse,
     to_real,
 )
-from semcom_phy.semantic import load_codec, pick_device, save_weights, symbol_channel
+from semcom_phy.semantic import WEIGHTS_DIR, load_codec, save_weights, symbol_channel
+from semcom_phy.semantic.weights import add_training_options, training_device
 
-WEIGHTS = Path(__file__).resolve().parent.parent / "semcom_phy" / "weights"
 EVAL_SNRS = (0, 5, 10)
 
 
@@ -139,20 +139,15 @@ def main(argv=None) -> int:
     ap.add_argument("--codec-epochs", type=int, default=3, help="image: epochs fine-tuning the codec on diffused images")
     ap.add_argument("--sender-step-max", type=int, default=None,
                     help="image: largest sender step the image codec is trained for (default: 2 x the default sender step)")
-    ap.add_argument("--codec", type=Path, default=WEIGHTS / "codec.json", help="the codec manifest")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    ap.add_argument("--limit", type=int, default=0, help="use only this many training (and at most this many test) images: smoke tests")
-    ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: Debian path)")
-    ap.add_argument("--out", type=Path, default=WEIGHTS)
+    ap.add_argument("--codec", type=Path, default=WEIGHTS_DIR / "codec.json", help="the codec manifest")
+    add_training_options(ap)
     args = ap.parse_args(argv)
     if args.epochs is None:
         args.epochs = 40 if args.space == "latent" else 6
     if args.epochs < 0 or args.batch_size < 1 or args.codec_epochs < 0:
         ap.error("epochs must be >= 0 and --batch-size >= 1")
+    device = training_device(ap, args)
     try:
-        device = pick_device(args.device, args.threads)
         args.schedule = NoiseSchedule(args.num_train_steps, args.schedule)
     except ValueError as err:
         ap.error(str(err))

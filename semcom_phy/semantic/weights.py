@@ -36,6 +36,26 @@ def pick_device(name: str = "auto", threads: int = 0) -> torch.device:
                         ("cpu" if name == "auto" else name))
 
 
+def add_training_options(ap) -> None:
+    """The options every training script takes: ``--seed``, ``--device``, ``--threads``, ``--limit``,
+    ``--data-dir`` and ``--out`` (an ``argparse.ArgumentParser``)."""
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--limit", type=int, default=0,
+                    help="use only this many training (and at most this many test) images: smoke tests")
+    ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: Debian path)")
+    ap.add_argument("--out", type=Path, default=WEIGHTS_DIR)
+
+
+def training_device(ap, args) -> torch.device:
+    """:func:`pick_device` for the options of :func:`add_training_options`, or the parser's error."""
+    try:
+        return pick_device(args.device, args.threads)
+    except ValueError as err:
+        ap.error(str(err))
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
