@@ -131,9 +131,13 @@ class ModemConfig:
     maps bits to Gray ``modulation``. ``tx_power`` is the mean power of the transmitted samples
     inside a frame (gaps are zeros). ``detection_threshold`` applies to the Schmidl & Cox
     metric M(d) in [0, 1] (about (SNR / (1 + SNR))^2 for a frame, 0.01 for noise): the default 0.05
-finds frames down to about -3 dB SNR; noise alone then triggers a header decode about 40 times a
-second at 2 MSPS, which the header CRC-16 rejects (a false frame every ~30 min of pure noise);
-0.1 never triggers on noise but loses frames below about 0 dB. ``max_cfo_subcarriers`` bounds the integer-CFO search.
+    finds frames down to about -3 dB SNR; noise alone then triggers a header decode about 40 times a
+    second at 2 MSPS, which the header CRC-16 rejects (a false frame every ~30 min of pure noise);
+    0.1 never triggers on noise but loses frames below about 0 dB. ``max_cfo_subcarriers`` bounds
+    the integer-CFO search. ``max_inferred_frames``: up to this many frames missing between two
+    decoded frames of a regular train (consecutive sequence numbers, one kind and length, every
+    frame + ``gap_samples`` apart, as :func:`~semcom_phy.phy.transmit` sends them) are decoded
+    where the train puts them, although their preamble or header was lost in a fade (0: off).
     """
 
     mode: str = "analog"
@@ -144,6 +148,7 @@ second at 2 MSPS, which the header CRC-16 rejects (a false frame every ~30 min o
     tx_power: float = 1.0
     detection_threshold: float = 0.05
     max_cfo_subcarriers: float = 5.0
+    max_inferred_frames: int = 8
 
     def __post_init__(self):
         _check_choice(self, "mode", PAYLOAD_MODES)
@@ -154,6 +159,7 @@ second at 2 MSPS, which the header CRC-16 rejects (a false frame every ~30 min o
         _check_range(self, "tx_power", 0.0, 1e6, lo_open=True)
         _check_range(self, "detection_threshold", 0.03, 0.95)
         _check_range(self, "max_cfo_subcarriers", 0.0, 8.0)
+        _check_range(self, "max_inferred_frames", 0, 1024, integer=True)
 
     @property
     def bits_per_symbol(self) -> int:

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..config import MODULATIONS, OfdmConfig
 from .coding import bytes_to_bits, conv_encode, crc16, viterbi_decode
+from .qam import map_bits
 
 HEADER_INFO_BITS = 32
 HEADER_BITS = HEADER_INFO_BITS + 16
@@ -73,6 +74,7 @@ def num_payload_symbols(cfg: OfdmConfig, kind: int, length: int) -> int:
     return math.ceil(payload_num_res(kind, length) / cfg.num_data_carriers)
 
 
+@functools.lru_cache(maxsize=64)
 def frame_length_samples(cfg: OfdmConfig, kind: int, length: int) -> int:
     """Samples of a whole frame (preamble, header and payload symbols with their CPs)."""
     from .preamble import preamble_length
@@ -96,6 +98,12 @@ def encode_headers(seqs: np.ndarray, kind: int, length: int, cfg: OfdmConfig) ->
     for frames with sequence numbers ``seqs`` [B] and one kind and length."""
     coded = conv_encode(np.stack([header_bits(int(s), kind, length) for s in seqs]))
     return coded[:, _interleaver(cfg)]
+
+
+def header_symbols(seqs: np.ndarray, kind: int, length: int, cfg: OfdmConfig) -> np.ndarray:
+    """complex64 [B, num_header_symbols, num_data_carriers]: the BPSK data REs of the headers."""
+    bits = encode_headers(seqs, kind, length, cfg)
+    return map_bits(bits, "bpsk").reshape(len(seqs), num_header_symbols(cfg), cfg.num_data_carriers)
 
 
 def decode_headers(llr: np.ndarray, cfg: OfdmConfig):

@@ -15,11 +15,20 @@ Pipeline per frame (all steps are batched over the frames found in one pass):
    the significant delay taps (DFT-basis interpolation across carriers); noise variance from
    the difference of the copies.
 5. **Header**: common phase from pilots, ZF equalisation, soft Viterbi, CRC-16. Frames whose
-   header fails are counted (``stats.header_failures``) and never decoded.
-6. **Payload**: pilot phase tracking (per-symbol CPE, smoothed: linear trend plus a moving
+   header fails are counted (``stats.header_failures``).
+6. **Inference** (``ModemConfig.max_inferred_frames``): frames missing between two decoded
+   frames of a regular train (consecutive sequence numbers, a whole number of frame periods
+   apart) are decoded where the train puts them, with their header fields implied, whether
+   their preamble was missed or their header failed; one whose own channel estimate shows
+   less than ``INFERRED_MIN_SNR_DB`` (nothing was sent there) stays lost.
+7. **Channel again**: once a frame's header is known (CRC-checked or implied), its header
+   symbols are known REs too; the channel and noise are estimated again from the two LTF copies
+   and the header symbols (each turned back by its common phase first), 2 + H symbols instead
+   of 2.
+8. **Payload**: pilot phase tracking (per-symbol CPE, smoothed: linear trend plus a moving
    average), ZF or MMSE equalisation, effective noise variance per symbol (``no_eff``);
-   digital frames are soft-demapped, descrambled and CRC-32 checked. Analog mode uses no
-   decision feedback at all.
+   digital frames are soft-demapped, descrambled and CRC-32 checked. Analog payloads are
+   never used as decisions.
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ from scipy.ndimage import maximum_filter1d
 from ..config import ModemConfig, OfdmConfig
 from . import frame as fr
 from .coding import crc32, scramble
-from .ofdm import ofdm_demodulate, pilot_values, time_scale
+from .ofdm import map_resource_grid, ofdm_demodulate, pilot_values, time_scale
 from .preamble import ltf_offset, ltf_time, ltf_values, preamble_length
 from .qam import demap_hard, demap_soft
 
@@ -46,6 +55,8 @@ FIRST_PATH_FRACTION = 0.2  # a path this strong (power, relative to the stronges
 TAP_KEEP_FACTOR = 6.0      # keep a delay tap when |h|^2 > factor * its noise variance
 PHASE_SMOOTHING_SYMBOLS = 5
 STRONG_FACTOR = 2.0        # candidates this far above the detection threshold are synchronised first
+INFERRED_MIN_SNR_DB = -10.0  # an inferred frame must show this SNR in its own channel estimate (noise alone:
+                             # about -19 dB, e.g. a frame the transport dropped); lower ones count as lost
 
 
 @dataclass
@@ -75,7 +86,7 @@ class ReceivedFrame:
     channel: np.ndarray
     payload: bytes | None = None
     payload_crc_ok: bool | None = None
-    header_ok: bool = True    # always: frames whose header fails are counted, never returned
+    inferred: bool = False    # its own header was not decoded: see ``ModemConfig.max_inferred_frames``
 
     @property
     def length(self) -> int:
@@ -95,7 +106,8 @@ class ReceiverStats:
     candidates: int = 0          # S&C metric local maxima above the threshold
     false_triggers: int = 0      # candidates the LTF did not confirm (or weak ones inside a decoded frame)
     header_failures: int = 0     # confirmed preambles whose header failed its CRC
-    frames: int = 0              # frames decoded
+    frames: int = 0              # frames decoded (inferred ones included)
+    inferred: int = 0            # frames decoded where their decoded neighbours place them
     truncated: int = 0           # frames cut by the end of the stream
     payload_crc_failures: int = 0
 
@@ -225,32 +237,35 @@ class ChannelEstimate:
         return ChannelEstimate(self.h[idx], self.noise_var[idx], self.error_var[idx], self.num_taps[idx])
 
 
-def estimate_channel(y1: np.ndarray, y2: np.ndarray, cfg: OfdmConfig, method: str = "smoothed",
+def estimate_channel(y: np.ndarray, known: np.ndarray, cfg: OfdmConfig, method: str = "smoothed",
                      backoff: int = 0) -> ChannelEstimate:
-    """LS channel estimate from two received copies of the LTF.
+    """LS channel estimate from S >= 2 received OFDM symbols whose REs are known.
 
-    y1, y2 : complex64 [B, N] (FFT bin order, transmitter RE units)
+    y     : complex64 [B, S, N] (FFT bin order, transmitter RE units), e.g. the two LTF copies,
+            followed by the header symbols once the header is known
+    known : complex [B or 1, S, N] what was sent, unit modulus on the used carriers
     method : ``"ls"`` (per-carrier LS) or ``"smoothed"``: the LS estimate is projected on the
              few delay taps that explain it, ``H_k = sum_l h_l exp(-j 2 pi k l / N)`` with l in
              [-4, CP + backoff + 2), chosen greedily (orthogonal matching pursuit) while the best
              remaining tap's correlation power exceeds ``TAP_KEEP_FACTOR`` times its noise
              variance. This interpolates across carriers and leaves an estimation error of
-             ``noise_var / 2 * num_taps / N_used`` instead of ``noise_var / 2``.
+             ``noise_var / S * num_taps / N_used`` instead of ``noise_var / S``.
+    The noise variance comes from the spread of the S per-symbol estimates around their mean.
     """
     bins = cfg.fft_bins(cfg.used_carriers)
-    x = ltf_values(cfg)[bins]
-    a, b = y1[:, bins], y2[:, bins]
-    h_ls = 0.5 * (a + b) * np.conj(x)          # |x| = 1
-    noise_var = 0.5 * np.mean(np.abs(a - b) ** 2, axis=1)
+    obs = y[..., bins] * np.conj(known[..., bins])          # [B, S, N_used]: H + noise (|known| = 1)
+    num = obs.shape[1]
+    h_ls = obs.mean(axis=1)
+    noise_var = np.mean(np.abs(obs - h_ls[:, None]) ** 2, axis=(1, 2)) * num / (num - 1)
     # floor at 100 dB below the signal: a noiseless simulation still yields finite LLRs
     noise_var = np.maximum(noise_var, 1e-10 * np.mean(np.abs(h_ls) ** 2, axis=1) + 1e-30)
     batch, n_used = h_ls.shape
     if method == "ls":
-        return ChannelEstimate(h_ls.astype(np.complex64), noise_var, noise_var / 2, np.full(batch, n_used))
+        return ChannelEstimate(h_ls.astype(np.complex64), noise_var, noise_var / num, np.full(batch, n_used))
     basis = _tap_basis(cfg, backoff)                   # [N_used, T]
     gram = np.conj(basis.T) @ basis
     proj = h_ls @ np.conj(basis)                       # [B, T] = basis^H h_ls
-    threshold = TAP_KEEP_FACTOR * (noise_var / 2) / n_used
+    threshold = TAP_KEEP_FACTOR * (noise_var / num) / n_used
     keep = np.zeros((batch, basis.shape[1]), bool)
     order = np.zeros((batch, basis.shape[1]), np.int64)   # kept taps, in the order found
     active = np.ones(batch, bool)
@@ -274,8 +289,12 @@ def estimate_channel(y1: np.ndarray, y2: np.ndarray, cfg: OfdmConfig, method: st
         taps = np.linalg.solve(system, np.take_along_axis(proj[act], idx, axis=1)[..., None])[..., 0]
         h[act] = np.einsum("ak,akn->an", taps, basis.T[idx])
         resid[act] = h_ls[act] - h[act]
-    num = keep.sum(axis=1)
-    return ChannelEstimate(h.astype(np.complex64), noise_var, noise_var / 2 * num / n_used, num)
+    num_taps = keep.sum(axis=1)
+    # the error: noise on the kept taps, plus the channel the kept taps leave out, which is what
+    # the residual holds beyond the noise it must hold (N_used - taps of N_used dimensions of noise)
+    ls_var = noise_var / num
+    missed = np.maximum(np.mean(np.abs(resid) ** 2, axis=1) - ls_var * (n_used - num_taps) / n_used, 0.0)
+    return ChannelEstimate(h.astype(np.complex64), noise_var, ls_var * num_taps / n_used + missed, num_taps)
 
 
 @functools.lru_cache(maxsize=8)
@@ -361,7 +380,8 @@ class _Sync:
     kind: np.ndarray
     length: np.ndarray
     header_ok: np.ndarray    # bool: CRC passed on a confirmed preamble
-    header_spec: np.ndarray  # complex64 [B, header symbols, N], CFO removed (reused for tracking)
+    spec: np.ndarray         # complex64 [B, 2 + header symbols, N]: LTF copies and header, CFO removed
+    inferred: np.ndarray     # bool: header fields and place implied by the neighbouring frames
 
     def take(self, idx: np.ndarray) -> "_Sync":
         """The results of candidates ``idx`` (new arrays)."""
@@ -425,6 +445,7 @@ class StreamReceiver:
         self._next = at          # end of the last accepted frame
         self._real_end = None
         self._pending, self._pending_samples = [], 0   # chunks not yet processed
+        self._last = None        # (seq, start, kind, length, period, eps) of the last accepted frame
 
     # -- public API ---------------------------------------------------------------------------
     def push(self, chunk: np.ndarray) -> list[ReceivedFrame]:
@@ -488,12 +509,54 @@ class StreamReceiver:
                 else:
                     accepted.append(i)
                     self._next = start + length
+            sync, accepted = self._infer_missing(x, sync, accepted)
             frames = self._decode_payloads(x, sync, accepted)
         self._scan = waiting if waiting is not None else max(limit, self._scan)
         keep_from = min(self._scan, end) - self._history
+        if self._last is not None:           # keep what follows the last frame while a gap may still be filled
+            if self._scan - self._last[1] <= (self.modem.max_inferred_frames + 1) * self._last[4]:
+                keep_from = min(keep_from, self._next)
+            else:
+                self._last = None
         keep_from = max(base, keep_from - keep_from % dec)
         self._buf, self._base = x[keep_from - base:], keep_from
         return frames
+
+    def _infer_missing(self, x: np.ndarray, sync: _Sync, accepted: list[int]) -> tuple[_Sync, list[int]]:
+        """Frames missing from a regular train: between two accepted frames of one kind and length
+        whose sequence numbers differ by d (2 <= d <= ``max_inferred_frames`` + 1) and whose starts
+        differ by d frame periods (frame + ``gap_samples``, within a CP), the d - 1 frames the
+        transmitter sent in between are decoded where they must be, with the CFO interpolated and
+        their own channel estimate, whether or not their preamble was detected or their header
+        decoded. Returns ``sync`` with their rows appended and all accepted rows in stream order."""
+        cfg, base = self.ofdm, self._base
+        anchors = [self._last] if self._last is not None else []
+        for i in accepted:
+            kind, length = int(sync.kind[i]), int(sync.length[i])
+            period = fr.frame_length_samples(cfg, kind, length) + self.modem.gap_samples
+            anchors.append((int(sync.seq[i]), int(sync.start[i]), kind, length, period, float(sync.eps[i])))
+        if anchors:
+            self._last = anchors[-1]
+        seqs, starts, eps = [], [], []
+        for a, b in zip(anchors[:-1], anchors[1:]):
+            d = (b[0] - a[0]) & 0xFFFF
+            if not 2 <= d <= self.modem.max_inferred_frames + 1 or a[2:5] != b[2:5] \
+                    or abs(b[1] - a[1] - d * a[4]) > cfg.cp_length_samples:
+                continue
+            for j in range(1, d):
+                start = min(a[1] + j * a[4], b[1] - (d - j) * a[4])     # the earlier path's timing
+                if start >= base:
+                    seqs.append(((a[0] + j) & 0xFFFF, a[2], a[3]))
+                    starts.append(start - base)
+                    eps.append(a[5] + (b[5] - a[5]) * j / d)
+        if not seqs:
+            return sync, accepted
+        extra = self._frames_at(x, np.array(starts, np.int64), np.array(eps), np.zeros(len(seqs), bool))
+        extra.seq[:], extra.kind[:], extra.length[:] = np.array(seqs).T
+        extra.confirmed[:] = extra.header_ok[:] = extra.inferred[:] = True
+        rows = accepted + list(range(sync.start.size, sync.start.size + len(seqs)))
+        sync = sync.join(extra)
+        return sync, sorted(rows, key=lambda i: sync.start[i])
 
     def _synchronise_candidates(self, x: np.ndarray, cand: np.ndarray, rel: np.ndarray, p_metric: np.ndarray,
                                 m: np.ndarray) -> _Sync:
@@ -561,21 +624,45 @@ class StreamReceiver:
         # confirmation: normalised lag-N correlation of the LTF (~ SNR / (1 + SNR), any channel)
         rho = np.abs(rep) / np.sqrt(np.maximum(np.sum(np.abs(a) ** 2, 1) * np.sum(np.abs(b) ** 2, 1), 1e-30))
         eps = eps1 + np.mod(frac - eps1 + 0.5, 1.0) - 0.5
-        # channel estimate and header, CFO removed with the phase reference at the frame start
+        return self._frames_at(x, start, eps, rho >= LTF_CONFIRM)
+
+    def _frames_at(self, x: np.ndarray, start: np.ndarray, eps: np.ndarray, decode: np.ndarray) -> _Sync:
+        """Channel estimates at frame starts ``start`` (in x) with CFO ``eps``, and the headers of
+        frames ``decode`` (bool [B]; the others are not decoded and count as unconfirmed)."""
+        cfg, n, cp = self.ofdm, self.ofdm.fft_size, self.ofdm.cp_length_samples
+        batch = start.size
+        t_ltf = start + ltf_offset(cfg)
+        # CFO removed with the phase reference at the frame start
         sym = cfg.symbol_length_samples
         fft_at = np.concatenate([(t_ltf - self._backoff)[:, None] + np.array([0, n]),
                                  (start + preamble_length(cfg) + cp - self._backoff)[:, None]
                                  + sym * np.arange(self._num_header)], axis=1)
         y = ofdm_demodulate(gather_blocks(x, fft_at, n) * cfo_ramp(eps, fft_at - start[:, None], n, n), cfg)
-        est = estimate_channel(y[:, 0], y[:, 1], cfg, self.modem.channel_estimator, self._backoff)
-        xh, noh, _ = equalize(y[:, 2:], est, cfg, "zf")
-        confirmed = rho >= LTF_CONFIRM
+        est = estimate_channel(y[:, :2], ltf_values(cfg)[None, None], cfg, self.modem.channel_estimator, self._backoff)
         seq, kind, length = (np.zeros(batch, np.int64) for _ in range(3))
         ok = np.zeros(batch, bool)
-        c = np.flatnonzero(confirmed)                    # headers of confirmed preambles only
+        c = np.flatnonzero(decode)
         if c.size:
-            seq[c], kind[c], length[c], ok[c] = fr.decode_headers(demap_soft(xh[c], noh[c], "bpsk"), cfg)
-        return _Sync(start + self._base, eps, confirmed, est, seq, kind, length, ok, y[:, 2:])
+            xh, noh, _ = equalize(y[c, 2:], est.select(c), cfg, "zf")
+            seq[c], kind[c], length[c], ok[c] = fr.decode_headers(demap_soft(xh, noh, "bpsk"), cfg)
+        return _Sync(start + self._base, eps, decode.copy(), est, seq, kind, length, ok, y,
+                     np.zeros(batch, bool))
+
+    def _estimate_with_header(self, sync: _Sync, idx: np.ndarray, kind: int, length: int) -> ChannelEstimate:
+        """The channel of frames ``idx`` (one kind and length) estimated again, from the LTF copies
+        and the header symbols, whose REs are known once the header is (decoded and CRC-checked,
+        or inferred): 2 + H known symbols instead of 2. Each header symbol is first turned back by
+        its common phase against the LTF estimate (residual CFO, phase noise), measured on all
+        its used carriers."""
+        cfg, h = self.ofdm, self._num_header
+        y = sync.spec[idx]                                      # a copy [B, 2 + H, N]
+        known = np.empty_like(y)
+        known[:, :2] = ltf_values(cfg)
+        known[:, 2:] = map_resource_grid(fr.header_symbols(sync.seq[idx], kind, length, cfg), cfg, pilot_values(cfg, h))
+        bins = cfg.fft_bins(cfg.used_carriers)
+        phasor = np.sum(y[:, 2:, bins] * np.conj(known[:, 2:, bins] * sync.est.h[idx, None]), axis=-1)   # [B, H]
+        y[:, 2:] *= (np.conj(phasor) / np.maximum(np.abs(phasor), 1e-30))[..., None]
+        return estimate_channel(y, known, cfg, self.modem.channel_estimator, self._backoff)
 
     def _decode_payloads(self, x: np.ndarray, sync: _Sync, accepted: list[int]) -> list[ReceivedFrame]:
         cfg, n, h = self.ofdm, self.ofdm.fft_size, self._num_header
@@ -599,16 +686,16 @@ class StreamReceiver:
             bodies *= inner[:, None, :]                  # the per-symbol phasor is applied after the FFT
             spec = scipy.fft.fft(bodies, axis=-1, norm="ortho", overwrite_x=True)
             # the header spectra from synchronisation join them, so phase tracking spans the frame
-            spec = np.concatenate([sync.header_spec[idx], spec], axis=1)
+            spec = np.concatenate([sync.spec[idx, 2:], spec], axis=1)
             rotation = np.concatenate([np.ones((idx.size, h), np.complex64), outer], axis=1)
-            est = sync.est.select(idx)
+            est = self._estimate_with_header(sync, idx, kind, length)
             equalizer = self.modem.equalizer if kind == 0 else "zf"
             sym_eq, no_eff, phase = equalize(spec, est, cfg, equalizer, rotation=rotation)
             nres = fr.payload_num_res(kind, length)
             xs = sym_eq[:, h:].reshape(idx.size, -1)[:, :nres]
             no = np.broadcast_to(no_eff, sym_eq.shape)[:, h:].reshape(idx.size, -1)[:, :nres]
             gain = np.mean(np.abs(est.h[:, data_pos]) ** 2, axis=1)
-            snr_db = 10 * np.log10(np.maximum(gain, 1e-30) / np.maximum(est.noise_var, 1e-30))
+            snr_db = 10 * np.log10(np.maximum(gain / np.maximum(est.noise_var, 1e-30), 1e-30))
             # residual CFO from the slope of the tracked phase (rad per symbol)
             s = np.arange(num_sym) - (num_sym - 1) / 2
             eps = sync.eps[idx] + (phase @ s / (s @ s)) / (2 * np.pi * sym / n)
@@ -617,17 +704,20 @@ class StreamReceiver:
                 bits = scramble(demap_hard(xs, fr.KINDS[kind])[:, :nbits])
                 raw = np.packbits(bits, axis=1)
             for j, i in enumerate(idx):
+                if sync.inferred[i] and snr_db[j] < INFERRED_MIN_SNR_DB:
+                    continue
+                self.stats.inferred += bool(sync.inferred[i])
                 f = ReceivedFrame(seq=int(sync.seq[i]), kind=fr.KINDS[kind], start=int(sync.start[i]),
                                   symbols=xs[j], no_eff=no[j], snr_db=float(snr_db[j]),
                                   cfo_hz=float(eps[j] * cfg.subcarrier_spacing_hz), cfo_subcarriers=float(eps[j]),
-                                  noise_var=float(est.noise_var[j]), channel=est.h[j])
+                                  noise_var=float(est.noise_var[j]), channel=est.h[j], inferred=bool(sync.inferred[i]))
                 if kind > 0:
                     f.payload = raw[j, :length].tobytes()
                     f.payload_crc_ok = crc32(f.payload) == int.from_bytes(raw[j, length:].tobytes(), "big")
                     self.stats.payload_crc_failures += not f.payload_crc_ok
                 out[int(i)] = f
         self.stats.frames += len(out)
-        return [out[i] for i in accepted]
+        return [out[i] for i in accepted if i in out]
 
 
 def receive(iq: np.ndarray, ofdm: OfdmConfig, modem: ModemConfig) -> tuple[list[ReceivedFrame], ReceiverStats]:

@@ -66,7 +66,7 @@ def _frame_bodies(payloads: list, seqs: np.ndarray, ofdm: OfdmConfig, modem: Mod
     num_pay = fr.num_payload_symbols(ofdm, kind, length)
     # data REs [B, header + payload symbols, num_data]: header, payload, fixed padding
     data = np.empty((batch, nh + num_pay, nd), np.complex64)
-    data[:, :nh] = map_bits(fr.encode_headers(seqs, kind, length, ofdm), "bpsk").reshape(batch, nh, nd)
+    data[:, :nh] = fr.header_symbols(seqs, kind, length, ofdm)
     flat = data[:, nh:].reshape(batch, -1)
     flat[:, :res.shape[1]] = res
     flat[:, res.shape[1]:] = _pad_symbols(flat.shape[1] - res.shape[1])

@@ -7,6 +7,7 @@ from scipy.special import erfc
 from semcom_phy.channel import apply_channel, tdl_profile
 from semcom_phy.config import ChannelConfig, ModemConfig
 from semcom_phy.phy import StreamReceiver, receive, transmit
+from semcom_phy.phy.receiver import estimate_channel
 
 from .conftest import random_payloads
 
@@ -150,6 +151,25 @@ def test_ber_agrees_with_q_function_theory(ofdm, mod, ebn0_db):
     assert 0.85 * theory < ber < 1.5 * theory
 
 
+def test_channel_estimate_improves_with_more_known_symbols(ofdm):
+    rng = np.random.default_rng(15)
+    delays, powers = tdl_profile("tdl-medium")
+    batch, n, noise_var = 400, ofdm.fft_size, 0.5
+    taps = np.sqrt(powers / 2) * (rng.standard_normal((batch, delays.size)) + 1j * rng.standard_normal((batch, delays.size)))
+    k = (np.fft.fftfreq(n) * n).round()                                  # signed carrier of each FFT bin
+    h = taps @ np.exp(-2j * np.pi * np.outer(delays, k) / n)             # [B, N], bin order
+    used = ofdm.fft_bins(ofdm.used_carriers)
+    errors = {}
+    for num in (2, 7):
+        known = np.sign(rng.standard_normal((batch, num, n))).astype(np.complex64)
+        noise = np.sqrt(noise_var / 2) * (rng.standard_normal((batch, num, n)) + 1j * rng.standard_normal((batch, num, n)))
+        est = estimate_channel((h[:, None] * known + noise).astype(np.complex64), known, ofdm)
+        errors[num] = np.mean(np.abs(est.h - h[:, used]) ** 2)
+        assert np.mean(est.noise_var) == pytest.approx(noise_var, rel=0.05)
+        assert 0.5 < np.mean(est.error_var) / errors[num] < 2.0      # the error it reports is the error it makes
+    assert errors[7] < 0.5 * errors[2]
+
+
 def test_chunked_stream_yields_the_same_frames(ofdm):
     rng = np.random.default_rng(7)
     modem = ModemConfig(mode="analog", gap_samples=333)
@@ -189,17 +209,65 @@ def test_noise_only_yields_no_frames(ofdm):
     assert frames == [] and stats.candidates == 0
 
 
-def test_corrupted_header_is_counted_and_not_decoded(ofdm):
+@pytest.mark.parametrize("max_inferred", [0, 8])
+def test_a_frame_whose_header_is_lost_is_inferred_from_its_neighbours(ofdm, max_inferred):
     rng = np.random.default_rng(10)
-    modem = ModemConfig(mode="digital", gap_samples=100)
+    modem = ModemConfig(mode="digital", gap_samples=100, max_inferred_frames=max_inferred)
     payloads = random_payloads("digital", 3, 100, rng)
     tx = transmit(payloads, ofdm, modem)
     iq = tx.iq.copy()
     hdr = tx.frame_starts[1] + 240
     iq[hdr:hdr + 240] = rng.standard_normal(240) * 2       # destroy the middle frame's header
     frames, stats = receive(iq, ofdm, modem)
-    assert [f.seq for f in frames] == [0, 2]
     assert stats.header_failures == 1
+    if not max_inferred:
+        assert [f.seq for f in frames] == [0, 2] and stats.inferred == 0
+        return
+    # frames 0 and 2, one frame period apart twice over, place frame 1 and name it
+    assert [f.seq for f in frames] == [0, 1, 2] and [f.inferred for f in frames] == [False, True, False]
+    assert [f.start for f in frames] == list(tx.frame_starts)
+    assert frames[1].payload == payloads[1] and frames[1].payload_crc_ok
+    assert stats.inferred == 1 and stats.frames == 3
+
+
+def test_frames_whose_preamble_is_lost_come_back_in_any_chunking(ofdm):
+    rng = np.random.default_rng(12)
+    modem = ModemConfig(mode="digital", gap_samples=77)
+    payloads = random_payloads("digital", 10, 300, rng)
+    tx = transmit(payloads, ofdm, modem)
+    iq = apply_channel(tx.iq, ChannelConfig(snr_db=25.0, cfo_hz=7e3, multipath="tdl-short"), ofdm,
+                       np.random.default_rng(13))
+    for j in (3, 4, 8):       # no sync symbol in two frames in a row and one more: never detected
+        iq[tx.frame_starts[j]:tx.frame_starts[j] + 80] = 0
+    whole, stats = receive(iq, ofdm, modem)
+    assert [f.seq for f in whole] == list(range(10)) and stats.inferred == 3
+    assert [f.seq for f in whole if f.inferred] == [3, 4, 8]
+    assert all(f.payload == p and f.payload_crc_ok for f, p in zip(whole, payloads))
+    for batch in (1, 2000):   # frame 3's neighbour arrives in a later pass: the samples between are kept
+        rx = StreamReceiver(ofdm, modem, batch_samples=batch)
+        chunked = []
+        for a in range(0, iq.size, 911):
+            chunked += rx.push(iq[a:a + 911])
+        chunked += rx.flush()
+        assert [(f.seq, f.start, f.inferred) for f in chunked] == [(f.seq, f.start, f.inferred) for f in whole]
+        assert all(f.payload == p for f, p in zip(chunked, payloads))
+
+
+def test_only_frames_a_regular_train_implies_are_inferred(ofdm):
+    rng = np.random.default_rng(14)
+    modem = ModemConfig(mode="digital", gap_samples=100, max_inferred_frames=2)
+    # sequence numbers 0, 1, 2 then 4, 5 (3 never sent): 2 -> 4 is one frame period, not two
+    first = transmit(random_payloads("digital", 3, 100, rng), ofdm, modem)
+    second = transmit(random_payloads("digital", 2, 100, rng), ofdm, modem, first_seq=4)
+    frames, stats = receive(np.concatenate([first.iq, second.iq[modem.gap_samples:]]), ofdm, modem)
+    assert [f.seq for f in frames] == [0, 1, 2, 4, 5] and stats.inferred == 0
+    # three frames lost in a row: more than max_inferred_frames, none is guessed
+    tx = transmit(random_payloads("digital", 5, 100, rng), ofdm, modem)
+    iq = tx.iq.copy()
+    for j in (1, 2, 3):
+        iq[tx.frame_starts[j]:tx.frame_starts[j] + 80] = 0
+    frames, stats = receive(iq, ofdm, modem)
+    assert [f.seq for f in frames] == [0, 4] and stats.inferred == 0
 
 
 def test_stream_cut_mid_frame_counts_a_truncated_frame(ofdm):
