@@ -148,7 +148,7 @@ class ModemConfig:
     tx_power: float = 1.0
     detection_threshold: float = 0.05
     max_cfo_subcarriers: float = 5.0
-    max_inferred_frames: int = 8
+    max_inferred_frames: int = 64
 
     def __post_init__(self):
         _check_choice(self, "mode", PAYLOAD_MODES)

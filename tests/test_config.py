@@ -26,6 +26,7 @@ def test_ofdm_config_errors_name_field_value_and_range(kwargs, words):
     (ModemConfig, dict(gap_samples=-5), ["gap_samples", "-5"]),
     (ModemConfig, dict(gap_samples=2.5), ["gap_samples", "integer"]),
     (ModemConfig, dict(detection_threshold=1.5), ["detection_threshold", "[0.03, 0.95]"]),
+    (ModemConfig, dict(max_inferred_frames=-1), ["max_inferred_frames", "[0, 1024]"]),
     (ChannelConfig, dict(snr_db=500.0), ["snr_db", "500", "[-30, 100]"]),
     (ChannelConfig, dict(snr_db=float("nan")), ["snr_db", "finite"]),
     (ChannelConfig, dict(multipath="tdl-huge"), ["multipath", "tdl-long"]),
