@@ -22,6 +22,7 @@ Writes JSON (``--json``, default ``results/bench_link.json``) with the config th
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import tempfile
@@ -110,19 +111,25 @@ def run_raw(num: int) -> dict:
         ctx.destroy(linger=0)
 
 
+@functools.lru_cache(maxsize=1)
+def _codec_and_images(num_images: int):
+    """The shipped codec and the first ``num_images`` test images, loaded once per process."""
+    from semcom_phy.data import load_split, to_tensor
+    from semcom_phy.semantic import load_codec
+
+    return load_codec(), to_tensor(load_split("test").images[:num_images])
+
+
 def loopback_seconds(link: str, num_images: int, record: Path | None = None) -> float:
     """Wall time of one loopback run (transport set-up included), recording to ``record`` if given."""
     import torch
 
     from semcom_phy.channel import channel_profile
-    from semcom_phy.data import load_split, to_tensor
     from semcom_phy.io.sigmf_io import LinkRecorder
     from semcom_phy.link import SemanticLink
-    from semcom_phy.semantic import load_codec
     from semcom_phy.transport import SimTransport
 
-    codec, ofdm = load_codec(), OfdmConfig()
-    x = to_tensor(load_split("test").images[:num_images])
+    (codec, x), ofdm = _codec_and_images(num_images), OfdmConfig()
     cfg = channel_profile("awgn", 10.0)
     t0 = time.perf_counter()
     transport = channel_emulator(cfg, ofdm) if link == "gnuradio" else SimTransport(cfg, ofdm, np.random.default_rng(0))

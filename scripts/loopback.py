@@ -97,13 +97,18 @@ def plot_curves(series: list[tuple[str, list[dict]]], path: Path, title: str, cl
     plt.close(fig)
 
 
+def run_tags(cfg: dict) -> tuple[str, str]:
+    """(channel, attack) of a loopback run, from its config: the ``--channel`` profile (``air``
+    over the radios) and the attack's name with its budget (``none`` without one)."""
+    a = cfg["args"]
+    return "air" if a["link"].startswith("pluto") else a["channel"], AttackConfig(**cfg.get("attack", {})).name
+
+
 def run_label(cfg: dict) -> str:
     """``link/channel, defense[, attack]`` of a loopback run, from its config."""
-    a = cfg["args"]
-    channel = "air" if a["link"].startswith("pluto") else a["channel"]
-    attack = AttackConfig(**cfg.get("attack", {}))
-    return (f"{a['link']}/{channel}, defense {describe(DefenseConfig(**cfg['defense']))}"
-            + ("" if attack.attack == "none" else f", attack {attack.name}"))
+    channel, attack = run_tags(cfg)
+    return (f"{cfg['args']['link']}/{channel}, defense {describe(DefenseConfig(**cfg['defense']))}"
+            + ("" if attack == "none" else f", attack {attack}"))
 
 
 def describe(d: DefenseConfig) -> str:

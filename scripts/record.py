@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loopback  # noqa: E402  (the experiment; this script records it and indexes the recordings)
 
-from semcom_phy.attacks.live import LIVE_ATTACKS, AttackConfig  # noqa: E402
+from semcom_phy.attacks.live import LIVE_ATTACKS  # noqa: E402
 from semcom_phy.channel import PROFILES  # noqa: E402
 
 FIELDS = ("file", "stream", "link", "channel", "snr_db", "attack", "frames", "samples", "sha512")
@@ -42,9 +42,8 @@ def index(folder: Path) -> list[dict]:
         doc = json.loads(meta.read_text())
         g, cfg = doc["global"], doc["global"]["semcom:config"]
         rows.append({"file": meta.name, "stream": "rx" if meta.stem.endswith("-rx") else "tx",
-                     "link": cfg["args"]["link"], "channel": "air" if cfg["args"]["link"].startswith("pluto")
-                     else cfg["args"]["channel"], "snr_db": cfg["run_snr_db"],
-                     "attack": AttackConfig(**cfg.get("attack", {})).name,
+                     "link": cfg["args"]["link"], **dict(zip(("channel", "attack"), loopback.run_tags(cfg))),
+                     "snr_db": cfg["run_snr_db"],
                      "frames": len(doc.get("annotations", [])),
                      "samples": meta.with_suffix(".sigmf-data").stat().st_size // 8, "sha512": g["core:sha512"]})
     with open(folder / "index.csv", "w", newline="") as f:

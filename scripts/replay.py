@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from semcom_phy.attacks.live import AttackConfig
 from semcom_phy.config import ModemConfig, OfdmConfig, from_dict
 from semcom_phy.data import DatasetError, load_split, to_tensor
 from semcom_phy.io.sigmf_io import RecordingError, export_frames, open_recording
@@ -33,6 +32,9 @@ from semcom_phy.link import LinkOutput, SemanticLink, assemble, interleaver
 from semcom_phy.phy import StreamReceiver
 from semcom_phy.purify import DefenseConfig, load_defense
 from semcom_phy.semantic import WeightsError, load_codec, pick_device
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from loopback import run_tags  # the loopback's channel and attack names of a run
 
 
 def replay(meta_path: Path, device, test) -> tuple[dict, tuple]:
@@ -63,10 +65,9 @@ def replay(meta_path: Path, device, test) -> tuple[dict, tuple]:
     out = LinkOutput(z, z_hat, no_eff, got, int(frame_ok.sum()), x_hat, logits, frames, rx.stats)
     snr = cfg["run_snr_db"]
     m = out.metrics(x, labels)
-    air = cfg["args"]["link"].startswith("pluto")
+    channel, attack = run_tags(cfg)
     row = {"snr_db": snr if snr is not None else round(m["snr_est_db"] or float("nan"), 2),
-           "channel": "air" if air else cfg["args"]["channel"], "attack": AttackConfig(**cfg.get("attack", {})).name,
-           **m, "recording": str(meta_path)}
+           "channel": channel, "attack": attack, **m, "recording": str(meta_path)}
     return row, (meta_path.name, samples, frames, rec.get_annotations(), ofdm, snr)
 
 

@@ -34,6 +34,7 @@ Pipeline per frame (all steps are batched over the frames found in one pass):
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from dataclasses import dataclass, fields
 
@@ -538,7 +539,7 @@ class StreamReceiver:
         if anchors:
             self._last = anchors[-1]
         seqs, starts, eps = [], [], []
-        for a, b in zip(anchors[:-1], anchors[1:]):
+        for a, b in itertools.pairwise(anchors):
             d = (b[0] - a[0]) & 0xFFFF
             if not 2 <= d <= self.modem.max_inferred_frames + 1 or a[2:5] != b[2:5] \
                     or abs(b[1] - a[1] - d * a[4]) > cfg.cp_length_samples:
