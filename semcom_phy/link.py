@@ -78,6 +78,7 @@ class LinkOutput:
             "snr_est_db": float(np.mean([f.snr_db for f in self.frames])) if self.frames else None,
             "cfo_est_hz": float(np.mean([f.cfo_hz for f in self.frames])) if self.frames else None,
             "header_failures": self.stats.header_failures,
+            "frames_inferred": self.stats.inferred,
         }
 
 
@@ -183,7 +184,7 @@ class SemanticLink:
             if j < len(owner):
                 rec.rx.annotate(rx0 + f.start, frame_length_samples(self.ofdm, KINDS.index(f.kind), f.length),
                                 f"frame {f.seq}", seq=f.seq, snr_est_db=f.snr_db,
-                                cfo_hz=f.cfo_hz, **who(j), **rec.fields)
+                                cfo_hz=f.cfo_hz, inferred=f.inferred, **who(j), **rec.fields)
 
 
 def assemble(frames: list[ReceivedFrame], first: int, order: np.ndarray):

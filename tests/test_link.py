@@ -55,6 +55,28 @@ def test_lost_frames_are_scored_not_dropped():
     assert m["accuracy"] <= 6 / 9 + 1e-6 and m["images_lost"] == 3
 
 
+class NoSyncEveryThird(DropEveryThird):
+    """Every third frame arrives without its sync symbol, so the detector never finds it."""
+
+    def send(self, iq):
+        self.count += 1
+        iq = iq.copy()
+        if self.count % 3 == 0:
+            gap = 256                   # each send: the default modem's gap_samples, then the frame
+            iq[gap:gap + OfdmConfig().symbol_length_samples] = 0
+        self.queue.append(iq)
+
+
+def test_frames_missed_by_the_detector_are_inferred_and_counted():
+    codec = _codec()
+    x = torch.rand(9, 1, 28, 28)
+    out = SemanticLink(codec, NoSyncEveryThird()).run(x)
+    assert [f.inferred for f in out.frames] == [False, False, True] * 2 + [False, False]   # the last has no successor
+    assert out.metrics(x, codec.classify(x).argmax(1))["frames_inferred"] == 2 == out.frames_received - 6
+    got = out.received
+    np.testing.assert_allclose(out.z_hat[got], out.z[got], atol=1e-3)   # noiseless: the inferred frames are exact
+
+
 def test_interleaving_turns_a_lost_frame_into_erasures_spread_over_its_group():
     codec = _codec()
     x = torch.rand(9, 1, 28, 28)

@@ -51,6 +51,7 @@ def test_replay_of_a_recorded_run_reproduces_its_numbers_and_damage_is_refused(r
 
     frames = load_frames(tmp_path / "f.npz")
     assert len(frames["seq"]) == sum(r["frames_received"] for r in live)
+    assert frames["inferred"].sum() == sum(r["frames_inferred"] for r in live) > 0    # multipath at 3 dB loses some
     assert (frames["label"] == load_split("test").labels[frames["image"]]).all()     # annotations name the images
     assert set(frames["snr_db"]) == {3.0, 15.0} and frames["iq"].shape[1] == frames["iq_length"].max()
     air = frames["attack"] == "air"                                      # half the recordings carry the attack
