@@ -23,6 +23,8 @@ L-inf ``--eps``. Metrics stay measured against the clean images.
 ``--interleave G`` spreads each image's symbols over G frames, so a frame lost in a fade costs G
 images a G-th of their symbols each instead of one image everything. An image none of whose
 symbols come back is counted as lost (blank image, wrong class) and stays in every average.
+A frame whose preamble or header a fade took is still decoded where the regular train of frames
+puts it, between two frames that did arrive (``--max-inferred N`` in a row at most; 0: off).
 
 Prints a table (SNR, frames received/sent, images lost, accuracy, PSNR, SSIM, EVM) and writes
 ``<out>/<run>/``: ``config.yaml``, ``results.json``, ``images.png`` (originals and what came back
@@ -187,6 +189,9 @@ def main(argv=None) -> int:
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="torch device (default auto)")
     ap.add_argument("--interleave", type=int, default=8, metavar="G",
                     help="spread each image's symbols over G frames (default 8; 1: one image per frame)")
+    ap.add_argument("--max-inferred", type=int, default=ModemConfig.max_inferred_frames, metavar="N",
+                    help="frames the receiver decodes where the train of frames puts them when their own preamble "
+                         f"or header is lost, at most N in a row (default {ModemConfig.max_inferred_frames}; 0: off)")
     ap.add_argument("--record", type=Path, default=None, metavar="DIR",
                     help="record each run's TX and RX IQ as SigMF in DIR (<link>_<channel>_<snr>-tx/-rx), one "
                          "annotation per frame; scripts/replay.py decodes them again")
@@ -229,6 +234,7 @@ def main(argv=None) -> int:
         device = pick_device(args.device)
         defense_cfg = DefenseConfig(args.defense, args.sender_step, args.nfe, args.stochastic, args.votes, args.bf16)
         attack = AttackConfig(args.attack, args.psr_db, args.eps, args.attack_steps)
+        modem = ModemConfig(mode="analog", gap_samples=256, max_inferred_frames=args.max_inferred)
     except ValueError as err:
         ap.error(str(err))
     radios = None
@@ -253,7 +259,7 @@ def main(argv=None) -> int:
     pick = np.sort(rng.choice(len(test), args.num_images, replace=False))
     x = to_tensor(test.images[pick]).to(device)
     labels = torch.from_numpy(test.labels[pick].astype(np.int64)).to(device)
-    ofdm, modem = OfdmConfig(), ModemConfig(mode="analog", gap_samples=256)
+    ofdm = OfdmConfig()
     results, shown, recordings = [], [], []
     t0 = time.time()
     if args.link == "gnuradio":

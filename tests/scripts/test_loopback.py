@@ -37,6 +37,7 @@ def test_short_loopback_writes_the_contracted_results(run_script, tmp_path):
     (["--defense", "latent", "--votes", "3"], "votes = 3: more than one vote needs stochastic=True"),
     (["--defense", "latent", "--nfe", "0"], "nfe = 0"),
     (["--attack", "air", "--psr-db", "40"], "AttackConfig.psr_db = 40.0 is out of range: allowed [-60, 20]"),
+    (["--max-inferred", "-1"], "ModemConfig.max_inferred_frames = -1 is out of range: allowed [0, 1024]"),
 ])
 def test_bad_arguments_exit_with_a_clear_message(run_script, args, message, tmp_path):
     res = run_script("scripts/loopback.py", *args, "--out", str(tmp_path))
