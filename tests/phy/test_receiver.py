@@ -12,12 +12,16 @@ from semcom_phy.phy.receiver import estimate_channel
 from .conftest import random_payloads
 
 
-def _run(ofdm, modem, payloads, channel, seed=0, lead=137):
+def _through(ofdm, modem, payloads, channel, seed=0, lead=137):
+    """(the burst, what comes out of ``channel``): the payloads' frames after ``lead`` zeros."""
     tx = transmit(payloads, ofdm, modem)
-    rng = np.random.default_rng(seed)
     iq = np.concatenate([np.zeros(lead, np.complex64), tx.iq])
-    rx = apply_channel(iq, channel, ofdm, rng)
-    frames, stats = receive(rx, ofdm, modem)
+    return tx, apply_channel(iq, channel, ofdm, np.random.default_rng(seed))
+
+
+def _run(ofdm, modem, payloads, channel, seed=0, lead=137):
+    tx, iq = _through(ofdm, modem, payloads, channel, seed, lead)
+    frames, stats = receive(iq, ofdm, modem)
     return tx, frames, stats
 
 
@@ -174,9 +178,7 @@ def test_chunked_stream_yields_the_same_frames(ofdm):
     rng = np.random.default_rng(7)
     modem = ModemConfig(mode="analog", gap_samples=333)
     payloads = random_payloads("analog", 12, 500, rng)
-    tx = transmit(payloads, ofdm, modem)
-    iq = apply_channel(tx.iq, ChannelConfig(snr_db=6.0, cfo_hz=20e3, multipath="tdl-medium"), ofdm,
-                       np.random.default_rng(8))
+    _, iq = _through(ofdm, modem, payloads, ChannelConfig(snr_db=6.0, cfo_hz=20e3, multipath="tdl-medium"), 8, 0)
     whole, whole_stats = receive(iq, ofdm, modem)
     assert len(whole) == 12
     cuts = np.sort(rng.choice(np.arange(1, iq.size), size=200, replace=False))
@@ -234,9 +236,7 @@ def test_frames_whose_preamble_is_lost_come_back_in_any_chunking(ofdm):
     rng = np.random.default_rng(12)
     modem = ModemConfig(mode="digital", gap_samples=77)
     payloads = random_payloads("digital", 10, 300, rng)
-    tx = transmit(payloads, ofdm, modem)
-    iq = apply_channel(tx.iq, ChannelConfig(snr_db=25.0, cfo_hz=7e3, multipath="tdl-short"), ofdm,
-                       np.random.default_rng(13))
+    tx, iq = _through(ofdm, modem, payloads, ChannelConfig(snr_db=25.0, cfo_hz=7e3, multipath="tdl-short"), 13, 0)
     for j in (3, 4, 8):       # no sync symbol in two frames in a row and one more: never detected
         iq[tx.frame_starts[j]:tx.frame_starts[j] + 80] = 0
     whole, stats = receive(iq, ofdm, modem)
