@@ -15,8 +15,8 @@ Project fields live in the ``semcom`` extension namespace (declared in ``core:ex
 object; per frame (one annotation each) ``semcom:seq``, ``semcom:images`` (test-set indices),
 ``semcom:labels``, ``semcom:snr_db`` (configured), ``semcom:snr_est_db`` and ``semcom:cfo_hz``
 (measured, RX only), ``semcom:inferred`` (RX only: true where the receiver placed the frame from
-its neighbours, its own preamble or header lost), ``semcom:defense``, ``semcom:attack`` and its budget (``semcom:psr_db`` or
-``semcom:eps`` and ``semcom:norm``, ``semcom:steps``).
+its neighbours, its own preamble or header lost), ``semcom:defense``, ``semcom:attack`` and its
+budget (``semcom:psr_db`` or ``semcom:eps`` and ``semcom:norm``, ``semcom:steps``).
 """
 
 from __future__ import annotations
