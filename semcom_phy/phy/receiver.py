@@ -37,6 +37,7 @@ import functools
 import itertools
 import math
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 import numpy as np
 import scipy.fft
@@ -398,6 +399,16 @@ class _Sync:
         return _Sync(*(cat(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)))
 
 
+class _Anchor(NamedTuple):
+    """An accepted frame, as the inference of missing frames needs it (``start`` absolute)."""
+    seq: int
+    start: int
+    kind: int
+    length: int
+    period: int              # frame + gap samples: where the next frame of the train starts
+    eps: float
+
+
 class StreamReceiver:
     """Finds and decodes frames in a complex64 stream pushed in chunks of any size.
 
@@ -446,7 +457,7 @@ class StreamReceiver:
         self._next = at          # end of the last accepted frame
         self._real_end = None
         self._pending, self._pending_samples = [], 0   # chunks not yet processed
-        self._last = None        # (seq, start, kind, length, period, eps) of the last accepted frame
+        self._last: _Anchor | None = None    # the last accepted frame
 
     # -- public API ---------------------------------------------------------------------------
     def push(self, chunk: np.ndarray) -> list[ReceivedFrame]:
@@ -515,7 +526,7 @@ class StreamReceiver:
         self._scan = waiting if waiting is not None else max(limit, self._scan)
         keep_from = min(self._scan, end) - self._history
         if self._last is not None:           # keep what follows the last frame while a gap may still be filled
-            if self._scan - self._last[1] <= (self.modem.max_inferred_frames + 1) * self._last[4]:
+            if self._scan - self._last.start <= (self.modem.max_inferred_frames + 1) * self._last.period:
                 keep_from = min(keep_from, self._next)
             else:
                 self._last = None
@@ -535,21 +546,21 @@ class StreamReceiver:
         for i in accepted:
             kind, length = int(sync.kind[i]), int(sync.length[i])
             period = fr.frame_length_samples(cfg, kind, length) + self.modem.gap_samples
-            anchors.append((int(sync.seq[i]), int(sync.start[i]), kind, length, period, float(sync.eps[i])))
+            anchors.append(_Anchor(int(sync.seq[i]), int(sync.start[i]), kind, length, period, float(sync.eps[i])))
         if anchors:
             self._last = anchors[-1]
         seqs, starts, eps = [], [], []
         for a, b in itertools.pairwise(anchors):
-            d = (b[0] - a[0]) & 0xFFFF
-            if not 2 <= d <= self.modem.max_inferred_frames + 1 or a[2:5] != b[2:5] \
-                    or abs(b[1] - a[1] - d * a[4]) > cfg.cp_length_samples:
+            d = (b.seq - a.seq) & 0xFFFF
+            if not 2 <= d <= self.modem.max_inferred_frames + 1 or (a.kind, a.length) != (b.kind, b.length) \
+                    or abs(b.start - a.start - d * a.period) > cfg.cp_length_samples:
                 continue
             for j in range(1, d):
-                start = min(a[1] + j * a[4], b[1] - (d - j) * a[4])     # the earlier path's timing
+                start = min(a.start + j * a.period, b.start - (d - j) * a.period)     # the earlier path's timing
                 if start >= base:
-                    seqs.append(((a[0] + j) & 0xFFFF, a[2], a[3]))
+                    seqs.append(((a.seq + j) & 0xFFFF, a.kind, a.length))
                     starts.append(start - base)
-                    eps.append(a[5] + (b[5] - a[5]) * j / d)
+                    eps.append(a.eps + (b.eps - a.eps) * j / d)
         if not seqs:
             return sync, accepted
         extra = self._frames_at(x, np.array(starts, np.int64), np.array(eps), np.zeros(len(seqs), bool))
