@@ -13,7 +13,10 @@ Radio can).
 at the sender to --sender-step, denoised at the receiver from the step that matches sender plus
 channel noise), ``image`` (the image diffused before the encoder, purified by the image denoiser
 before the classifier), ``median`` (a 3x3 median filter before the classifier, the classic
-baseline) or ``advtrain`` (the adversarially trained codec).
+baseline) or ``advtrain`` (the adversarially trained codec). ``--scramble`` adds keyed symbol
+scrambling to any of them (a secret per-image permutation and phase rotation of the symbols with
+the pre-shared ``--key``, undone at the receiver): an air perturbation crafted without the key
+reaches the decoder scattered like noise.
 
 ``--attack``: an adversary in the loop, crafted before each run against the link's own defense
 at the run's SNR (white box, see ``semcom_phy.attacks.live``): ``jamming``, ``air`` (per-image PGD
@@ -114,11 +117,20 @@ def run_label(cfg: dict) -> str:
 
 
 def describe(d: DefenseConfig) -> str:
+    scrambled = ", scrambled" if d.scramble else ""
     if d.evaluations_per_image == 0:
-        return d.defense
+        return d.defense + scrambled
     sender = f"t_s {d.sender_step}, " if d.defense in ("latent", "image") else ""
     return (f"{d.defense} ({sender}{d.nfe} NFE, {'stochastic' if d.stochastic else 'deterministic'}"
-            + (f", {d.votes} votes)" if d.votes > 1 else ")"))
+            + (f", {d.votes} votes" if d.votes > 1 else "") + f"){scrambled}")
+
+
+def key_int(text: str) -> int:
+    """``--key``: a decimal or 0x-hex integer."""
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer (decimal, or hex with 0x)") from None
 
 
 LINKS = ("sim", "gnuradio", "pluto", "pluto-gnuradio")
@@ -214,6 +226,11 @@ def main(argv=None) -> int:
     ap.add_argument("--stochastic", action="store_true", help="stochastic (DDPM-like) instead of deterministic (DDIM) sampling")
     ap.add_argument("--votes", type=int, default=d.votes, help="purifications per image, majority vote (needs --stochastic)")
     ap.add_argument("--bf16", action="store_true", help="run the denoiser under bfloat16 autocast (for GPUs)")
+    ap.add_argument("--scramble", action="store_true",
+                    help="keyed symbol scrambling on top of the defense (against air perturbations)")
+    ap.add_argument("--key", type=key_int, default=d.key, metavar="INT",
+                    help="the scrambling's pre-shared key, an integer below 2^256, decimal or 0x-hex (default 0, "
+                         "a testbed key; recorded in the run's config so replays can unscramble)")
     a = AttackConfig()
     ap.add_argument("--attack", choices=LIVE_ATTACKS, default=a.attack,
                     help="adversary crafted against the link before each run (default none): jamming, air, universal "
@@ -232,7 +249,8 @@ def main(argv=None) -> int:
             ap.error(f"--snr {s:g}: allowed -30..100 dB")
     try:
         device = pick_device(args.device)
-        defense_cfg = DefenseConfig(args.defense, args.sender_step, args.nfe, args.stochastic, args.votes, args.bf16)
+        defense_cfg = DefenseConfig(args.defense, args.sender_step, args.nfe, args.stochastic, args.votes, args.bf16,
+                                    args.scramble, args.key)
         attack = AttackConfig(args.attack, args.psr_db, args.eps, args.attack_steps)
         modem = ModemConfig(mode="analog", gap_samples=256, max_inferred_frames=args.max_inferred)
     except ValueError as err:

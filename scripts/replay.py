@@ -28,7 +28,7 @@ import torch
 from semcom_phy.config import ModemConfig, OfdmConfig, from_dict
 from semcom_phy.data import DatasetError, load_split, to_tensor
 from semcom_phy.io.sigmf_io import RecordingError, export_frames, open_recording
-from semcom_phy.link import LinkOutput, SemanticLink, assemble, interleaver
+from semcom_phy.link import SemanticLink
 from semcom_phy.phy import StreamReceiver
 from semcom_phy.purify import DefenseConfig, load_defense
 from semcom_phy.semantic import WeightsError, load_codec, pick_device
@@ -60,9 +60,7 @@ def replay(meta_path: Path, device, test) -> tuple[dict, tuple]:
     samples = rec.read_samples().astype(np.complex64)
     rx = StreamReceiver(ofdm, modem)
     frames = rx.push(samples) + rx.flush()
-    z_hat, no_eff, got, frame_ok = assemble(frames, 0, interleaver(len(z), z.shape[1], link.interleave))
-    x_hat, logits = link.decode(z_hat, no_eff, got)
-    out = LinkOutput(z, z_hat, no_eff, got, int(frame_ok.sum()), x_hat, logits, frames, rx.stats)
+    out = link.receive(z, frames, rx.stats)
     snr = cfg["run_snr_db"]
     m = out.metrics(x, labels)
     channel, attack = run_tags(cfg)

@@ -4,7 +4,9 @@ images -> [sender diffusion] -> encoder -> symbols -> OFDM frames -> transport -
        -> equalised symbols + no_eff -> [purification] -> decoder -> classifier -> metrics
 
 The bracketed steps are the defense (:mod:`semcom_phy.purify.defense`); without one the link is
-the plain semantic link.
+the plain semantic link. A scrambling defense also scrambles each image's symbols with its key
+right after the encoder and unscrambles them before purification (:mod:`semcom_phy.purify.scramble`);
+the session is the link's seed and images are numbered from 0 in the order the link sent them.
 
 Each frame carries k symbols, the size of one image's. With ``interleave`` G = 1 a frame carries
 one image (its header sequence number names the image). With G > 1 the images go in groups of G
@@ -29,7 +31,7 @@ from .config import ModemConfig, OfdmConfig
 from .metrics import accuracy, evm_db, psnr_db, ssim
 from .phy import ReceivedFrame, ReceiverStats, StreamReceiver, transmit
 from .phy.frame import KINDS, frame_length_samples
-from .purify import Defense, DefenseConfig
+from .purify import Defense, DefenseConfig, Scrambling
 from .semantic import SemanticCodec
 from .transport import Transport
 
@@ -111,6 +113,7 @@ class SemanticLink:
         self.generator = generator or torch.Generator(self.device).manual_seed(0)
         self.rx_generator = torch.Generator(self.device).manual_seed(self.generator.initial_seed() + 1)
         self._seq = 0
+        self._images = 0                # images sent in this session: the scrambling's image index
 
     @torch.no_grad()
     def run(self, x: torch.Tensor, image_ids=None, labels=None, x_sent: torch.Tensor | None = None,
@@ -124,6 +127,10 @@ class SemanticLink:
         z = self.defense.encode(x.to(self.device), self.generator).cpu().numpy().astype(np.complex64)  # [B, k]
         sent = z if x_sent is None else \
             self.defense.encode(x_sent.to(self.device), self.generator).cpu().numpy().astype(np.complex64)
+        first_image, self._images = self._images, self._images + len(z)
+        scrambling = self._scrambling(first_image, *z.shape)
+        if scrambling is not None:
+            sent = scrambling.apply(torch.from_numpy(sent)).numpy()
         if delta_air is not None:
             sent = sent + torch.as_tensor(delta_air).cpu().numpy().astype(np.complex64)
         first = self._seq
@@ -148,21 +155,29 @@ class SemanticLink:
             frames += rx.push(got)
         frames += rx.flush()
 
-        k = z.shape[1]
-        z_hat, no_eff, got, frame_ok = assemble(frames, first, order)
-        x_hat, logits = self.decode(z_hat, no_eff, got)
         if rec:
-            self._annotate(rec, burst, frames, order // k, first, tx0, rx0, image_ids, labels)
-        return LinkOutput(z, z_hat, no_eff, got, int(frame_ok.sum()), x_hat, logits, frames, rx.stats)
+            self._annotate(rec, burst, frames, order // z.shape[1], first, tx0, rx0, image_ids, labels)
+        return self.receive(z, frames, rx.stats, first, first_image)
 
     @torch.no_grad()
-    def decode(self, z_hat: np.ndarray, no_eff: np.ndarray, got: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        """The receiver's last steps: (purification,) decoder, classifier; images none of whose
-        symbols came back are blank. Arrays as :func:`assemble` returns them."""
+    def receive(self, z: np.ndarray, frames: list[ReceivedFrame], stats: ReceiverStats, first_seq: int = 0,
+                first_image: int = 0) -> LinkOutput:
+        """The receiver's last steps for the frames of one run: each image's symbols reassembled
+        (sequence numbers from ``first_seq``), unscrambled (images ``first_image``.. of the session),
+        purified, decoded and classified; images none of whose symbols came back are blank.
+        z complex64 [B, k]: the clean symbols sent, EVM's reference."""
+        z_hat, no_eff, got, frame_ok = assemble(frames, first_seq, interleaver(len(z), z.shape[1], self.interleave))
+        scrambling = self._scrambling(first_image, *z.shape)
+        if scrambling is not None:
+            z_hat, no_eff, got = (a.numpy() for a in scrambling.undo(*map(torch.from_numpy, (z_hat, no_eff, got))))
         x_hat, logits = self.defense.decode(torch.from_numpy(z_hat).to(self.device),
                                             torch.from_numpy(no_eff).to(self.device), self.rx_generator)
         x_hat[torch.from_numpy(~got.any(1)).to(self.device)] = 0.0                       # lost: blank
-        return x_hat, logits
+        return LinkOutput(z, z_hat, no_eff, got, int(frame_ok.sum()), x_hat, logits, frames, stats)
+
+    def _scrambling(self, first_image: int, num_images: int, k: int) -> Scrambling | None:
+        d = self.defense.cfg
+        return Scrambling.keyed(d.key, self.generator.initial_seed(), first_image, num_images, k) if d.scramble else None
 
 
     def _annotate(self, rec, burst, frames, owner, first, tx0, rx0, image_ids, labels) -> None:

@@ -4,6 +4,7 @@ import torch
 
 from semcom_phy.config import ChannelConfig, ModemConfig, OfdmConfig
 from semcom_phy.link import SemanticLink
+from semcom_phy.purify import Defense, DefenseConfig
 from semcom_phy.semantic import CodecConfig, SemanticCodec
 from semcom_phy.transport import SimTransport, Transport
 
@@ -24,15 +25,15 @@ def test_noiseless_link_reproduces_the_encoder_symbols():
     assert float(out.no_eff.max()) < 1e-6
 
 
-class DropEveryThird(Transport):
-    """Loses every third send (= every third frame) on a noiseless channel."""
+class Wire(Transport):
+    """A noiseless wire that keeps what went over it."""
 
     def __init__(self):
-        self.count, self.queue = 0, []
+        self.sent, self.queue = [], []
 
     def send(self, iq):
-        self.count += 1
-        self.queue.append(np.zeros_like(iq) if self.count % 3 == 0 else iq)
+        self.sent.append(iq)
+        self.queue.append(iq)
 
     def receive(self, timeout_s=0.0):
         out = np.concatenate(self.queue) if self.queue else np.zeros(0, np.complex64)
@@ -41,6 +42,36 @@ class DropEveryThird(Transport):
 
     def close(self):
         pass
+
+
+def test_scrambling_changes_what_goes_on_the_air_and_only_the_key_undoes_it():
+    codec, x = _codec(), torch.rand(6, 1, 28, 28)
+    plain, scrambled = Wire(), Wire()
+    SemanticLink(codec, plain).run(x)
+    link = SemanticLink(codec, scrambled, defense=Defense(DefenseConfig(scramble=True, key=0xC0FFEE), codec))
+    out = link.run(x)
+    air = [np.concatenate(w.sent) for w in (plain, scrambled)]
+    assert air[0].shape == air[1].shape
+    assert np.abs(air[0] - air[1]).mean() > 0.1 * np.abs(air[0]).mean()
+    np.testing.assert_allclose(out.z_hat, out.z, atol=1e-4)                  # the key holder gets it back
+    thief = SemanticLink(codec, None, defense=Defense(DefenseConfig(scramble=True, key=0xC0FFEF), codec))
+    stolen = thief.receive(out.z, out.frames, out.stats)
+    assert np.abs(stolen.z_hat - out.z).mean() > 0.5 * np.abs(out.z).mean()
+    # the next run of the session scrambles its images afresh: the same images go out differently
+    link.run(x)
+    assert np.abs(np.concatenate(scrambled.sent[len(scrambled.sent) // 2:]) - air[1]).mean() > 0.1 * np.abs(air[1]).mean()
+
+
+class DropEveryThird(Wire):
+    """Loses every third send (= every third frame) on a noiseless channel."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def send(self, iq):
+        self.count += 1
+        super().send(np.zeros_like(iq) if self.count % 3 == 0 else iq)
 
 
 def test_lost_frames_are_scored_not_dropped():
@@ -77,10 +108,12 @@ def test_frames_missed_by_the_detector_are_inferred_and_counted():
     np.testing.assert_allclose(out.z_hat[got], out.z[got], atol=1e-3)   # noiseless: the inferred frames are exact
 
 
-def test_interleaving_turns_a_lost_frame_into_erasures_spread_over_its_group():
+@pytest.mark.parametrize("scramble", [False, True])
+def test_interleaving_turns_a_lost_frame_into_erasures_spread_over_its_group(scramble):
     codec = _codec()
     x = torch.rand(9, 1, 28, 28)
-    out = SemanticLink(codec, DropEveryThird(), interleave=3).run(x)
+    out = SemanticLink(codec, DropEveryThird(), defense=Defense(DefenseConfig(scramble=scramble), codec),
+                       interleave=3).run(x)
     assert out.received.all() and out.frames_received == 6
     k = codec.cfg.num_symbols
     lost = ~out.symbol_received

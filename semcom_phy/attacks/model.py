@@ -2,9 +2,9 @@
 
 :class:`LinkModel` chains, with gradients through every stage::
 
-    images x -> defense sender (encode, sender diffusion) -> symbols s [B, k]
+    images x -> defense sender (encode, sender diffusion[, scrambling]) -> symbols s [B, k]
              -> s + delta_air -> channel (symbol_channel: AWGN or Rayleigh, ZF-equalised, at snr_db)
-             -> defense receiver (purification, decode, classify) -> (x_hat, scores)
+             -> defense receiver ([unscrambling,] purification, decode, classify) -> (x_hat, scores)
 
 Where the air perturbation enters: OFDM modulation with a unitary FFT is linear, so a
 perturbation placed on the data resource elements of the payload is exactly this symbol-domain
@@ -13,6 +13,11 @@ same channel as the signal (for AWGN that is the same as adding it at the receiv
 receiver estimates its noise from the preamble, which the perturbation does not touch, so the
 ``no_eff`` the defense and the decoder get comes from the channel alone: the receiver has no
 side information about the attack.
+
+A scrambling defense (``DefenseConfig.scramble``) draws every image's scrambling at random on
+every call (:meth:`~semcom_phy.purify.Scrambling.draw`): the attacker does not hold the key, so
+to them the key is a random variable, and EOT over these draws is EOT over keys. A fixed-noise
+generator fixes the scrambling too: the attacker who knows the key.
 
 PSR (DESIGN.md section 3): ``10 log10(||delta||^2 / ||s||^2)`` per example. The transmitted symbols
 have unit power per symbol, so ``||s||^2 = k`` and a PSR budget is the absolute energy
@@ -26,7 +31,7 @@ import math
 
 import torch
 
-from ..purify import Defense
+from ..purify import Defense, Scrambling
 from ..semantic import symbol_channel
 
 __all__ = ["LinkModel", "psr_db", "psr_radius", "scale_to_psr"]
@@ -105,8 +110,9 @@ class LinkModel:
     fading : Rayleigh fading per symbol (ZF-equalised, as :func:`~semcom_phy.semantic.symbol_channel`)
         instead of AWGN
 
-    Randomness: every call draws, in this order, the sender's diffusion noise, the channel (fading
-    and noise) and the reverse process's noise from ``generator`` (None: torch's default
+    Randomness: every call draws, in this order, the sender's diffusion noise, the scrambling (if
+    the defense scrambles), the channel (fading and noise) and the reverse process's noise from
+    ``generator`` (None: torch's default
     generator, not reproducible). A fixed-noise model is obtained by passing a freshly seeded
     generator to every call, e.g. ``torch.Generator(model.device).manual_seed(seed)``; the draws
     then depend on the batch size, so a fixed-noise attack and its evaluation must use the same
@@ -170,6 +176,9 @@ class LinkModel:
             raise ValueError(f"x: shape {tuple(x.shape)}, expected [B, 1, 28, 28]")
         s = self.transmit(x, generator)
         b, k = s.shape
+        scrambling = Scrambling.draw(b, k, generator, s.device) if self.defense.cfg.scramble else None
+        if scrambling is not None:
+            s = scrambling.apply(s)
         if delta_air is not None:
             if not torch.is_complex(delta_air):
                 raise ValueError(f"delta_air: dtype {delta_air.dtype}, expected complex")
@@ -179,4 +188,6 @@ class LinkModel:
         snr = torch.full((b,), self.snr_db, device=s.device)
         fading = torch.full((b,), self.fading, dtype=torch.bool, device=s.device)
         z_hat, no_eff = symbol_channel(s, snr, fading, generator)
+        if scrambling is not None:
+            z_hat, no_eff = scrambling.undo(z_hat, no_eff)
         return self.defense.decode(z_hat, no_eff, generator, bpda=bpda)

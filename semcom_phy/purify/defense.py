@@ -19,6 +19,10 @@ advtrain  encode (adversarially         decode, classify (the adversarial-traini
 With ``votes`` K > 1 the receiver purifies each received vector K times with independent noise
 (stochastic sampling), classifies every result and takes the majority vote; the reconstruction is
 the mean of the K images.
+
+With ``scramble`` any of them also scrambles the transmitted symbols with a secret ``key``
+(:mod:`.scramble`): the link applies it after :meth:`Defense.encode` and undoes it before
+:meth:`Defense.decode`.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from ..semantic.weights import WEIGHTS_DIR, WeightsError, load_codec, load_model
 from .models import ImageUNet, ImageUNetConfig, LatentDenoiser, LatentDenoiserConfig
 from .purifier import diffuse_image, diffuse_latent, purify_image, purify_latent
 from .schedule import NoiseSchedule
+from .scramble import KEY_BITS
 
 DEFENSES = ("none", "receiver", "latent", "image", "median", "advtrain")
 NO_DENOISER = ("none", "median", "advtrain")
@@ -44,7 +49,9 @@ class DefenseConfig:
     """``sender_step``: t_s of the sender's diffusion (latent and image defenses); ``nfe``: denoiser
     evaluations per purification; ``stochastic``: DDPM-like sampling (eta 1) instead of DDIM
     (eta 0); ``votes``: purifications per received image (needs ``stochastic``); ``bf16``: run the
-    denoiser under bfloat16 autocast (for GPUs; the scheduler arithmetic stays in float32)."""
+    denoiser under bfloat16 autocast (for GPUs; the scheduler arithmetic stays in float32);
+    ``scramble``: keyed symbol scrambling with the pre-shared ``key`` (an integer below 2^256; the
+    default 0 is a testbed key, recorded with each run so that replays can unscramble)."""
 
     defense: str = "none"
     sender_step: int = 60
@@ -52,12 +59,18 @@ class DefenseConfig:
     stochastic: bool = False
     votes: int = 1
     bf16: bool = False
+    scramble: bool = False
+    key: int = 0
 
     def __post_init__(self):
         _check_choice(self, "defense", DEFENSES)
         _check_range(self, "sender_step", 0, 999, integer=True)
         _check_range(self, "nfe", 1, 100, integer=True)
         _check_range(self, "votes", 1, 64, integer=True)
+        if not isinstance(self.scramble, bool):
+            raise ValueError(f"DefenseConfig.scramble = {self.scramble!r}: must be true or false")
+        if isinstance(self.key, bool) or not isinstance(self.key, int) or not 0 <= self.key < 2 ** KEY_BITS:
+            raise ValueError(f"DefenseConfig.key = {self.key!r}: must be an integer in [0, 2^{KEY_BITS})")
         if self.votes > 1 and not self.stochastic:
             raise ValueError(f"DefenseConfig.votes = {self.votes}: more than one vote needs stochastic=True "
                              "(deterministic purifications of one received vector are identical)")

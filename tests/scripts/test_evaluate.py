@@ -29,6 +29,10 @@ def test_quick_config_writes_the_contracted_results_and_resumes(run_script, tmp_
     # breaks the digital link's packets where Gaussian jamming of the same PSR does not
     assert rows[("advtrain", "pgd_adaptive", 0.1)]["accuracy_mean"] > rows[("none", "pgd_adaptive", 0.1)]["accuracy_mean"]
     assert rows[("digital", "air", -10)]["accuracy_mean"] < 0.3 < rows[("digital", "jamming", -10)]["accuracy_mean"]
+    # scrambling: an air perturbation without the key is noise; with it (one fixed draw) it works again
+    assert rows[("scrambled", "air", -10)]["accuracy_mean"] > rows[("none", "air", -10)]["accuracy_mean"] + 0.3
+    assert rows[("scrambled", "air_fixed", -10)]["accuracy_mean"] < rows[("scrambled", "jamming", -10)]["accuracy_mean"] - 0.3
+    assert doc["sanity"]["adversarial_beats_random"]["ok"]
     assert {p.name for p in out.iterdir()} >= {"results.jsonl", "report.md", "config.yaml", "acc_vs_snr.png",
                                               "acc_vs_linf.png", "acc_vs_psr.png", "acc_vs_cost.png"}
     lines = (out / "results.jsonl").read_text().splitlines()

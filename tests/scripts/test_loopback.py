@@ -38,6 +38,8 @@ def test_short_loopback_writes_the_contracted_results(run_script, tmp_path):
     (["--defense", "latent", "--nfe", "0"], "nfe = 0"),
     (["--attack", "air", "--psr-db", "40"], "AttackConfig.psr_db = 40.0 is out of range: allowed [-60, 20]"),
     (["--max-inferred", "-1"], "ModemConfig.max_inferred_frames = -1 is out of range: allowed [0, 1024]"),
+    (["--scramble", "--key", "0xZZ"], "argument --key: '0xZZ' is not an integer (decimal, or hex with 0x)"),
+    (["--scramble", "--key", "-5"], "DefenseConfig.key = -5: must be an integer in [0, 2^256)"),
 ])
 def test_bad_arguments_exit_with_a_clear_message(run_script, args, message, tmp_path):
     res = run_script("scripts/loopback.py", *args, "--out", str(tmp_path))
@@ -55,6 +57,18 @@ def test_loopback_with_each_defense(run_script, defense, tmp_path):
     assert doc["config"]["defense"]["defense"] == defense
     row = doc["results"][0]
     assert row["frames_received"] == 8 and row["psnr_db"] > 16
+
+
+def test_scrambling_defeats_the_air_attack_on_the_ofdm_link(run_script, tmp_path):
+    acc = {}
+    for extra in ([], ["--scramble"]):
+        res = run_script("scripts/loopback.py", "--num-images", "48", "--snr", "10", "--attack", "air",
+                         "--out", str(tmp_path / "runs"), "--json", str(tmp_path / "r.json"), "--no-plot", *extra)
+        assert res.returncode == 0, res.stderr
+        doc = json.loads((tmp_path / "r.json").read_text())
+        assert doc["config"]["defense"]["scramble"] == bool(extra)
+        acc[bool(extra)] = doc["results"][0]["accuracy"]
+    assert acc[False] < 0.5 and acc[True] > acc[False] + 0.3
 
 
 @pytest.mark.gnuradio

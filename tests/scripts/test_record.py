@@ -62,10 +62,11 @@ def test_replay_of_a_recorded_run_reproduces_its_numbers_and_damage_is_refused(r
     assert res.returncode == 2 and "SHA-512 does not match" in res.stderr and "Traceback" not in res.stderr
 
 
-def test_replay_repeats_a_stochastic_defense_draw_for_draw(run_script, tmp_path):
+def test_replay_repeats_a_stochastic_scrambled_defense_draw_for_draw(run_script, tmp_path):
     data = tmp_path / "data"
     res = run_script("scripts/record.py", "--out", str(data), "--snr", "0", "10", "--num-images", "32",
-                     "--defense", "latent", "--stochastic", "--votes", "3", "--no-plot", "--json", str(tmp_path / "live.json"))
+                     "--defense", "latent", "--stochastic", "--votes", "3", "--scramble", "--key", "0x5ec",
+                     "--no-plot", "--json", str(tmp_path / "live.json"))
     assert res.returncode == 0, res.stderr
     res = run_script("scripts/replay.py", str(data), "--json", str(tmp_path / "replay.json"))
     assert res.returncode == 0, res.stderr
