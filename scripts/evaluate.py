@@ -286,12 +286,12 @@ def sanity(rows: list[dict], cfg: Config) -> dict:
     scrambled = {d["label"] for d in cfg.defenses if d.get("scramble")}
     for (ch, snr, lab, att, b), r in by.items():
         checked = ("pgd_adaptive", "air_fixed") if lab in scrambled else ("pgd_adaptive", "air_adaptive")
-        if kind[att] not in checked or not b:
-            if lab in scrambled and kind[att] == "air_adaptive" and b:
-                keyless.append(f"{lab}/{att} {r['accuracy_mean']:.3f}")
-            continue
         control = next((c for (ch2, s2, l2, a2, b2), c in by.items() if (ch2, s2, l2, b2) == (ch, snr, lab, b)
                         and kind[a2] == ("noise" if kind[att] in T1 else "jamming")), None)
+        if lab in scrambled and kind[att] == "air_adaptive" and b and control is not None:
+            keyless.append((r["accuracy_mean"], control["accuracy_mean"]))
+        if kind[att] not in checked or not b:
+            continue
         if control is not None:
             n += 1
             if not r["accuracy_mean"] < control["accuracy_mean"]:
@@ -299,8 +299,10 @@ def sanity(rows: list[dict], cfg: Config) -> dict:
                            f"random {control['accuracy_mean']:.3f}")
     detail = "; ".join(bad) or f"{n} adaptive cells below their random control"
     if keyless:
-        detail += (" (scrambling defenses: checked with the key, air_fixed; without it, as designed, "
-                   f"no better than random: {', '.join(keyless)})")
+        acc, ctl = zip(*keyless)
+        detail += (f"; scrambling defenses are checked with the key (air_fixed): without it, as designed, their "
+                   f"{len(keyless)} adaptive air cells score {min(acc):.3f}-{max(acc):.3f} against "
+                   f"{min(ctl):.3f}-{max(ctl):.3f} for their jamming controls")
     checks["adversarial_beats_random"] = {"ok": n > 0 and not bad, "detail": detail}
 
     none_pgd = [r for r in rows if r["defense"] == "none" and r["kind"] in ADAPTIVE_T1 and r["budget"]]
@@ -374,14 +376,18 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.legend import Legend
     from matplotlib.lines import Line2D
 
     h = cfg.headline
     labels = [d["label"] for d in cfg.defenses]
+    colors = [f"C{i}" for i in range(len(labels))] if len(labels) <= 10 else \
+        [plt.get_cmap("tab20")(i % 20) for i in range(len(labels))]
 
     def finish(fig, path: Path) -> None:
         fig.tight_layout()
-        fig.savefig(path, dpi=110)
+        legends = [c for a in fig.axes for c in a.get_children() if isinstance(c, Legend)]   # added ones too
+        fig.savefig(path, dpi=110, bbox_inches="tight", bbox_extra_artists=legends)
         plt.close(fig)
 
     def series(lab, kind, budget=None, channel=None, snr=None, x="snr_db", y="accuracy_mean"):
@@ -396,7 +402,7 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
     fig, axes = plt.subplots(1, len(cfg.channels), figsize=(5.5 * len(cfg.channels), 3.8), squeeze=False)
     for ax, ch in zip(axes[0], cfg.channels):
         for i, lab in enumerate(labels):
-            color = f"C{i}"
+            color = colors[i]
             ax.plot(*series(lab, "clean", channel=ch), "o-", color=color, label=f"{lab} clean")
             ax.plot(*series(lab, "pgd", h["linf"], channel=ch), "s--", color=color,
                     label=f"{lab} PGD L-inf {h['linf']:g} (transfer)")
@@ -408,8 +414,8 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     for i, lab in enumerate(labels):
         for ch, style in zip(cfg.channels, ("o-", "s--")):
-            axes[0].plot(*series(lab, "clean", channel=ch, y="psnr_db_mean"), style, color=f"C{i}", label=f"{lab} {ch}")
-            axes[1].plot(*series(lab, "clean", channel=ch, y="ssim_mean"), style, color=f"C{i}")
+            axes[0].plot(*series(lab, "clean", channel=ch, y="psnr_db_mean"), style, color=colors[i], label=f"{lab} {ch}")
+            axes[1].plot(*series(lab, "clean", channel=ch, y="ssim_mean"), style, color=colors[i])
     top = max([r["psnr_db_mean"] for r in rows if "psnr_db_mean" in r and r["psnr_db_mean"] < 60] or [40])
     axes[0].set(xlabel="SNR [dB]", ylabel="PSNR [dB] (lossless: off the top)", ylim=(None, top + 3))
     axes[1].set(xlabel="SNR [dB]", ylabel="SSIM")
@@ -420,17 +426,17 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
 
     for fname, attacks, xlabel in (("acc_vs_linf.png", ("pgd", "pgd_adaptive", "noise"), "L-inf budget"),
                                    ("acc_vs_psr.png", ("air", "air_adaptive", "jamming"), "PSR [dB]")):
-        fig, ax = plt.subplots(figsize=(8, 4))
+        fig, ax = plt.subplots(figsize=(9, 4))
         styles = ("o--", "s-", ":")
         for i, lab in enumerate(labels):
             for att, style in zip(attacks, styles):
                 xs, ys = series(lab, att, channel=h["channel"], snr=h["snr_db"], x="budget")
                 if xs:
-                    ax.plot(xs, ys, style, color=f"C{i}")
+                    ax.plot(xs, ys, style, color=colors[i])
         ax.set(xlabel=xlabel, ylabel="accuracy", ylim=(0, 1), title=f"{h['channel']}, {h['snr_db']} dB")
         ax.grid(alpha=0.3)
         # colour: the defense; line style: the attack
-        first = ax.legend([Line2D([], [], color=f"C{i}") for i in range(len(labels))], labels, fontsize=7,
+        first = ax.legend([Line2D([], [], color=colors[i]) for i in range(len(labels))], labels, fontsize=7,
                           title="defense", loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax.add_artist(first)
         ax.legend([Line2D([], [], color="k", marker=st[0] if st[0] in "os" else None,
@@ -446,8 +452,8 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
                 and r["channel"] == h["channel"] and r["snr_db"] == h["snr_db"]]
         if rob and cost:
             nfe = defense_config(d).evaluations_per_image
-            axes[0].scatter(nfe, min(rob), color=f"C{i}", label=d["label"])
-            axes[1].scatter(cost[0], min(rob), color=f"C{i}")
+            axes[0].scatter(nfe, min(rob), color=colors[i], label=d["label"])
+            axes[1].scatter(cost[0], min(rob), color=colors[i])
     axes[0].set(xlabel="network evaluations per image", ylabel=f"lowest adaptive T1 accuracy (L-inf {h['linf']})")
     axes[1].set(xlabel="ms per image (this machine)", ylabel="lowest adaptive T1 accuracy")
     axes[0].legend(fontsize=7)
