@@ -27,7 +27,8 @@ universal     T2    one perturbation for all images, learned through the defense
 ============  ====  ===================================================================
 
 Defense entries name a ``defense`` of the semantic link (``none``, ``receiver``, ``latent``,
-``image``, ``median``, ``advtrain``: ``semcom_phy.purify``) or ``digital``, the conventional link
+``image``, ``median``, ``advtrain``, ``advtrain_t1``: ``semcom_phy.purify``, each with or without
+``scramble``) or ``digital``, the conventional link
 (PNG + CRC-32 + convolutional code + QAM, ``semcom_phy.digital``; options ``modulation``,
 ``coded``), classified by the same classifier. The digital link has no gradient through its
 decisions: its image attacks are white-box PGD on the classifier (a received image is exact or

@@ -13,10 +13,11 @@ Radio can).
 at the sender to --sender-step, denoised at the receiver from the step that matches sender plus
 channel noise), ``image`` (the image diffused before the encoder, purified by the image denoiser
 before the classifier), ``median`` (a 3x3 median filter before the classifier, the classic
-baseline) or ``advtrain`` (the adversarially trained codec). ``--scramble`` adds keyed symbol
-scrambling to any of them (a secret per-image permutation and phase rotation of the symbols with
-the pre-shared ``--key``, undone at the receiver): an air perturbation crafted without the key
-reaches the decoder scattered like noise.
+baseline), ``advtrain`` (the codec adversarially trained against image and air attacks) or
+``advtrain_t1`` (against image attacks only). ``--scramble`` adds keyed symbol scrambling to any
+of them (a secret per-image permutation and phase rotation of the symbols with the pre-shared
+``--key``, undone at the receiver): an air perturbation crafted without the key reaches the
+decoder scattered like noise. ``--defense advtrain_t1 --scramble`` is the most robust link here.
 
 ``--attack``: an adversary in the loop, crafted before each run against the link's own defense
 at the run's SNR (white box, see ``semcom_phy.attacks.live``): ``jamming``, ``air`` (per-image PGD

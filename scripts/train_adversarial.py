@@ -16,6 +16,9 @@ x_sent)`` (x_sent: the image the encoder saw, so the codec keeps reconstructing 
 Perturbations are crafted with the models in eval mode, the update runs in train mode.
 
 Writes ``<out>/codec_advtrain.{pt,json}``; ``--defense advtrain`` uses it at both ends of the link.
+``--psr-db=-inf`` trains against image attacks only (the T2 batches carry no perturbation, so they
+are clean batches) and writes ``codec_advtrain_t1.{pt,json}`` for ``--defense advtrain_t1``, the
+codec to pair with keyed scrambling, which answers the air attacks.
 Reproducible with --seed; uses CUDA when available.
 """
 
@@ -45,7 +48,8 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--eps", type=float, default=0.1, help="T1 L-inf budget on [0, 1] images (default 0.1)")
-    ap.add_argument("--psr-db", type=float, default=-10.0, help="T2 budget, dB (default -10)")
+    ap.add_argument("--psr-db", type=float, default=-10.0,
+                    help="T2 budget, dB (default -10; -inf: image attacks only, writes codec_advtrain_t1)")
     ap.add_argument("--pgd-steps", type=int, default=5, help="PGD iterations per training batch (default 5)")
     ap.add_argument("--mse-weight", type=float, default=100.0, help="weight of the reconstruction loss (default 100)")
     ap.add_argument("--snr-min", type=float, default=0.0)
@@ -58,6 +62,7 @@ def main(argv=None) -> int:
     if not (0 <= args.eps <= 1 and args.snr_min <= args.snr_max and 0 <= args.fading_prob <= 1):
         ap.error("--eps must lie in [0, 1], --snr-min <= --snr-max, --fading-prob in [0, 1]")
     device = training_device(ap, args)
+    image_only = args.psr_db == float("-inf")
     t0 = time.time()
 
     x_train, y_train, x_test, y_test = training_tensors(args.data_dir, device, args.limit)
@@ -99,7 +104,8 @@ def main(argv=None) -> int:
         metrics = channel_metrics(codec, x_test, y_test, torch.Generator(device=device).manual_seed(12345))
 
     manifest = {
-        "model": "SemanticCodec (semcom_phy.semantic.codec), adversarially trained",
+        "model": "SemanticCodec (semcom_phy.semantic.codec), adversarially trained"
+                 + (" against image attacks only" if image_only else ""),
         "config": {"num_symbols": codec.cfg.num_symbols, "channels": codec.cfg.channels},
         "parameters": sum(p.numel() for p in codec.parameters()),
         "data": data_manifest(args.data_dir, len(x_train), len(x_test)),
@@ -107,7 +113,7 @@ def main(argv=None) -> int:
         "initialised_from": {"sha256": init_sha, "file": Path(args.init).name},
         **run_record("scripts/train_adversarial.py", args, argv, device, t0),
     }
-    path = save_weights(codec, args.out, "codec_advtrain", manifest)
+    path = save_weights(codec, args.out, "codec_advtrain_t1" if image_only else "codec_advtrain", manifest)
     print(codec_summary(metrics))
     print(f"wrote {path} ({manifest['elapsed_s']} s)")
     return 0

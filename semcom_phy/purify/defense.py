@@ -14,6 +14,9 @@ median    encode                        decode, 3x3 median filter, classify (the
                                         input-filter baseline)
 advtrain  encode (adversarially         decode, classify (the adversarial-training
           trained codec)                baseline, ``scripts/train_adversarial.py``)
+advtrain  encode (codec adversarially   decode, classify (air attacks are left to
+_t1       trained against image         ``scramble``: ``train_adversarial.py
+          attacks only)                 --psr-db=-inf``)
 ========  ============================  ================================================
 
 With ``votes`` K > 1 the receiver purifies each received vector K times with independent noise
@@ -40,8 +43,9 @@ from .purifier import diffuse_image, diffuse_latent, purify_image, purify_latent
 from .schedule import NoiseSchedule
 from .scramble import KEY_BITS
 
-DEFENSES = ("none", "receiver", "latent", "image", "median", "advtrain")
-NO_DENOISER = ("none", "median", "advtrain")
+DEFENSES = ("none", "receiver", "latent", "image", "median", "advtrain", "advtrain_t1")
+ADVTRAIN = {"advtrain": "scripts/train_adversarial.py", "advtrain_t1": "scripts/train_adversarial.py --psr-db=-inf"}
+NO_DENOISER = ("none", "median", *ADVTRAIN)
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,8 @@ class Defense:
     """The models a defense needs, on one device.
 
     codec: the link's codec; own_codec: the codec this defense uses at both ends instead (image: a
-    copy fine-tuned to carry diffused images; advtrain: the adversarially trained one); denoiser:
-    the latent denoiser (``receiver``, ``latent``) or the image UNet (``image``), trained on
+    copy fine-tuned to carry diffused images; advtrain, advtrain_t1: an adversarially trained one);
+    denoiser: the latent denoiser (``receiver``, ``latent``) or the image UNet (``image``), trained on
     ``schedule``; residual_var: the latent denoiser's measured residual error per starting step
     (``{"t": [...], "var": [...], "var_stochastic": [...]}``, from its manifest), which the decoder
     gets as the purified symbols' ``no_eff``.
@@ -106,10 +110,10 @@ class Defense:
                  denoiser: torch.nn.Module | None = None, residual_var: dict | None = None,
                  own_codec: SemanticCodec | None = None):
         self.cfg, self.codec, self.schedule, self.denoiser = cfg, codec, schedule, denoiser
-        if cfg.defense in ("image", "advtrain"):
+        if cfg.defense == "image" or cfg.defense in ADVTRAIN:
             if own_codec is None:
                 raise ValueError(f"defense {cfg.defense!r} needs its own codec (image: fine-tuned on diffused "
-                                 "images; advtrain: adversarially trained)")
+                                 "images; advtrain, advtrain_t1: adversarially trained)")
             self.codec = own_codec
         if cfg.defense in NO_DENOISER:
             return
@@ -190,9 +194,9 @@ def load_defense(cfg: DefenseConfig, codec: SemanticCodec, device: str | torch.d
                  weights_dir: str | Path | None = None) -> Defense:
     """The shipped denoiser (and the image codec) a defense needs, checked against their manifests."""
     root = Path(weights_dir or WEIGHTS_DIR)
-    if cfg.defense == "advtrain":
-        return Defense(cfg, codec, own_codec=_load_own_codec(root / "codec_advtrain.json", device,
-                                                            "scripts/train_adversarial.py"))
+    if cfg.defense in ADVTRAIN:
+        return Defense(cfg, codec, own_codec=_load_own_codec(root / f"codec_{cfg.defense}.json", device,
+                                                            ADVTRAIN[cfg.defense]))
     if cfg.defense in NO_DENOISER:
         return Defense(cfg, codec)
     name = "image_denoiser" if cfg.defense == "image" else "latent_denoiser"

@@ -6,14 +6,14 @@ Per image, with a permutation ``perm`` and phases ``theta`` that only the key ho
     TX (after the encoder and any sender diffusion):  s'[n] = s[perm[n]] exp(j theta[n])
     RX (after equalisation):                          z[perm[n]] = z'[n] exp(-j theta[n])
 
-and ``no_eff`` and the erasure mask follow the permutation. The rotation is unitary and the
-channel's noise and per-symbol fading are i.i.d. over the symbols, so the signal comes back as
-without scrambling: transmit power, SNR and decoding are unchanged. What changes is what an air
-perturbation delta (T2) becomes at the decoder when it was chosen without the key: entry n lands at
-the secret place perm[n] with the secret phase -theta[n]. The attacker still chooses the
-magnitudes |delta[n]| but not where they land or in which direction; averaged over keys the
-perturbation's expected effect on any fixed direction at the decoder is zero. This is the
-physical-layer counterpart of Kerckhoffs' principle: everything about the link is public except
+and ``no_eff`` and the erasure mask follow the permutation. The rotation is unitary and the noise
+is i.i.d. over the symbols, so transmit power, SNR and decoding are unchanged; under frequency-
+selective fading other symbols of the image fade than without scrambling, and ``no_eff`` tells
+the decoder which. What changes is what an air perturbation delta (T2) becomes at the decoder
+when it was chosen without the key: entry n lands at the secret place perm[n] with the secret
+phase -theta[n]. The attacker still chooses the magnitudes |delta[n]| but not where they land or
+in which direction; averaged over keys the perturbation's expected effect on any fixed direction
+at the decoder is zero. As Kerckhoffs' principle asks, everything about the link is public except
 the key.
 
 ``perm`` and ``theta`` come from SHAKE-256 over (key, session, image index) (:meth:`Scrambling.keyed`):

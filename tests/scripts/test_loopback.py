@@ -47,7 +47,7 @@ def test_bad_arguments_exit_with_a_clear_message(run_script, args, message, tmp_
     assert message in res.stderr
 
 
-@pytest.mark.parametrize("defense", ["receiver", "latent", "image", "advtrain"])
+@pytest.mark.parametrize("defense", ["receiver", "latent", "image", "advtrain", "advtrain_t1"])
 def test_loopback_with_each_defense(run_script, defense, tmp_path):
     res = run_script("scripts/loopback.py",
                      "--num-images", "8", "--snr", "15", "--defense", defense, "--out", str(tmp_path / "runs"),

@@ -52,10 +52,11 @@ def test_train_purifier_latent_and_image_write_what_load_defense_needs(run_scrip
         assert x_hat.shape == (2, 1, 28, 28) and logits.shape == (2, 10)
 
 
-def test_train_adversarial_writes_a_loadable_codec(run_script, tmp_path):
+@pytest.mark.parametrize("name, psr", [("advtrain", "-10"), ("advtrain_t1", "-inf")])
+def test_train_adversarial_writes_a_loadable_codec(run_script, tmp_path, name, psr):
     res = run_script("scripts/train_adversarial.py", "--epochs", "1", "--limit", "64", "--pgd-steps", "1",
-                     "--out", str(tmp_path))
+                     f"--psr-db={psr}", "--out", str(tmp_path))
     assert res.returncode == 0, res.stderr
-    doc = _manifest(tmp_path / "codec_advtrain.json")
+    doc = _manifest(tmp_path / f"codec_{name}.json")
     assert doc["initialised_from"]["sha256"] == load_codec().sha256            # fine-tuned from the shipped codec
-    load_defense(DefenseConfig("advtrain"), load_codec(), weights_dir=tmp_path)
+    load_defense(DefenseConfig(name), load_codec(), weights_dir=tmp_path)
