@@ -1,23 +1,23 @@
 """The defense switch: what the sender does before the channel and the receiver after it.
 
-========  ============================  ================================================
-defense   sender                        receiver
-========  ============================  ================================================
-none      encode                        decode, classify
-receiver  encode                        latent denoising from t*(no_eff), decode, classify
-                                        (CDDM-style, no sender diffusion)
-latent    encode, diffuse symbols to    latent denoising from t*(sender + no_eff), decode,
-          t_s (power stays 1)           classify
-image     diffuse the image to t_s,     decode, image denoising from t_s (DiffPure),
-          encode (image codec)          classify
-median    encode                        decode, 3x3 median filter, classify (the classic
-                                        input-filter baseline)
-advtrain  encode (adversarially         decode, classify (the adversarial-training
-          trained codec)                baseline, ``scripts/train_adversarial.py``)
-advtrain  encode (codec adversarially   decode, classify (air attacks are left to
-_t1       trained against image         ``scramble``: ``train_adversarial.py
-          attacks only)                 --psr-db=-inf``)
-========  ============================  ================================================
+===========  ============================  ===================================================
+defense      sender                        receiver
+===========  ============================  ===================================================
+none         encode                        decode, classify
+receiver     encode                        latent denoising from t*(no_eff), decode, classify
+                                           (CDDM-style, no sender diffusion)
+latent       encode, diffuse symbols to    latent denoising from t*(sender + no_eff), decode,
+             t_s (power stays 1)           classify
+image        diffuse the image to t_s,     decode, image denoising from t_s (DiffPure),
+             encode (image codec)          classify
+median       encode                        decode, 3x3 median filter, classify (the classic
+                                           input-filter baseline)
+advtrain     encode (adversarially         decode, classify (the adversarial-training
+             trained codec)                baseline, ``scripts/train_adversarial.py``)
+advtrain_t1  encode (codec adversarially   decode, classify (air attacks are left to
+             trained against image         ``scramble``; ``train_adversarial.py
+             attacks only)                 --psr-db=-inf``)
+===========  ============================  ===================================================
 
 With ``votes`` K > 1 the receiver purifies each received vector K times with independent noise
 (stochastic sampling), classifies every result and takes the majority vote; the reconstruction is
