@@ -285,15 +285,19 @@ def sanity(rows: list[dict], cfg: Config) -> dict:
     # doc of semcom_phy.purify.scramble), so there the attack is checked with the key (air_fixed)
     bad, n, keyless = [], 0, []
     scrambled = {d["label"] for d in cfg.defenses if d.get("scramble")}
+    controls: dict = {}                                  # (channel, snr, defense, budget, kind) -> first row
     for (ch, snr, lab, att, b), r in by.items():
-        checked = ("pgd_adaptive", "air_fixed") if lab in scrambled else ("pgd_adaptive", "air_adaptive")
-        control = next((c for (ch2, s2, l2, a2, b2), c in by.items() if (ch2, s2, l2, b2) == (ch, snr, lab, b)
-                        and kind[a2] == ("noise" if kind[att] in T1 else "jamming")), None)
-        if lab in scrambled and kind[att] == "air_adaptive" and b and control is not None:
-            keyless.append((r["accuracy_mean"], control["accuracy_mean"]))
-        if kind[att] not in checked or not b:
+        if kind[att] in ("noise", "jamming"):
+            controls.setdefault((ch, snr, lab, b, kind[att]), r)
+    for (ch, snr, lab, att, b), r in by.items():
+        if kind[att] not in ("pgd_adaptive", "air_adaptive", "air_fixed") or not b:
             continue
-        if control is not None:
+        control = controls.get((ch, snr, lab, b, "noise" if kind[att] in T1 else "jamming"))
+        if control is None:
+            continue
+        if lab in scrambled and kind[att] == "air_adaptive":
+            keyless.append((r["accuracy_mean"], control["accuracy_mean"]))
+        elif lab in scrambled or kind[att] != "air_fixed":       # air_fixed is the check only with a key
             n += 1
             if not r["accuracy_mean"] < control["accuracy_mean"]:
                 bad.append(f"{lab}/{att} @ {ch} {snr:g} dB, budget {b:g}: {r['accuracy_mean']:.3f} >= "
