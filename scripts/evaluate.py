@@ -171,6 +171,8 @@ class Runner:
         defense = self.defenses[label]
         digital = isinstance(defense, DigitalConfig)
         model = DigitalLinkModel(self.codec, snr, fading, defense) if digital else LinkModel(defense, snr, fading)
+        # a K-vote defense is attacked through its one-vote pipeline and scored with its K votes
+        target = model if digital or model.votes == 1 else LinkModel(defense.single_vote(), snr, fading)
         x, y = self.data(seed)
         x, y = x[:attack.get("num_images")], y[:attack.get("num_images")]
         steps, eot = attack.get("steps", 10), attack.get("eot", 1)
@@ -194,14 +196,14 @@ class Runner:
                                           generator=self.gen(seed, 4))
             x_adv = self._transfer[key]
         elif name in ("pgd_adaptive", "pgd_bpda"):
-            x_adv = pgd(model, x, y, budget, steps=steps, eot=eot, generator=self.gen(seed, 5),
+            x_adv = pgd(target, x, y, budget, steps=steps, eot=eot, generator=self.gen(seed, 5),
                         bpda=name == "pgd_bpda")
         elif name == "pgd_fixed" or (name == "air_fixed" and not digital):
             fixed = seed * 7919 + 11
             if name == "pgd_fixed":
-                x_adv = pgd(model, x, y, budget, steps=steps, generator=self.gen(seed, 6), fixed_noise_seed=fixed)
+                x_adv = pgd(target, x, y, budget, steps=steps, generator=self.gen(seed, 6), fixed_noise_seed=fixed)
             else:
-                delta = pgd_air(model, x, y, budget, steps=steps, generator=self.gen(seed, 11), fixed_noise_seed=fixed)
+                delta = pgd_air(target, x, y, budget, steps=steps, generator=self.gen(seed, 11), fixed_noise_seed=fixed)
             out = evaluate(model, x_adv, y, delta_air=delta, n=1,
                            generator=torch.Generator(self.device).manual_seed(fixed), batch_size=len(x))
             return {"accuracy": out["accuracy"], "worst_of_n": out["worst_of_n"]}
@@ -217,12 +219,12 @@ class Runner:
                                               generator=self.gen(seed, 8))
             delta = self._transfer[key]
         elif name == "air_adaptive":
-            delta = pgd_air(model, x, y, budget, steps=steps, eot=eot, generator=self.gen(seed, 9))
+            delta = pgd_air(target, x, y, budget, steps=steps, eot=eot, generator=self.gen(seed, 9))
         elif name == "universal":
             pick = torch.from_numpy(np.random.default_rng(seed + 1).choice(
                 len(self.train_x), self.cfg.universal_train_images, replace=False))
-            delta = universal_air(model, self.train_x[pick], self.train_y[pick], budget, epochs=attack.get("epochs", 2),
-                                  eot=eot, generator=self.gen(seed, 10))
+            delta = universal_air(target, self.train_x[pick], self.train_y[pick], budget,
+                                  epochs=attack.get("epochs", 2), eot=eot, generator=self.gen(seed, 10))
         out = evaluate(model, x_adv, y, delta_air=delta, n=n, generator=self.gen(seed, 2), batch_size=bs)
         row = {"accuracy": out["accuracy"], "worst_of_n": out["worst_of_n"]}
         if budget == 0:                          # the sanity check's reference: clean, same images and draws

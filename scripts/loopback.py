@@ -11,13 +11,14 @@ Radio can).
 
 ``--defense``: ``receiver`` (latent denoising at the receiver only), ``latent`` (symbols diffused
 at the sender to --sender-step, denoised at the receiver from the step that matches sender plus
-channel noise), ``image`` (the image diffused before the encoder, purified by the image denoiser
-before the classifier), ``median`` (a 3x3 median filter before the classifier, the classic
-baseline), ``advtrain`` (the codec adversarially trained against image and air attacks) or
-``advtrain_t1`` (against image attacks only). ``--scramble`` adds keyed symbol scrambling to any
-of them (a secret per-image permutation and phase rotation of the symbols with the pre-shared
-``--key``, undone at the receiver): an air perturbation crafted without the key reaches the
-decoder scattered like noise. ``--defense advtrain_t1 --scramble`` is the most robust link here.
+channel noise), ``image`` (the image diffused before the encoder to --sender-step, purified by the
+image denoiser from --image-step before the classifier), ``median`` (a 3x3 median filter before
+the classifier, the classic baseline), ``advtrain`` (the codec adversarially trained against image
+and air attacks) or ``advtrain_t1`` (against image attacks only). ``--scramble`` adds keyed symbol
+scrambling to any of them (a secret per-image permutation and phase rotation of the symbols with
+the pre-shared ``--key``, undone at the receiver): an air perturbation crafted without the key
+reaches the decoder scattered like noise. ``--defense advtrain_t1 --scramble`` is the most robust
+link here.
 
 ``--attack``: an adversary in the loop, crafted before each run against the link's own defense
 at the run's SNR (white box, see ``semcom_phy.attacks.live``): ``jamming``, ``air`` (per-image PGD
@@ -122,6 +123,8 @@ def describe(d: DefenseConfig) -> str:
     if d.evaluations_per_image == 0:
         return d.defense + scrambled
     sender = f"t_s {d.sender_step}, " if d.defense in ("latent", "image") else ""
+    if d.defense == "image" and d.image_step >= 0:
+        sender += f"t* {d.image_step}, "
     return (f"{d.defense} ({sender}{d.nfe} NFE, {'stochastic' if d.stochastic else 'deterministic'}"
             + (f", {d.votes} votes" if d.votes > 1 else "") + f"){scrambled}")
 
@@ -223,6 +226,9 @@ def main(argv=None) -> int:
     ap.add_argument("--defense", choices=DEFENSES, default=d.defense, help="diffusion defense (default none)")
     ap.add_argument("--sender-step", type=int, default=d.sender_step,
                     help=f"sender diffusion step t_s of the latent and image defenses (default {d.sender_step})")
+    ap.add_argument("--image-step", type=int, default=d.image_step,
+                    help="image defense: the step t* the receiver diffuses the decoded image to before the image "
+                         "denoiser (default -1: the sender step)")
     ap.add_argument("--nfe", type=int, default=d.nfe, help=f"denoiser evaluations per purification (default {d.nfe})")
     ap.add_argument("--stochastic", action="store_true", help="stochastic (DDPM-like) instead of deterministic (DDIM) sampling")
     ap.add_argument("--votes", type=int, default=d.votes, help="purifications per image, majority vote (needs --stochastic)")
@@ -251,7 +257,7 @@ def main(argv=None) -> int:
     try:
         device = pick_device(args.device)
         defense_cfg = DefenseConfig(args.defense, args.sender_step, args.nfe, args.stochastic, args.votes, args.bf16,
-                                    args.scramble, args.key)
+                                    args.scramble, args.key, args.image_step)
         attack = AttackConfig(args.attack, args.psr_db, args.eps, args.attack_steps)
         modem = ModemConfig(mode="analog", gap_samples=256, max_inferred_frames=args.max_inferred)
     except ValueError as err:
@@ -307,7 +313,7 @@ def main(argv=None) -> int:
     for snr in tqdm(runs, desc=f"loopback {args.link}/{channel_name}/{args.defense}", unit="run"):
         x_sent, delta = x, None
         if attack.attack != "none":
-            target = LinkModel(defense, ATTACK_AIR_SNR_DB if snr is None else snr,
+            target = LinkModel(defense.single_vote(), ATTACK_AIR_SNR_DB if snr is None else snr,
                                fading=channel_name in ("fading", "multipath"))
             with torch.enable_grad():
                 x_sent, delta = craft(attack, target, x, labels, torch.Generator(device).manual_seed(args.seed + 1), train)

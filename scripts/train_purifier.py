@@ -10,6 +10,9 @@ gets it as the purified symbols' ``no_eff``) and compares symbol MSE and PSNR wi
 ``image``: the image UNet on training images in [-1, 1], t uniform in [0, --t-max]; then a copy of
 the codec is fine-tuned to carry diffused images (sender diffusion at a step uniform in
 [0, --sender-step-max], the clean image as target, the channel in the loop): ``codec_image``.
+With --classifier-epochs its classifier is then fine-tuned on training images purified from
+--image-step (the receiver's DiffPure step, ``DefenseConfig.image_step``), which is what it
+classifies at the receiver; the shipped weights have none of that (see the weights README).
 
 Writes ``<out>/<name>.pt`` and the manifest ``<name>.json`` (SHA-256, config, schedule, command,
 data checksums, final metrics). Reproducible with --seed; uses CUDA when available.
@@ -109,17 +112,20 @@ def evaluate_latent(codec, model, schedule, table, x, y, gen) -> dict:
 
 
 @torch.no_grad()
-def evaluate_image(codec, image_codec, model, schedule, x, y, sender_step, nfe, gen) -> dict:
+def evaluate_image(codec, image_codec, model, schedule, x, y, sender_step, image_step, nfe, gen) -> dict:
+    """AWGN at EVAL_SNRS: PSNR/accuracy of the plain link, of the image codec alone (sender
+    diffusion at sender_step) and of the image defense (then purification from image_step)."""
     out = {}
     for snr in EVAL_SNRS:
         noisy = torch.full((len(x),), float(snr)), torch.zeros(len(x), dtype=torch.bool)
         x_none = codec.decode(*symbol_channel(codec.encode(x), *noisy, gen))
         x_rx = image_codec.decode(*symbol_channel(image_codec.encode(diffuse_image(x, schedule, sender_step, gen)),
                                                   *noisy, gen))
-        x_pur = purify_image(model, schedule, x_rx, sender_step, nfe, 0.0, gen)
+        x_pur = purify_image(model, schedule, x_rx, image_step, nfe, 0.0, gen)
         out[f"snr_{snr}"] = {
-            name: {"accuracy": accuracy(codec.classify(img), y), "psnr_db": float(psnr_db(img, x).mean())}
-            for name, img in (("none", x_none), ("image_codec_only", x_rx), ("image", x_pur))}
+            name: {"accuracy": accuracy(c.classify(img), y), "psnr_db": float(psnr_db(img, x).mean())}
+            for name, c, img in (("none", codec, x_none), ("image_codec_only", codec, x_rx),
+                                 ("image", image_codec, x_pur))}
     return out
 
 
@@ -137,6 +143,14 @@ def main(argv=None) -> int:
     ap.add_argument("--depth", type=int, default=4, help="latent denoiser residual blocks")
     ap.add_argument("--channels", type=int, default=16, help="image UNet base channels")
     ap.add_argument("--codec-epochs", type=int, default=3, help="image: epochs fine-tuning the codec on diffused images")
+    ap.add_argument("--image-step", type=int, default=None,
+                    help="image: the receiver's purification step t* the metrics (and --classifier-epochs) use "
+                         "(default: the default sender step)")
+    ap.add_argument("--classifier-epochs", type=int, default=0,
+                    help="image: epochs fine-tuning the image codec's classifier on images purified from --image-step "
+                         "(default 0)")
+    ap.add_argument("--classifier-images", type=int, default=20000,
+                    help="image: training images purified for the classifier's fine-tuning")
     ap.add_argument("--sender-step-max", type=int, default=None,
                     help="image: largest sender step the image codec is trained for (default: 2 x the default sender step)")
     ap.add_argument("--codec", type=Path, default=WEIGHTS_DIR / "codec.json", help="the codec manifest")
@@ -144,20 +158,24 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.epochs is None:
         args.epochs = 40 if args.space == "latent" else 6
-    if args.epochs < 0 or args.batch_size < 1 or args.codec_epochs < 0:
-        ap.error("epochs must be >= 0 and --batch-size >= 1")
+    if min(args.epochs, args.codec_epochs, args.classifier_epochs) < 0 or args.batch_size < 1 \
+            or args.classifier_images < 1:
+        ap.error("epochs must be >= 0, --batch-size and --classifier-images >= 1")
     device = training_device(ap, args)
     try:
         args.schedule = NoiseSchedule(args.num_train_steps, args.schedule)
     except ValueError as err:
         ap.error(str(err))
     default_step = DefenseConfig().sender_step
+    image_step = default_step if args.image_step is None else args.image_step
     if args.t_max is None:
         args.t_max = int(args.schedule.noise_to_step(torch.tensor(10 ** 0.6))[0]) if args.space == "latent" \
             else 2 * default_step
     args.sender_step_max = args.sender_step_max or 2 * default_step
     if not 0 < args.t_max < args.num_train_steps:
         ap.error(f"--t-max {args.t_max}: allowed 1..{args.num_train_steps - 1}")
+    if args.space == "image" and not 0 <= image_step <= args.t_max:
+        ap.error(f"--image-step {image_step}: allowed 0..{args.t_max} (--t-max)")
     t0 = time.time()
 
     x_train, y_train, x_test, y_test = training_tensors(args.data_dir, device, args.limit, num_test=2000)
@@ -192,14 +210,17 @@ def main(argv=None) -> int:
             cfg = ImageUNetConfig(channels=args.channels, num_train_steps=args.num_train_steps)
             model = fit(ImageUNet(cfg).to(device), lambda idx: 2 * x_train[idx] - 1, n, args, gen, shuffle, "image UNet")
             image_codec = train_image_codec(codec, x_train, schedule, args, gen, shuffle)
-            metrics = evaluate_image(codec, image_codec, model, schedule, x_test, y_test, default_step,
+            if args.classifier_epochs:
+                tune_classifier(image_codec, model, schedule, x_train, y_train, image_step, args, gen, shuffle)
+            metrics = evaluate_image(codec, image_codec, model, schedule, x_test, y_test, default_step, image_step,
                                      DefenseConfig().nfe, eval_gen)
             elapsed = {"elapsed_s": round(time.time() - t0, 1)}
             paths = [save_weights(model, args.out, "image_denoiser",
                                   {"model": "ImageUNet (semcom_phy.purify.models)", "config": asdict(cfg),
                                    **common, "metrics_test_set_symbol_channel_awgn": metrics} | elapsed),
                      save_weights(image_codec, args.out, "codec_image",
-                                  {"model": "SemanticCodec (semcom_phy.semantic.codec), fine-tuned on diffused images",
+                                  {"model": "SemanticCodec (semcom_phy.semantic.codec), fine-tuned on diffused images"
+                                            + (", classifier on purified images" if args.classifier_epochs else ""),
                                    "config": {"num_symbols": codec.cfg.num_symbols, "channels": codec.cfg.channels},
                                    "bandwidth_ratio": codec.cfg.bandwidth_ratio, "initialised_from": {"sha256": codec.sha256},
                                    "sender_step_max": args.sender_step_max, **common} | elapsed)]
@@ -212,7 +233,7 @@ def main(argv=None) -> int:
 
 def train_image_codec(codec, x_train, schedule, args, gen, shuffle):
     """A copy of the codec whose encoder and decoder carry images diffused at the sender (step
-    uniform in [0, sender_step_max]) and reconstruct the clean image; classifier unchanged."""
+    uniform in [0, sender_step_max]) and reconstruct the clean image (the classifier: tune_classifier)."""
     image_codec = copy.deepcopy(codec).train()
     params = list(image_codec.encoder.parameters()) + list(image_codec.decoder.parameters())
     opt = torch.optim.Adam(params, lr=3e-4)
@@ -234,6 +255,27 @@ def train_image_codec(codec, x_train, schedule, args, gen, shuffle):
             opt.step()
             bar.set_postfix(psnr=f"{-10 * math.log10(loss.item()):.1f}")
     return image_codec.eval()
+
+
+def tune_classifier(image_codec, model, schedule, x_train, y_train, image_step, args, gen, shuffle):
+    """Fine-tune the image codec's classifier on --classifier-images training images purified from
+    image_step (stochastic sampling, the default NFE), as the image defense's receiver has them."""
+    n = min(args.classifier_images, len(x_train))
+    with torch.no_grad():
+        x_pur = torch.cat([purify_image(model, schedule, x_train[i:min(i + 1000, n)], image_step,
+                                        DefenseConfig().nfe, 1.0, gen) for i in range(0, n, 1000)])
+    classifier = image_codec.classifier.train()
+    opt = torch.optim.Adam(classifier.parameters(), lr=3e-4)
+    for epoch in range(args.classifier_epochs):
+        bar = tqdm(minibatches(n, 128, shuffle), total=math.ceil(n / 128),
+                   desc=f"image classifier {epoch + 1}/{args.classifier_epochs}")
+        for idx in bar:
+            loss = F.cross_entropy(classifier(x_pur[idx]), y_train[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+    classifier.eval()
 
 
 if __name__ == "__main__":

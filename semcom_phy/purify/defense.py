@@ -8,8 +8,8 @@ receiver     encode                        latent denoising from t*(no_eff), dec
                                            (CDDM-style, no sender diffusion)
 latent       encode, diffuse symbols to    latent denoising from t*(sender + no_eff), decode,
              t_s (power stays 1)           classify
-image        diffuse the image to t_s,     decode, image denoising from t_s (DiffPure),
-             encode (image codec)          classify
+image        diffuse the image to t_s,     decode, image denoising from t* (``image_step``,
+             encode (image codec)          default t_s; DiffPure), classify
 median       encode                        decode, 3x3 median filter, classify (the classic
                                            input-filter baseline)
 advtrain     encode (adversarially         decode, classify (the adversarial-training
@@ -30,7 +30,8 @@ With ``scramble`` any of them also scrambles the transmitted symbols with a secr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -55,7 +56,10 @@ class DefenseConfig:
     (eta 0); ``votes``: purifications per received image (needs ``stochastic``); ``bf16``: run the
     denoiser under bfloat16 autocast (for GPUs; the scheduler arithmetic stays in float32);
     ``scramble``: keyed symbol scrambling with the pre-shared ``key`` (an integer below 2^256; the
-    default 0 is a testbed key, recorded with each run so that replays can unscramble)."""
+    default 0 is a testbed key, recorded with each run so that replays can unscramble);
+    ``image_step``: the step t* the image defense's receiver diffuses the decoded image to before
+    the image denoiser runs it back (DiffPure's t*; -1: the sender's t_s; larger: the codec carries
+    lightly diffused images, the receiver purifies harder)."""
 
     defense: str = "none"
     sender_step: int = 60
@@ -65,11 +69,13 @@ class DefenseConfig:
     bf16: bool = False
     scramble: bool = False
     key: int = 0
+    image_step: int = -1
 
     def __post_init__(self):
         _check_choice(self, "defense", DEFENSES)
         _check_range(self, "sender_step", 0, 999, integer=True)
         _check_range(self, "nfe", 1, 100, integer=True)
+        _check_range(self, "image_step", -1, 999, integer=True)
         _check_range(self, "votes", 1, 64, integer=True)
         if not isinstance(self.scramble, bool):
             raise ValueError(f"DefenseConfig.scramble = {self.scramble!r}: must be true or false")
@@ -121,6 +127,8 @@ class Defense:
             raise ValueError(f"defense {cfg.defense!r} needs a denoiser and its noise schedule")
         if cfg.sender_step >= schedule.num_train_steps:
             raise ValueError(f"DefenseConfig.sender_step = {cfg.sender_step}: allowed 0..{schedule.num_train_steps - 1}")
+        if cfg.defense == "image" and cfg.image_step >= schedule.num_train_steps:
+            raise ValueError(f"DefenseConfig.image_step = {cfg.image_step}: allowed -1..{schedule.num_train_steps - 1}")
         if cfg.defense != "image":
             if residual_var is None:
                 raise ValueError(f"defense {cfg.defense!r} needs the denoiser's residual variance table")
@@ -128,9 +136,21 @@ class Defense:
             self._resid_t, self._resid_var = (torch.tensor(residual_var[k], dtype=torch.float32) for k in ("t", key))
             self.max_step = int(self._resid_t[-1])          # the table spans the training steps
 
+    def single_vote(self) -> Defense:
+        """This defense with one purification per image, its models shared: the differentiable
+        pipeline that attacks on a K-vote defense go through (vote counts have no gradient)."""
+        d = copy.copy(self)
+        d.cfg = replace(self.cfg, votes=1)
+        return d
+
     @property
     def sender_step(self) -> int:
         return self.cfg.sender_step if self.cfg.defense in ("latent", "image") else -1
+
+    @property
+    def image_step(self) -> int:
+        """The image defense's receiver step t* (``cfg.image_step``, -1: t_s)."""
+        return self.cfg.image_step if self.cfg.image_step >= 0 else self.cfg.sender_step
 
     def encode(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Images x float [B, 1, 28, 28] in [0, 1] -> transmitted symbols complex [B, k], unit power."""
@@ -164,7 +184,7 @@ class Defense:
             x_hat = median_filter(x_hat)
         if cfg.defense == "image":
             with autocast:
-                x_pur = purify_image(self.denoiser, self.schedule, x_hat, self.sender_step, cfg.nfe, cfg.eta,
+                x_pur = purify_image(self.denoiser, self.schedule, x_hat, self.image_step, cfg.nfe, cfg.eta,
                                      generator).float()
             x_hat = _straight_through(x_hat, x_pur) if bpda else x_pur
         logits = self.codec.classify(x_hat)
@@ -205,6 +225,10 @@ def load_defense(cfg: DefenseConfig, codec: SemanticCodec, device: str | torch.d
                                  "scripts/train_purifier.py", device)
     schedule = NoiseSchedule(**manifest["schedule"])
     if cfg.defense == "image":
+        field = "image_step" if cfg.image_step >= 0 else "sender_step"          # the step purification starts at
+        if getattr(cfg, field) > manifest["t_max"]:
+            raise ValueError(f"DefenseConfig.{field} = {getattr(cfg, field)}: the image denoiser purifies from steps "
+                             f"0..{manifest['t_max']} (retrain it with scripts/train_purifier.py image --t-max N)")
         return Defense(cfg, codec, schedule, model,
                        own_codec=_load_own_codec(root / "codec_image.json", device, "scripts/train_purifier.py image"))
     if manifest["codec_sha256"] != getattr(codec, "sha256", None):

@@ -131,6 +131,31 @@ def test_votes_return_one_score_row_per_image():
     assert torch.all(scores.floor().sum(-1) == 5)                            # the vote counts add up to K
 
 
+def test_image_defense_purifies_from_its_image_step_not_the_sender_step():
+    codec, _, unet = _models()
+    d = Defense(DefenseConfig(defense="image", sender_step=60, image_step=10, nfe=2), codec, SCHEDULE, unet,
+                own_codec=codec)
+    z = d.encode(torch.rand(4, 1, 28, 28, generator=_gen(1)), _gen(2))
+    no = torch.full(z.shape, 0.1)
+    with torch.no_grad():
+        x_hat, _ = d.decode(z, no, _gen(3))
+        x_rx = codec.decode(z, no)
+        torch.testing.assert_close(x_hat, purify_image(unet, SCHEDULE, x_rx, 10, 2, 0.0, _gen(3)))
+        assert not torch.allclose(x_hat, purify_image(unet, SCHEDULE, x_rx, 60, 2, 0.0, _gen(3)))
+
+
+def test_single_vote_is_the_same_defense_with_one_purification_and_shared_models():
+    codec, latent, _ = _models()
+    table = {"t": [0, 400], "var": [1e-3, 0.5], "var_stochastic": [2e-3, 0.6]}
+    d = Defense(DefenseConfig(defense="receiver", nfe=2, stochastic=True, votes=5), codec, SCHEDULE, latent,
+                residual_var=table)
+    one = d.single_vote()
+    assert one.cfg.votes == 1 and d.cfg.votes == 5 and one.cfg.nfe == 2 and one.cfg.stochastic
+    assert one.denoiser is d.denoiser and one.codec is d.codec
+    z = _unit_symbols(3, 32)
+    assert one.decode(z, torch.full(z.shape, 0.1), _gen())[1].shape == (3, 10)
+
+
 def test_image_diffusion_is_the_forward_process_in_minus_one_one_space():
     x = torch.full((2000, 1, 28, 28), 0.75)
     xs = diffuse_image(x, SCHEDULE, 100, _gen())
@@ -141,7 +166,8 @@ def test_image_diffusion_is_the_forward_process_in_minus_one_one_space():
 
 @pytest.mark.parametrize("kw, field", [
     (dict(defense="diffpure"), "defense"), (dict(nfe=0), "nfe"), (dict(votes=3), "votes"),
-    (dict(sender_step=1000), "sender_step")])
+    (dict(sender_step=1000), "sender_step"), (dict(image_step=1000), "image_step"),
+    (dict(image_step=-2), "image_step")])
 def test_defense_config_rejects_bad_values_by_name(kw, field):
     with pytest.raises(ValueError, match=field):
         DefenseConfig(**kw)

@@ -43,6 +43,14 @@ def test_latent_denoiser_belongs_to_the_shipped_codec(codec, tmp_path):
         load_defense(DefenseConfig("latent"), codec, weights_dir=tmp_path)
 
 
+def test_image_step_beyond_the_shipped_denoisers_training_range_is_refused(codec):
+    t_max = json.loads((WEIGHTS_DIR / "image_denoiser.json").read_text())["t_max"]
+    load_defense(DefenseConfig("image", image_step=t_max), codec)
+    for field in ("image_step", "sender_step"):                      # image_step -1 purifies from sender_step
+        with pytest.raises(ValueError, match=f"{field} = {t_max + 1}: .* 0..{t_max}"):
+            load_defense(DefenseConfig("image", **{field: t_max + 1}), codec)
+
+
 @needs_data
 @torch.no_grad()
 @pytest.mark.parametrize("snr", [0.0, 5.0, 10.0])

@@ -59,6 +59,15 @@ def test_loopback_with_each_defense(run_script, defense, tmp_path):
     assert row["frames_received"] == 8 and row["psnr_db"] > 16
 
 
+def test_an_attack_on_a_voting_defense_is_crafted_on_its_one_vote_pipeline(run_script, tmp_path):
+    res = run_script("scripts/loopback.py", "--num-images", "8", "--snr", "10", "--defense", "receiver", "--stochastic",
+                     "--votes", "2", "--attack", "pgd", "--attack-steps", "2", "--out", str(tmp_path / "runs"),
+                     "--json", str(tmp_path / "r.json"), "--no-plot")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["config"]["defense"]["votes"] == 2 and doc["results"][0]["frames_received"] == 8
+
+
 def test_scrambling_defeats_the_air_attack_on_the_ofdm_link(run_script, tmp_path):
     acc = {}
     for extra in ([], ["--scramble"]):

@@ -40,6 +40,7 @@ def test_train_purifier_latent_and_image_write_what_load_defense_needs(run_scrip
                      "--depth", "1", "--out", str(tmp_path))
     assert res.returncode == 0, res.stderr
     res = run_script("scripts/train_purifier.py", "image", "--epochs", "1", "--codec-epochs", "1", "--limit", "64",
+                     "--classifier-epochs", "1", "--image-step", "100",
                      "--channels", "8", "--out", str(tmp_path))
     assert res.returncode == 0, res.stderr
     for name in ("latent_denoiser", "image_denoiser", "codec_image"):
