@@ -1,43 +1,37 @@
 """The stream receiver: finds every frame in an arbitrary IQ stream and equalises it.
 
-Pipeline per frame (all steps are batched over the frames found in one pass):
+Stages, one module each (all batched over the frames found in one pass):
 
-1. **Detection**: Schmidl & Cox metric (S&C 1997, eq. 5-8) at lag N/2 over the sync symbol,
-   extended with the lag-N repetition of the LTF (:func:`sc_metric`), evaluated on a grid of
-   every ``D`` samples from block sums (exact and independent of how the stream is chunked);
-   local maxima above ``detection_threshold`` are candidates.
-2. **CFO**: fractional part from ``angle P / pi`` (modulo 2 subcarriers), the even integer part
-   from adjacent-carrier products of the LTF, the fine part from the lag-N LTF repetition.
-3. **Timing**: cross-correlation with the known LTF, on the first path that carries
-   ``FIRST_PATH_FRACTION`` of the strongest path's power; a candidate whose LTF copies correlate
-   below ``LTF_CONFIRM`` is a false trigger, not a frame.
-4. **Channel**: LS estimate from the two LTF copies, smoothed by a least-squares fit of
-   the significant delay taps (DFT-basis interpolation across carriers); noise variance from
-   the difference of the copies.
-5. **Header**: common phase from pilots, ZF equalisation, soft Viterbi, CRC-16. Frames whose
-   header fails are counted (``stats.header_failures``).
-6. **Inference** (``ModemConfig.max_inferred_frames``): frames missing between two decoded
-   frames of a regular train (consecutive sequence numbers, a whole number of frame periods
-   apart) are decoded where the train puts them, with their header fields implied, whether
-   their preamble was missed or their header failed; one whose own channel estimate shows
-   less than ``INFERRED_MIN_SNR_DB`` (nothing was sent there) stays lost.
-7. **Channel again**: once a frame's header is known (CRC-checked or implied), its header
-   symbols are known REs too; the channel and noise are estimated again from the two LTF copies
-   and the header symbols (each turned back by its common phase first), 2 + H symbols instead
-   of 2.
-8. **Payload**: pilot phase tracking (per-symbol CPE, smoothed: linear trend plus a moving
-   average), ZF or MMSE equalisation, effective noise variance per symbol (``no_eff``);
-   digital frames are soft-demapped, descrambled and CRC-32 checked. Analog payloads are
-   never used as decisions.
+0. **Conditioning** (:mod:`.conditioning`): non-finite samples zeroed and remembered as faults
+   with runs of exact zeros; the receiver's DC removed before any CFO correction.
+1. **Detection** (:mod:`.detection`): a Schmidl & Cox metric extended to the LTF, blind to tones
+   and DC lines, on a grid of every ``D`` samples; local maxima above ``detection_threshold``
+   are candidates.
+2. **Synchronisation** (:mod:`.sync`): fractional CFO from the metric's phase, the even integer
+   part from adjacent-carrier products of the LTF, the fine part from the lag-N LTF
+   repetition; timing on the first path of the LTF cross-correlation, the FFT windows placed in
+   the CP from the measured delay spread. A candidate is a preamble only if its LTF copies
+   repeat (``LTF_CONFIRM``) *and* match the known LTF (``sync.LTF_MATCH``): a tone, a DC line or
+   another system's preamble repeats but does not match; it costs no channel estimate.
+3. **Channel estimation** (:mod:`.estimation`, pluggable): from the two LTF copies, and again
+   with the header symbols once the header is known (CRC-checked or implied).
+4. **Header**: ZF, soft Viterbi, CRC-16 and a re-encoding check (:func:`.frame.decode_headers`).
+   Frames whose header fails are counted (``stats.header_failures``).
+5. **Inference** (:mod:`.inference`): frames missing from a regular train are decoded where the
+   train puts them, if their own channel estimate and header symbols say they are there.
+6. **Equalisation and tracking** (:mod:`.equalization`, :mod:`.tracking`, pluggable equaliser):
+   the common phase and the timing drift of a sample-clock offset from the pilots, jointly,
+   ZF or MMSE, ``no_eff`` raised to what the pilots measure when they measure more. An analog
+   frame whose pilots jump from one symbol to the next (a slip, a repeated or missing run of
+   samples) or that overlaps a fault is refused and counted (``stats.damaged``); digital
+   frames are soft-demapped, descrambled and CRC-32 checked. Analog payloads are never used as
+   decisions.
 """
 
 from __future__ import annotations
 
-import functools
-import itertools
 import math
 from dataclasses import dataclass, fields
-from typing import NamedTuple
 
 import numpy as np
 import scipy.fft
@@ -47,18 +41,22 @@ from scipy.ndimage import maximum_filter1d
 from ..config import ModemConfig, OfdmConfig
 from . import frame as fr
 from .coding import crc32, scramble
+from .conditioning import InputConditioner
+from .detection import decimation, sc_metric
+from .equalization import EQUALIZERS, equalize
+from .estimation import ESTIMATORS, ChannelEstimate
+from .inference import Anchor, implied_frames
 from .ofdm import map_resource_grid, ofdm_demodulate, pilot_values, time_scale
 from .preamble import ltf_offset, ltf_time, ltf_values, preamble_length
 from .qam import demap_hard, demap_soft
+from .sync import LTF_MATCH, cfo_ramp, gather_blocks, integer_cfo, path_timing
+from .tracking import STEP_LIMIT
 
 LTF_CONFIRM = 0.2          # normalised LTF repetition correlation that confirms a preamble
-CFO_AGREEMENT_RAD = np.pi / 3  # sync-symbol and LTF phases must agree this well at detection
-FIRST_PATH_FRACTION = 0.2  # a path this strong (power, relative to the strongest) sets the timing
-TAP_KEEP_FACTOR = 6.0      # keep a delay tap when |h|^2 > factor * its noise variance
-PHASE_SMOOTHING_SYMBOLS = 5
 STRONG_FACTOR = 2.0        # candidates this far above the detection threshold are synchronised first
 INFERRED_MIN_SNR_DB = -10.0  # an inferred frame must show this SNR in its own channel estimate (noise alone:
                              # about -19 dB, e.g. a frame the transport dropped); lower ones count as lost
+RESIDUAL_SIGMAS = 3.0      # no_eff follows the pilots' measured error when it exceeds the model by this many sigmas
 
 
 @dataclass
@@ -69,10 +67,13 @@ class ReceivedFrame:
               ZF or MMSE per ``ModemConfig.equalizer``; digital: ZF (unbiased) constellation
               points, CRC-32 and padding bits included
     no_eff  : float32 [num_symbols] effective noise variance per symbol: E|symbols - x|^2 for
-              ZF, the MMSE error variance for MMSE
+              ZF, the MMSE error variance for MMSE; at least what the frame's pilots measure
     channel : complex64 [N_used] channel estimate on the used carriers, as seen by FFT windows
-              that start ``StreamReceiver.fft_backoff_samples`` before each symbol body (so a
-              flat channel shows a linear phase of that many samples)
+              that start ``fft_backoff_samples`` before each symbol body (so a flat channel
+              shows a linear phase of that many samples)
+    sfo_ppm : sample-clock offset measured from the pilots' timing drift, as
+              ``ChannelConfig.sfo_ppm`` counts it (the received stream is the sent one read at
+              times m (1 + sfo_ppm 1e-6))
     payload : bytes or None, digital payload from hard decisions (CRC-32 removed)
     """
 
@@ -89,6 +90,8 @@ class ReceivedFrame:
     payload: bytes | None = None
     payload_crc_ok: bool | None = None
     inferred: bool = False    # its own header was not decoded: see ``ModemConfig.max_inferred_frames``
+    sfo_ppm: float = 0.0
+    fft_backoff_samples: int = 0
 
     @property
     def length(self) -> int:
@@ -105,271 +108,16 @@ class ReceivedFrame:
 @dataclass
 class ReceiverStats:
     samples: int = 0
-    candidates: int = 0          # S&C metric local maxima above the threshold
+    candidates: int = 0          # detection metric local maxima above the threshold
     false_triggers: int = 0      # candidates the LTF did not confirm (or weak ones inside a decoded frame)
-    header_failures: int = 0     # confirmed preambles whose header failed its CRC
+    header_failures: int = 0     # confirmed preambles whose header failed its checks
     frames: int = 0              # frames decoded (inferred ones included)
     inferred: int = 0            # frames decoded where their decoded neighbours place them
     truncated: int = 0           # frames cut by the end of the stream
     payload_crc_failures: int = 0
+    damaged: int = 0             # analog frames refused: a fault (NaN/inf, lost samples) or a pilot jump inside
+    nonfinite_samples: int = 0   # NaN/inf samples in the input (set to 0)
 
-
-# ----------------------------------------------------------------------------------------------
-# Pure array functions
-# ----------------------------------------------------------------------------------------------
-
-def decimation(cfg: OfdmConfig) -> int:
-    """Metric grid step D: a power of two dividing N/2 and CP, at most CP/2."""
-    d = math.gcd(cfg.fft_size // 2, cfg.cp_length_samples)
-    d = 1 << (d.bit_length() - 1)  # largest power of two dividing both
-    while d > 1 and d > cfg.cp_length_samples // 2:
-        d //= 2
-    return d
-
-
-def _block_sums(v: np.ndarray, dec: int) -> np.ndarray:
-    """Sums of consecutive blocks of ``dec`` values (complex64 or float32), as a matrix product
-    with a 0/1 matrix (BLAS is ~4x faster than a reduction over a short axis)."""
-    parts = 2 if np.iscomplexobj(v) else 1
-    ones = np.zeros((dec * parts, parts), np.float32)
-    for k in range(parts):
-        ones[k::parts, k] = 1.0
-    out = v.view(np.float32).reshape(-1, dec * parts) @ ones
-    return out.view(np.complex64)[:, 0] if parts == 2 else out[:, 0]
-
-
-def _window_sums(blocks: np.ndarray, first: int, count: int, num: int) -> np.ndarray:
-    """sum_{b < count} blocks[first + b + j] for j < num (exact: same additions in any chunking)."""
-    out = blocks[first:first + num].copy()
-    for b in range(1, count):
-        out += blocks[first + b:first + b + num]
-    return out
-
-
-def sc_metric(x: np.ndarray, cfg: OfdmConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Preamble detection metric on a grid of every D samples (Schmidl & Cox, extended to the LTF).
-
-    x : complex64 [n], the first sample on the grid (index 0)
-    returns P complex64 [J] and M float32 [J] for frame starts d = 0, D, 2D, ...:
-
-    * sync symbol: ``P(d) = sum_{m<CP+N/2} conj(x[d+m]) x[d+m+N/2]`` (S&C eq. 5 over the CP too;
-      its phase is pi times the CFO in subcarriers);
-    * LTF: ``Q(d) = sum_{m<2CP+N} conj(x[d+o+m]) x[d+o+m+N]``, o = CP + N (GI + T1 against T1 + T2);
-    * ``M = |P| |Q| / (R_P R_Q)`` with ``R = 1/2 sum |x[.]|^2 + |x[. + lag]|^2`` over the same
-      products (symmetric energy, Minn et al.): both repetitions must be present at once. M is 1
-      for a clean preamble, about (SNR / (1 + SNR))^2 with noise, and about 0.01 for noise
-      alone: 3 CP + 3N/2 products make the detector usable near 0 dB SNR without false
-      triggers, and silence next to part of a preamble scores 0, not 1. Where the CFO implied
-      by P and by Q disagree by more than ``CFO_AGREEMENT_RAD`` (phase of Q conj(P)^2), M = 0.
-    """
-    n, cp, dec = cfg.fft_size, cfg.cp_length_samples, decimation(cfg)
-    half, o = n // 2, cp + n
-    nblk = x.size // dec
-    num = nblk - (o + 2 * cp + 2 * n) // dec + 1          # positions whose whole preamble is in x
-    if num <= 0:
-        return np.zeros(0, np.complex64), np.zeros(0, np.float32)
-    use = nblk * dec
-    # products at lags N/2 and N, and energies, summed over blocks of D samples
-    pa = _block_sums(np.conj(x[:use - half]) * x[half:use], dec)
-    pl = _block_sums(np.conj(x[:use - n]) * x[n:use], dec)
-    eb = _block_sums(np.square(x[:use].view(np.float32)), 2 * dec)      # |x|^2: I^2 + Q^2 pairs
-    wa, wl = (cp + half) // dec, (2 * cp + n) // dec
-    p = _window_sums(pa, 0, wa, num)
-    q = _window_sums(pl, o // dec, wl, num)
-    rp = 0.5 * (_window_sums(eb, 0, wa, num) + _window_sums(eb, half // dec, wa, num))
-    rq = 0.5 * (_window_sums(eb, o // dec, wl, num) + _window_sums(eb, (o + n) // dec, wl, num))
-    m = np.abs(p) * np.abs(q) / np.maximum(rp * rq, np.float32(1e-30))
-    # P turns by pi eps and Q by 2 pi eps: a preamble makes Q conj(P)^2 nearly real-positive;
-    # OFDM data (whose CPs correlate at lag N) and noise do not
-    m[np.real(q * np.conj(p) ** 2) < np.cos(CFO_AGREEMENT_RAD) * np.abs(q) * np.abs(p) ** 2] = 0.0
-    return p, m.astype(np.float32)
-
-
-def cfo_ramp(eps: np.ndarray, starts: np.ndarray, length: int, fft_size: int, gain: float = 1.0,
-             split: bool = False):
-    """gain * exp(-j 2 pi eps_b (starts_bs + n) / N) for n < length: complex64 [B, S, length].
-
-    eps : [B] CFO in subcarriers; starts : [B, S] first sample of each block, counted from the
-    phase reference. Built as a per-block phasor (float64 phase reduced modulo 2 pi) times one
-    ramp per frame, so long frames cost few transcendental calls; ``split=True`` returns the two
-    factors, (complex64 [B, S] per-block phasor, complex64 [B, length] ramp).
-    """
-    w = -2.0 * np.pi * np.asarray(eps, np.float64) / fft_size                 # rad per sample [B]
-    inner = np.exp(1j * (w[:, None] * np.arange(length))).astype(np.complex64)
-    outer = (gain * np.exp(1j * np.mod(w[:, None] * starts, 2 * np.pi))).astype(np.complex64)
-    return (outer, inner) if split else outer[:, :, None] * inner[:, None, :]
-
-
-def gather_blocks(x: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
-    """x[starts[..., None] + arange(length)]: complex64 [*starts.shape, length]."""
-    return x[starts[..., None] + np.arange(length)]
-
-
-def integer_cfo(spec: np.ndarray, cfg: OfdmConfig, shifts: np.ndarray) -> np.ndarray:
-    """Pick the carrier shift m (from ``shifts``) that best explains the received LTF.
-
-    spec : complex64 [B, N] FFT of the received LTF (any timing inside the guard interval)
-    Metric: |sum_k Y[k+m] conj(Y[k+1+m]) conj(T_k) T_{k+1}| over adjacent used carriers; the
-    channel and the timing phase ramp cancel in adjacent-carrier products.
-    returns int64 [B], the shift in subcarriers.
-    """
-    used = cfg.used_carriers
-    k = used[:-1][np.diff(used) == 1]
-    t = ltf_values(cfg)
-    ref = np.conj(t[cfg.fft_bins(k)]) * t[cfg.fft_bins(k + 1)]
-    idx0 = cfg.fft_bins(k[None, :] + shifts[:, None])
-    idx1 = cfg.fft_bins(k[None, :] + 1 + shifts[:, None])
-    # [B, shifts, pairs]
-    z = spec[:, idx0] * np.conj(spec[:, idx1]) * ref
-    return shifts[np.argmax(np.abs(z.sum(axis=-1)), axis=1)]
-
-
-@dataclass(frozen=True)
-class ChannelEstimate:
-    """h : complex64 [B, N_used] channel on the used carriers; noise_var [B] RE noise variance;
-    error_var [B] variance of the estimation error per carrier; num_taps [B]."""
-
-    h: np.ndarray
-    noise_var: np.ndarray
-    error_var: np.ndarray
-    num_taps: np.ndarray
-
-    def select(self, idx: np.ndarray) -> "ChannelEstimate":
-        """The estimates of frames ``idx``."""
-        return ChannelEstimate(self.h[idx], self.noise_var[idx], self.error_var[idx], self.num_taps[idx])
-
-
-def estimate_channel(y: np.ndarray, known: np.ndarray, cfg: OfdmConfig, method: str = "smoothed",
-                     backoff: int = 0) -> ChannelEstimate:
-    """LS channel estimate from S >= 2 received OFDM symbols whose REs are known.
-
-    y     : complex64 [B, S, N] (FFT bin order, transmitter RE units), e.g. the two LTF copies,
-            followed by the header symbols once the header is known
-    known : complex [B or 1, S, N] what was sent, unit modulus on the used carriers
-    method : ``"ls"`` (per-carrier LS) or ``"smoothed"``: the LS estimate is projected on the
-             few delay taps that explain it, ``H_k = sum_l h_l exp(-j 2 pi k l / N)`` with l in
-             [-4, CP + backoff + 2), chosen greedily (orthogonal matching pursuit) while the best
-             remaining tap's correlation power exceeds ``TAP_KEEP_FACTOR`` times its noise
-             variance. This interpolates across carriers and leaves an estimation error of
-             ``noise_var / S * num_taps / N_used`` instead of ``noise_var / S``.
-    The noise variance comes from the spread of the S per-symbol estimates around their mean.
-    """
-    bins = cfg.fft_bins(cfg.used_carriers)
-    obs = y[..., bins] * np.conj(known[..., bins])          # [B, S, N_used]: H + noise (|known| = 1)
-    num = obs.shape[1]
-    h_ls = obs.mean(axis=1)
-    noise_var = np.mean(np.abs(obs - h_ls[:, None]) ** 2, axis=(1, 2)) * num / (num - 1)
-    # floor at 100 dB below the signal: a noiseless simulation still yields finite LLRs
-    noise_var = np.maximum(noise_var, 1e-10 * np.mean(np.abs(h_ls) ** 2, axis=1) + 1e-30)
-    batch, n_used = h_ls.shape
-    if method == "ls":
-        return ChannelEstimate(h_ls.astype(np.complex64), noise_var, noise_var / num, np.full(batch, n_used))
-    basis = _tap_basis(cfg, backoff)                   # [N_used, T]
-    gram = np.conj(basis.T) @ basis
-    proj = h_ls @ np.conj(basis)                       # [B, T] = basis^H h_ls
-    threshold = TAP_KEEP_FACTOR * (noise_var / num) / n_used
-    keep = np.zeros((batch, basis.shape[1]), bool)
-    order = np.zeros((batch, basis.shape[1]), np.int64)   # kept taps, in the order found
-    active = np.ones(batch, bool)
-    resid, h = h_ls.copy(), np.zeros_like(h_ls)
-    for it in range(basis.shape[1]):
-        # every active frame holds exactly ``it`` taps and tries to add one more
-        act = np.flatnonzero(active)
-        power = np.abs(resid[act] @ np.conj(basis) / n_used) ** 2
-        power[keep[act]] = -1.0
-        best = np.argmax(power, axis=1)
-        grow = (power[np.arange(act.size), best] > threshold[act]) | (it == 0)
-        active[act[~grow]] = False
-        act, best = act[grow], best[grow]
-        if not act.size:
-            break
-        keep[act, best] = True
-        order[act, it] = best
-        # LS on the kept taps: [A, k, k] normal equations (tiny ridge for near-dependent taps)
-        idx = order[act, :it + 1]
-        system = gram[idx[:, :, None], idx[:, None, :]] + 1e-9 * n_used * np.eye(it + 1)
-        taps = np.linalg.solve(system, np.take_along_axis(proj[act], idx, axis=1)[..., None])[..., 0]
-        h[act] = np.einsum("ak,akn->an", taps, basis.T[idx])
-        resid[act] = h_ls[act] - h[act]
-    num_taps = keep.sum(axis=1)
-    # the error: noise on the kept taps, plus the channel the kept taps leave out, which is what
-    # the residual holds beyond the noise it must hold (N_used - taps of N_used dimensions of noise)
-    ls_var = noise_var / num
-    missed = np.maximum(np.mean(np.abs(resid) ** 2, axis=1) - ls_var * (n_used - num_taps) / n_used, 0.0)
-    return ChannelEstimate(h.astype(np.complex64), noise_var, ls_var * num_taps / n_used + missed, num_taps)
-
-
-@functools.lru_cache(maxsize=8)
-def _tap_basis(cfg: OfdmConfig, backoff: int) -> np.ndarray:
-    """complex128 [N_used, T]: exp(-j 2 pi k l / N) for used carriers k and candidate taps l."""
-    lags = np.arange(-4, cfg.cp_length_samples + backoff + 2)
-    return np.exp(-2j * np.pi * np.outer(cfg.used_carriers, lags) / cfg.fft_size)
-
-
-def track_phase(pilot_rx: np.ndarray, pilot_ref: np.ndarray, smoothing: int) -> np.ndarray:
-    """Common phase per OFDM symbol from pilots.
-
-    pilot_rx : complex [B, S, P] received pilots; pilot_ref : complex [B or 1, S, P] = H_p * p_s
-    smoothing: 1 keeps the raw per-symbol estimate; > 1 fits a linear trend (residual CFO) over
-    the frame and adds a centred moving average of the remaining phase over ``smoothing``
-    symbols (phase noise), which cuts the estimation noise on long frames.
-    returns float64 [B, S] phase in radians (unwrapped).
-    """
-    phase = np.unwrap(np.angle(np.sum(pilot_rx * np.conj(pilot_ref), axis=-1)), axis=-1)
-    num = phase.shape[-1]
-    if smoothing <= 1 or num < 3:
-        return phase
-    s = np.arange(num) - (num - 1) / 2
-    slope = phase @ s / (s @ s)
-    trend = phase.mean(axis=-1, keepdims=True) + slope[:, None] * s
-    resid = phase - trend
-    # centred moving average over w symbols, shrinking at the frame edges (cumulative sums)
-    w = min(smoothing, num)
-    csum = np.concatenate([np.zeros((phase.shape[0], 1)), np.cumsum(resid, axis=-1)], axis=-1)
-    lo = np.clip(np.arange(num) - w // 2, 0, num)
-    hi = np.clip(np.arange(num) + w - w // 2, 0, num)
-    smooth = (csum[:, hi] - csum[:, lo]) / (hi - lo)
-    return trend + smooth
-
-
-def equalize(y: np.ndarray, est: ChannelEstimate, cfg: OfdmConfig, equalizer: str = "zf",
-             first_symbol: int = 0, smoothing: int = PHASE_SMOOTHING_SYMBOLS, track: bool = True,
-             rotation: np.ndarray | None = None):
-    """Pilot phase tracking and one-tap equalisation.
-
-    y : complex64 [B, S, N] received symbols (FFT bin order); symbol s carries the pilots of
-        frame symbol ``first_symbol + s``
-    rotation : complex [B, S] or None, a known common phasor per symbol applied first (the
-        per-symbol part of a CFO correction commutes with the FFT)
-    returns (x complex64 [B, S, num_data], no_eff float32 [B, 1, num_data], phase float64 [B, S]).
-    ZF: ``x = y / H``, ``no_eff = (N0 + var_e) / |H|^2``; MMSE: ``x = conj(H) y / (|H|^2 + N0')``,
-    ``no_eff = N0' / (|H|^2 + N0')`` with ``N0' = N0 + var_e`` (var_e: estimation error).
-    """
-    pil = np.searchsorted(cfg.used_carriers, cfg.pilot_carriers)
-    dat = np.searchsorted(cfg.used_carriers, cfg.data_carriers)
-    h = est.h[:, dat]
-    noise = (est.noise_var + est.error_var)[:, None].astype(np.float32)
-    gain = h.real ** 2 + h.imag ** 2
-    denom = gain + noise if equalizer == "mmse" else gain
-    weight = (np.conj(h) / np.maximum(denom, np.float32(1e-30)))[:, None, :]
-    x = np.take(y, cfg.fft_bins(cfg.data_carriers), axis=-1)   # take: faster than fancy indexing
-    x *= weight
-    rot = np.ones(y.shape[:2], np.complex64) if rotation is None else rotation.astype(np.complex64)
-    if track:
-        ref = est.h[:, None, pil] * pilot_values(cfg, y.shape[1], first_symbol)[None]
-        phase = track_phase(np.take(y, cfg.fft_bins(cfg.pilot_carriers), axis=-1) * rot[..., None], ref, smoothing)
-        rot = rot * np.exp(-1j * phase).astype(np.complex64)
-    else:
-        phase = np.zeros(y.shape[:2])
-    if track or rotation is not None:
-        x *= rot[..., None]
-    no_eff = noise / np.maximum(gain + noise if equalizer == "mmse" else gain, np.float32(1e-30))
-    return x.astype(np.complex64, copy=False), no_eff[:, None, :].astype(np.float32), phase
-
-
-# ----------------------------------------------------------------------------------------------
-# The stream receiver
-# ----------------------------------------------------------------------------------------------
 
 @dataclass
 class _Sync:
@@ -381,9 +129,10 @@ class _Sync:
     seq: np.ndarray          # int64 header fields (valid where header_ok)
     kind: np.ndarray
     length: np.ndarray
-    header_ok: np.ndarray    # bool: CRC passed on a confirmed preamble
+    header_ok: np.ndarray    # bool: header checks passed on a confirmed preamble
     spec: np.ndarray         # complex64 [B, 2 + header symbols, N]: LTF copies and header, CFO removed
     inferred: np.ndarray     # bool: header fields and place implied by the neighbouring frames
+    backoff: np.ndarray      # int64 FFT window backoff (samples before each symbol body)
 
     def take(self, idx: np.ndarray) -> "_Sync":
         """The results of candidates ``idx`` (new arrays)."""
@@ -393,20 +142,8 @@ class _Sync:
     def join(self, other: "_Sync") -> "_Sync":
         """This pass's candidates followed by ``other``'s."""
         def cat(a, b):
-            if isinstance(a, ChannelEstimate):
-                return ChannelEstimate(*(np.concatenate([getattr(a, f.name), getattr(b, f.name)]) for f in fields(a)))
-            return np.concatenate([a, b])
+            return ChannelEstimate.concat([a, b]) if isinstance(a, ChannelEstimate) else np.concatenate([a, b])
         return _Sync(*(cat(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)))
-
-
-class _Anchor(NamedTuple):
-    """An accepted frame, as the inference of missing frames needs it (``start`` absolute)."""
-    seq: int
-    start: int
-    kind: int
-    length: int
-    period: int              # frame + gap samples: where the next frame of the train starts
-    eps: float
 
 
 class StreamReceiver:
@@ -417,17 +154,25 @@ class StreamReceiver:
     have arrived (``batch_samples=1`` processes every chunk at once, at a higher cost per
     sample). Results do not depend on how the stream is cut into chunks: every decision is taken
     on the same samples, once they have all arrived.
+
+    ``estimator`` / ``equalizer``: callables (see :mod:`.estimation`, :mod:`.equalization`) in
+    place of ``modem.channel_estimator`` / ``modem.equalizer``; ``dc_block``: remove the
+    receiver's DC (:mod:`.conditioning`); ``debug``: keep a record per candidate and per frame
+    in ``debug_log`` (a list of dicts, like gr-digital's ``debug_log``) for whoever tunes it.
     """
 
-    def __init__(self, ofdm: OfdmConfig, modem: ModemConfig, batch_samples: int = 1 << 19):
-        if batch_samples < 1:
-            raise ValueError(f"batch_samples = {batch_samples}: allowed >= 1")
+    def __init__(self, ofdm: OfdmConfig, modem: ModemConfig, batch_samples: int = 1 << 16, *,
+                 estimator=None, equalizer=None, dc_block: bool = True, debug: bool = False):
+        if isinstance(batch_samples, bool) or not isinstance(batch_samples, int) or batch_samples < 1:
+            raise ValueError(f"batch_samples = {batch_samples!r}: allowed integers >= 1")
         self.ofdm, self.modem = ofdm, modem
         self.batch_samples = batch_samples
+        self.estimator = estimator or ESTIMATORS[modem.channel_estimator]()
+        self.equalizer = equalizer or EQUALIZERS[modem.equalizer]()
+        self.debug_log: list[dict] | None = [] if debug else None
         cp = ofdm.cp_length_samples
         self._dec = decimation(ofdm)
         self._half = math.ceil(preamble_length(ofdm) / self._dec)   # local-maximum half window (grid steps)
-        self._backoff = max(1, cp // 4)
         self._margin = cp + self._dec                        # timing search either side
         self._num_header = fr.num_header_symbols(ofdm)
         self._header_end = preamble_length(ofdm) + self._num_header * ofdm.symbol_length_samples
@@ -436,12 +181,8 @@ class StreamReceiver:
         self._ltf = ltf_time(ofdm)
         g = int(math.floor((modem.max_cfo_subcarriers + 1) / 2))
         self._shifts = 2 * np.arange(-g, g + 1)
+        self._input = InputConditioner(dc_block)
         self.reset()
-
-    @property
-    def fft_backoff_samples(self) -> int:
-        """FFT windows start this many samples before each symbol body (inside the CP)."""
-        return self._backoff
 
     def reset(self) -> None:
         """Forget the stream; sample indices start again at 0."""
@@ -457,7 +198,8 @@ class StreamReceiver:
         self._next = at          # end of the last accepted frame
         self._real_end = None
         self._pending, self._pending_samples = [], 0   # chunks not yet processed
-        self._last: _Anchor | None = None    # the last accepted frame
+        self._last: Anchor | None = None    # the last accepted frame
+        self._input.reset(at)
 
     # -- public API ---------------------------------------------------------------------------
     def push(self, chunk: np.ndarray) -> list[ReceivedFrame]:
@@ -465,21 +207,31 @@ class StreamReceiver:
         if chunk.ndim != 1 or not np.iscomplexobj(chunk):
             raise ValueError(f"chunk must be a 1-D complex array, got {chunk.dtype} {chunk.shape}")
         self.stats.samples += chunk.size
-        self._pending.append(chunk.astype(np.complex64))       # a copy: callers may reuse buffers
-        self._pending_samples += chunk.size
+        self._queue(self._input.push(chunk))
         if self._pending_samples < self.batch_samples:
             return []
         return self._process()
 
     def flush(self) -> list[ReceivedFrame]:
         """End of stream: decide every remaining candidate (frames cut short are counted)."""
+        self._queue(self._input.flush())
         self._real_end = self._base + self._buf.size + self._pending_samples
         self._pending.append(np.zeros(self._window + self._history + 2 * self._dec, np.complex64))
         frames = self._process()
         self._restart(self._real_end)
         return frames
 
-    # -- internals ----------------------------------------------------------------------------
+    def _queue(self, samples: np.ndarray) -> None:
+        self.stats.nonfinite_samples = self._input.nonfinite
+        if samples.size:
+            self._pending.append(samples)
+            self._pending_samples += samples.size
+
+    def _log(self, **record) -> None:
+        if self.debug_log is not None:
+            self.debug_log.append(record)
+
+    # -- the stream loop ----------------------------------------------------------------------
     def _process(self) -> list[ReceivedFrame]:
         x = self._buf = np.concatenate([self._buf] + self._pending)
         self._pending, self._pending_samples = [], 0
@@ -532,44 +284,40 @@ class StreamReceiver:
                 self._last = None
         keep_from = max(base, keep_from - keep_from % dec)
         self._buf, self._base = x[keep_from - base:], keep_from
+        self._input.forget_before(keep_from)
         return frames
 
     def _infer_missing(self, x: np.ndarray, sync: _Sync, accepted: list[int]) -> tuple[_Sync, list[int]]:
-        """Frames missing from a regular train: between two accepted frames of one kind and length
-        whose sequence numbers differ by d (2 <= d <= ``max_inferred_frames`` + 1) and whose starts
-        differ by d frame periods (frame + ``gap_samples``, within a CP), the d - 1 frames the
-        transmitter sent in between are decoded where they must be, with the CFO interpolated and
-        their own channel estimate, whether or not their preamble was detected or their header
-        decoded. Returns ``sync`` with their rows appended and all accepted rows in stream order."""
+        """The frames a regular train implies (:mod:`.inference`), appended to ``sync``, with all
+        accepted rows in stream order; one that its header symbols do not confirm is dropped."""
         cfg, base = self.ofdm, self._base
         anchors = [self._last] if self._last is not None else []
         for i in accepted:
             kind, length = int(sync.kind[i]), int(sync.length[i])
             period = fr.frame_length_samples(cfg, kind, length) + self.modem.gap_samples
-            anchors.append(_Anchor(int(sync.seq[i]), int(sync.start[i]), kind, length, period, float(sync.eps[i])))
+            anchors.append(Anchor(int(sync.seq[i]), int(sync.start[i]), kind, length, period, float(sync.eps[i]),
+                                  int(sync.backoff[i])))
         if anchors:
             self._last = anchors[-1]
-        seqs, starts, eps = [], [], []
-        for a, b in itertools.pairwise(anchors):
-            d = (b.seq - a.seq) & 0xFFFF
-            if not 2 <= d <= self.modem.max_inferred_frames + 1 or (a.kind, a.length) != (b.kind, b.length) \
-                    or abs(b.start - a.start - d * a.period) > cfg.cp_length_samples:
-                continue
-            for j in range(1, d):
-                start = min(a.start + j * a.period, b.start - (d - j) * a.period)     # the earlier path's timing
-                if start >= base:
-                    seqs.append(((a.seq + j) & 0xFFFF, a.kind, a.length))
-                    starts.append(start - base)
-                    eps.append(a.eps + (b.eps - a.eps) * j / d)
-        if not seqs:
+        implied = [f for f in implied_frames(anchors, self.modem.max_inferred_frames, cfg.cp_length_samples)
+                   if f.start >= base]
+        if not implied:
             return sync, accepted
-        extra = self._frames_at(x, np.array(starts, np.int64), np.array(eps), np.zeros(len(seqs), bool))
-        extra.seq[:], extra.kind[:], extra.length[:] = np.array(seqs).T
-        extra.confirmed[:] = extra.header_ok[:] = extra.inferred[:] = True
-        rows = accepted + list(range(sync.start.size, sync.start.size + len(seqs)))
+        extra = self._frames_at(x, np.array([f.start - base for f in implied], np.int64),
+                                np.array([f.eps for f in implied]), np.zeros(len(implied), bool),
+                                np.array([f.backoff for f in implied], np.int64), implied=True)
+        extra.seq[:], extra.kind[:], extra.length[:] = np.array([(f.seq, f.kind, f.length) for f in implied]).T
+        extra.confirmed[:] = extra.inferred[:] = True
+        # the slot must hold our preamble's LTF (not a tone, a burst of interference or silence)
+        _, timing = self._ltf_timing(x, extra.start - base, extra.eps)
+        extra.header_ok[:] = timing.match >= LTF_MATCH
+        keep = np.flatnonzero(extra.header_ok)
+        extra = extra.take(keep)
+        rows = accepted + list(range(sync.start.size, sync.start.size + keep.size))
         sync = sync.join(extra)
         return sync, sorted(rows, key=lambda i: sync.start[i])
 
+    # -- synchronisation ----------------------------------------------------------------------
     def _synchronise_candidates(self, x: np.ndarray, cand: np.ndarray, rel: np.ndarray, p_metric: np.ndarray,
                                 m: np.ndarray) -> _Sync:
         """:meth:`_synchronise` for the candidates ``cand``, strong ones (metric >= ``STRONG_FACTOR``
@@ -599,10 +347,10 @@ class StreamReceiver:
         return sync
 
     def _synchronise(self, x: np.ndarray, rel: np.ndarray, p_metric: np.ndarray) -> _Sync:
-        """Batched CFO, timing, channel estimation and header decoding at candidate offsets."""
-        cfg, n, cp, m = self.ofdm, self.ofdm.fft_size, self.ofdm.cp_length_samples, self._margin
+        """Batched CFO, timing, confirmation, channel estimation and header decoding at candidate
+        offsets; candidates that are not preambles cost no channel estimate."""
+        cfg, n, cp = self.ofdm, self.ofdm.fft_size, self.ofdm.cp_length_samples
         batch = rel.size
-        rows = np.arange(batch)[:, None]
         # fractional CFO from the S&C phase, then the even integer part from the LTF copies,
         # FFT taken early (inside the guard interval) at the coarse timing
         eps_a = np.angle(p_metric).astype(np.float64) / np.pi
@@ -610,62 +358,94 @@ class StreamReceiver:
         starts = t1[:, None] + np.array([0, n])
         ltf = gather_blocks(x, starts, n) * cfo_ramp(eps_a, starts - rel[:, None], n, n)
         eps1 = eps_a + integer_cfo(scipy.fft.fft(ltf.sum(axis=1), axis=1), cfg, self._shifts)
-        # fine timing: correlate with both LTF copies, lags -m..m around the expected position
-        lo = rel + ltf_offset(cfg) - m
-        span = 2 * n + 2 * m
-        region = gather_blocks(x, lo[:, None], span) * cfo_ramp(eps1, np.zeros((batch, 1)), span, n)
-        seg = sliding_window_view(region[:, 0], n, axis=1)                 # [B, span - n + 1, n]
-        corr = seg @ np.conj(self._ltf)
-        c = corr[:, :2 * m + 1] + corr[:, n:n + 2 * m + 1]
-        # first path: the earliest lag within CP - backoff before the peak that carries at least
-        # FIRST_PATH_FRACTION of the peak's power (LTF sidelobes stay below 4 %)
-        power = c.real ** 2 + c.imag ** 2
-        peak = np.argmax(power, axis=1)
-        lags = np.arange(power.shape[1])
-        near = (lags >= (peak - (cp - self._backoff))[:, None]) & (lags <= peak[:, None])
-        best = np.argmax(near & (power >= FIRST_PATH_FRACTION * power[rows[:, 0], peak][:, None]), axis=1)
-        t_ltf = lo + best                                                  # first LTF body in x
+        lo, timing = self._ltf_timing(x, rel, eps1)
+        t_ltf = lo + timing.first                                          # first LTF body in x
         start = t_ltf - ltf_offset(cfg)                                    # frame start in x
         # fine CFO from the lag-N repetition (GI tail + T1 against T1 + T2, N + CP products,
-        # ending ``backoff`` early in case the correlation peak sits on a later path): its
-        # phase gives eps modulo 1, unwrapped around eps1
-        a = gather_blocks(x, (t_ltf - cp - self._backoff)[:, None], n + cp)[:, 0]
-        b = gather_blocks(x, (t_ltf - cp - self._backoff + n)[:, None], n + cp)[:, 0]
+        # ending ``backoff`` early so no echo of the sync symbol reaches them): its phase gives
+        # eps modulo 1, unwrapped around eps1
+        a = gather_blocks(x, (t_ltf - cp - timing.backoff)[:, None], n + cp)[:, 0]
+        b = gather_blocks(x, (t_ltf - cp - timing.backoff + n)[:, None], n + cp)[:, 0]
         rep = np.sum(b * np.conj(a), axis=1)
         frac = np.angle(rep) / (2 * np.pi)
         # confirmation: normalised lag-N correlation of the LTF (~ SNR / (1 + SNR), any channel)
+        # and the match with the known LTF (a tone or a foreign preamble repeats but does not match)
         rho = np.abs(rep) / np.sqrt(np.maximum(np.sum(np.abs(a) ** 2, 1) * np.sum(np.abs(b) ** 2, 1), 1e-30))
         eps = eps1 + np.mod(frac - eps1 + 0.5, 1.0) - 0.5
-        return self._frames_at(x, start, eps, rho >= LTF_CONFIRM)
+        confirmed = (rho >= LTF_CONFIRM) & (timing.match >= LTF_MATCH)
+        for i in range(batch if self.debug_log is not None else 0):
+            self._log(stage="sync", start=int(start[i] + self._base), cfo_subcarriers=float(eps[i]),
+                      ltf_repetition=float(rho[i]), ltf_match=float(timing.match[i]),
+                      backoff=int(timing.backoff[i]), confirmed=bool(confirmed[i]))
+        return self._frames_at(x, start, eps, confirmed, timing.backoff)
 
-    def _frames_at(self, x: np.ndarray, start: np.ndarray, eps: np.ndarray, decode: np.ndarray) -> _Sync:
+    def _ltf_timing(self, x: np.ndarray, rel: np.ndarray, eps: np.ndarray):
+        """Fine timing around frame starts ``rel`` (in x) with CFO ``eps``: the cross-correlation with
+        both LTF copies over lags -m..m of the expected position (m = CP + D). Returns (lo int64
+        [B], the sample of lag 0 in x; :class:`~.sync.PathTiming`)."""
+        cfg, n, m = self.ofdm, self.ofdm.fft_size, self._margin
+        batch = rel.size
+        rows = np.arange(batch)
+        lo = rel + ltf_offset(cfg) - m
+        span = 2 * n + 2 * m
+        region = gather_blocks(x, lo[:, None], span) * cfo_ramp(eps, np.zeros((batch, 1)), span, n)
+        seg = sliding_window_view(region[:, 0], n, axis=1)                 # [B, span - n + 1, n]
+        corr = seg @ np.conj(self._ltf)
+        c = corr[:, :2 * m + 1] + corr[:, n:n + 2 * m + 1]
+        power = c.real ** 2 + c.imag ** 2
+        # energy of the two LTF periods at the strongest lag, for the match with the known LTF
+        csum = np.cumsum(np.abs(region[:, 0]) ** 2, axis=1)
+        lag = np.argmax(power, axis=1)
+        energy = csum[rows, lag + 2 * n - 1] - np.where(lag > 0, csum[rows, np.maximum(lag - 1, 0)], 0)
+        return lo, path_timing(power, energy * 2 * np.sum(np.abs(self._ltf) ** 2), cfg)
+
+    def _header_times(self) -> np.ndarray:
+        """float [H]: the header symbols' FFT windows, in samples from the LTF estimate's reference."""
+        cfg = self.ofdm
+        return (preamble_length(cfg) + cfg.cp_length_samples + cfg.symbol_length_samples * np.arange(self._num_header)
+                - (ltf_offset(cfg) + cfg.fft_size / 2))
+
+    def _frames_at(self, x: np.ndarray, start: np.ndarray, eps: np.ndarray, decode: np.ndarray,
+                   backoff: np.ndarray, implied: bool = False) -> _Sync:
         """Channel estimates at frame starts ``start`` (in x) with CFO ``eps``, and the headers of
-        frames ``decode`` (bool [B]; the others are not decoded and count as unconfirmed)."""
-        cfg, n, cp = self.ofdm, self.ofdm.fft_size, self.ofdm.cp_length_samples
+        frames ``decode`` (bool [B]). Detected candidates that are not decoded get no estimate
+        (their rows hold zeros and count as unconfirmed); ``implied`` frames all get one."""
+        cfg, n, cp, h = self.ofdm, self.ofdm.fft_size, self.ofdm.cp_length_samples, self._num_header
         batch = start.size
-        t_ltf = start + ltf_offset(cfg)
-        # CFO removed with the phase reference at the frame start
-        sym = cfg.symbol_length_samples
-        fft_at = np.concatenate([(t_ltf - self._backoff)[:, None] + np.array([0, n]),
-                                 (start + preamble_length(cfg) + cp - self._backoff)[:, None]
-                                 + sym * np.arange(self._num_header)], axis=1)
-        y = ofdm_demodulate(gather_blocks(x, fft_at, n) * cfo_ramp(eps, fft_at - start[:, None], n, n), cfg)
-        est = estimate_channel(y[:, :2], ltf_values(cfg)[None, None], cfg, self.modem.channel_estimator, self._backoff)
         seq, kind, length = (np.zeros(batch, np.int64) for _ in range(3))
         ok = np.zeros(batch, bool)
-        c = np.flatnonzero(decode)
-        if c.size:
-            xh, noh, _ = equalize(y[c, 2:], est.select(c), cfg, "zf")
-            seq[c], kind[c], length[c], ok[c] = fr.decode_headers(demap_soft(xh, noh, "bpsk"), cfg)
-        return _Sync(start + self._base, eps, decode.copy(), est, seq, kind, length, ok, y,
-                     np.zeros(batch, bool))
+        spec = np.zeros((batch, 2 + h, n), np.complex64)
+        est = ChannelEstimate(np.zeros((batch, cfg.num_used_carriers), np.complex64), np.ones(batch),
+                              np.ones(batch), np.zeros(batch, np.int64))
+        work = np.arange(batch) if implied else np.flatnonzero(decode)
+        if work.size:
+            s, e, bo = start[work], eps[work], backoff[work]
+            t_ltf = s + ltf_offset(cfg)
+            # CFO removed with the phase reference at the frame start
+            sym = cfg.symbol_length_samples
+            fft_at = np.concatenate([(t_ltf - bo)[:, None] + np.array([0, n]),
+                                     (s + preamble_length(cfg) + cp - bo)[:, None] + sym * np.arange(h)], axis=1)
+            y = ofdm_demodulate(gather_blocks(x, fft_at, n) * cfo_ramp(e, fft_at - s[:, None], n, n), cfg)
+            w_est = self.estimator(y[:, :2], ltf_values(cfg)[None, None], cfg, (bo - 4, np.full_like(bo, cp + 4)))
+            spec[work] = y
+            est.h[work], est.noise_var[work], est.error_var[work], est.num_taps[work] = \
+                w_est.h, w_est.noise_var, w_est.error_var, w_est.num_taps
+            c = np.flatnonzero(decode[work])
+            if c.size:
+                eqh = equalize(y[c, 2:], w_est.select(c), cfg, "zf", times=self._header_times())
+                llr = demap_soft(eqh.x, np.broadcast_to(eqh.no_eff, eqh.x.shape), "bpsk")
+                d = work[c]
+                seq[d], kind[d], length[d], ok[d] = fr.decode_headers(llr, cfg)
+        return _Sync(start + self._base, eps, decode.copy(), est, seq, kind, length, ok, spec,
+                     np.zeros(batch, bool), backoff.astype(np.int64))
 
+    # -- payloads -----------------------------------------------------------------------------
     def _estimate_with_header(self, sync: _Sync, idx: np.ndarray, kind: int, length: int) -> ChannelEstimate:
         """The channel of frames ``idx`` (one kind and length) estimated again, from the LTF copies
-        and the header symbols, whose REs are known once the header is (decoded and CRC-checked,
-        or inferred): 2 + H known symbols instead of 2. Each header symbol is first turned back by
-        its common phase against the LTF estimate (residual CFO, phase noise), measured on all
-        its used carriers."""
+        and the header symbols, whose REs are known once the header is (decoded and checked, or
+        implied): 2 + H known symbols instead of 2. Each header symbol is first turned back by its
+        common phase against the LTF estimate (residual CFO, phase noise), measured on all its
+        used carriers."""
         cfg, h = self.ofdm, self._num_header
         y = sync.spec[idx]                                      # a copy [B, 2 + H, N]
         known = np.empty_like(y)
@@ -674,7 +454,8 @@ class StreamReceiver:
         bins = cfg.fft_bins(cfg.used_carriers)
         phasor = np.sum(y[:, 2:, bins] * np.conj(known[:, 2:, bins] * sync.est.h[idx, None]), axis=-1)   # [B, H]
         y[:, 2:] *= (np.conj(phasor) / np.maximum(np.abs(phasor), 1e-30))[..., None]
-        return estimate_channel(y, known, cfg, self.modem.channel_estimator, self._backoff)
+        lags = (sync.backoff[idx] - 4, np.full(idx.size, self.ofdm.cp_length_samples + 4))
+        return self.estimator(y, known, cfg, lags)
 
     def _decode_payloads(self, x: np.ndarray, sync: _Sync, accepted: list[int]) -> list[ReceivedFrame]:
         cfg, n, h = self.ofdm, self.ofdm.fft_size, self._num_header
@@ -689,40 +470,61 @@ class StreamReceiver:
             num_pay = fr.num_payload_symbols(cfg, kind, length)
             num_sym = h + num_pay
             start = sync.start[idx] - self._base
-            # payload symbols (strided views: one row per symbol, FFT window first), CFO removed
-            # with the frame-start phase reference, RE scaling folded into the ramp
-            first = preamble_length(cfg) + h * sym + cfg.cp_length_samples - self._backoff
-            bodies = np.stack([x[f:f + num_pay * sym].reshape(num_pay, sym)[:, :n] for f in start + first])
-            rel = np.broadcast_to(first + sym * np.arange(num_pay), (idx.size, num_pay))
+            bo = sync.backoff[idx]
+            # payload symbols (one row per symbol, FFT window first), CFO removed with the
+            # frame-start phase reference, RE scaling folded into the ramp
+            first = preamble_length(cfg) + h * sym + cfg.cp_length_samples - bo            # [B]
+            bodies = gather_blocks(x, (start + first)[:, None] + sym * np.arange(num_pay), n)
+            rel = first[:, None] + sym * np.arange(num_pay)
             outer, inner = cfo_ramp(sync.eps[idx], rel, n, n, gain=1 / time_scale(cfg), split=True)
             bodies *= inner[:, None, :]                  # the per-symbol phasor is applied after the FFT
             spec = scipy.fft.fft(bodies, axis=-1, norm="ortho", overwrite_x=True)
-            # the header spectra from synchronisation join them, so phase tracking spans the frame
+            # the header spectra from synchronisation join them, so tracking spans the frame
             spec = np.concatenate([sync.spec[idx, 2:], spec], axis=1)
             rotation = np.concatenate([np.ones((idx.size, h), np.complex64), outer], axis=1)
             est = self._estimate_with_header(sync, idx, kind, length)
-            equalizer = self.modem.equalizer if kind == 0 else "zf"
-            sym_eq, no_eff, phase = equalize(spec, est, cfg, equalizer, rotation=rotation)
+            # FFT windows in samples from the estimate's reference (the mean of the LTF and header windows)
+            windows = preamble_length(cfg) + cfg.cp_length_samples + sym * np.arange(num_sym)
+            ltf_windows = ltf_offset(cfg) + np.array([0, n])
+            times = windows - np.mean(np.concatenate([ltf_windows, windows[:h]]))
+            equalizer = self.equalizer if kind == 0 else EQUALIZERS["zf"]()
+            eq = equalize(spec, est, cfg, equalizer, rotation=rotation, times=times)
+            track = eq.tracking
+            # no_eff follows what the pilots measure where it is significantly more than the model
+            excess = track.residual > 1 + RESIDUAL_SIGMAS / np.sqrt(num_sym * len(cfg.pilot_carriers))
+            scale = np.where(excess, track.residual, 1.0).astype(np.float32)
             nres = fr.payload_num_res(kind, length)
-            xs = sym_eq[:, h:].reshape(idx.size, -1)[:, :nres]
-            no = np.broadcast_to(no_eff, sym_eq.shape)[:, h:].reshape(idx.size, -1)[:, :nres]
+            xs = eq.x[:, h:].reshape(idx.size, -1)[:, :nres]
+            no = (np.broadcast_to(eq.no_eff, eq.x.shape)[:, h:].reshape(idx.size, -1)[:, :nres] + track.error_var[:, None]) \
+                * scale[:, None]
             gain = np.mean(np.abs(est.h[:, data_pos]) ** 2, axis=1)
             snr_db = 10 * np.log10(np.maximum(gain / np.maximum(est.noise_var, 1e-30), 1e-30))
             # residual CFO from the slope of the tracked phase (rad per symbol)
             s = np.arange(num_sym) - (num_sym - 1) / 2
-            eps = sync.eps[idx] + (phase @ s / (s @ s)) / (2 * np.pi * sym / n)
+            eps = sync.eps[idx] + (track.phase @ s / (s @ s)) / (2 * np.pi * sym / n)
+            sfo_ppm = -track.rate * 1e6
             if kind > 0:
                 nbits = 8 * (length + fr.PAYLOAD_CRC_BYTES)
                 bits = scramble(demap_hard(xs, fr.KINDS[kind])[:, :nbits])
                 raw = np.packbits(bits, axis=1)
+            frame_len = fr.frame_length_samples(cfg, kind, length)
             for j, i in enumerate(idx):
-                if sync.inferred[i] and snr_db[j] < INFERRED_MIN_SNR_DB:
+                if sync.inferred[i] and not snr_db[j] >= INFERRED_MIN_SNR_DB:
+                    continue
+                a = int(sync.start[i])
+                damaged = kind == 0 and (track.step[j] > STEP_LIMIT or not np.isfinite(track.step[j])
+                                         or self._input.faults_in(a + sym, a + frame_len))
+                self._log(stage="payload", seq=int(sync.seq[i]), start=a, sfo_ppm=float(sfo_ppm[j]),
+                          pilot_residual=float(track.residual[j]), pilot_step=float(track.step[j]), damaged=bool(damaged))
+                if damaged:
+                    self.stats.damaged += 1
                     continue
                 self.stats.inferred += bool(sync.inferred[i])
-                f = ReceivedFrame(seq=int(sync.seq[i]), kind=fr.KINDS[kind], start=int(sync.start[i]),
+                f = ReceivedFrame(seq=int(sync.seq[i]), kind=fr.KINDS[kind], start=a,
                                   symbols=xs[j], no_eff=no[j], snr_db=float(snr_db[j]),
                                   cfo_hz=float(eps[j] * cfg.subcarrier_spacing_hz), cfo_subcarriers=float(eps[j]),
-                                  noise_var=float(est.noise_var[j]), channel=est.h[j], inferred=bool(sync.inferred[i]))
+                                  noise_var=float(est.noise_var[j]), channel=est.h[j], inferred=bool(sync.inferred[i]),
+                                  sfo_ppm=float(sfo_ppm[j]), fft_backoff_samples=int(bo[j]))
                 if kind > 0:
                     f.payload = raw[j, :length].tobytes()
                     f.payload_crc_ok = crc32(f.payload) == int.from_bytes(raw[j, length:].tobytes(), "big")
@@ -732,8 +534,9 @@ class StreamReceiver:
         return [out[i] for i in accepted if i in out]
 
 
-def receive(iq: np.ndarray, ofdm: OfdmConfig, modem: ModemConfig) -> tuple[list[ReceivedFrame], ReceiverStats]:
-    """Decode every frame of a complete recording: ``push(iq)`` then ``flush()``."""
-    rx = StreamReceiver(ofdm, modem)
+def receive(iq: np.ndarray, ofdm: OfdmConfig, modem: ModemConfig, **options) -> tuple[list[ReceivedFrame], ReceiverStats]:
+    """Decode every frame of a complete recording: ``push(iq)`` then ``flush()`` (``options``:
+    :class:`StreamReceiver`'s keywords)."""
+    rx = StreamReceiver(ofdm, modem, **options)
     frames = rx.push(iq) + rx.flush()
     return frames, rx.stats
