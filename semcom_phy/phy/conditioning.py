@@ -26,6 +26,9 @@ DC_BLOCK_SAMPLES = 2048
 DC_TIME_CONSTANT_SAMPLES = 1 << 16
 DC_SIGNIFICANCE = 30.0     # remove a DC whose power exceeds this many times what a DC-free signal's average shows
 ZERO_RUN_SAMPLES = 4
+_PAIR_SUM = np.zeros((2 * DC_BLOCK_SAMPLES, 2), np.float32)    # I and Q sums of a block of interleaved floats
+_PAIR_SUM[0::2, 0] = _PAIR_SUM[1::2, 1] = 1.0
+_ONES = np.ones(2 * DC_BLOCK_SAMPLES, np.float32)
 
 
 class InputConditioner:
@@ -77,25 +80,23 @@ class InputConditioner:
         out, self._held = self._held[:n], self._held[n:]
         self._at += n
         if self.dc_block and n:
-            # block means and powers at once, then the (scalar) recursion over the blocks
-            full = n // DC_BLOCK_SAMPLES * DC_BLOCK_SAMPLES
-            sizes = [DC_BLOCK_SAMPLES] * (full // DC_BLOCK_SAMPLES) + ([n - full] if n > full else [])
-            means = list(out[:full].reshape(-1, DC_BLOCK_SAMPLES).mean(axis=1, dtype=np.complex128)) + \
-                ([out[full:].mean(dtype=np.complex128)] if n > full else [])
-            sq = np.square(out.view(np.float32)).reshape(-1, 2).sum(axis=1)
-            powers = list(sq[:full].reshape(-1, DC_BLOCK_SAMPLES).mean(axis=1)) + ([sq[full:].mean()] if n > full else [])
-            dc = np.zeros(len(sizes), np.complex64)
-            for b, (size, m, p) in enumerate(zip(sizes, means, powers)):
+            f = out.view(np.float32)
+            sq = np.square(f)
+            dc = []
+            for b in range(0, n, DC_BLOCK_SAMPLES):
+                size = min(DC_BLOCK_SAMPLES, n - b)
+                # sums by a product with a 0/1 matrix (BLAS is ~50x faster than a reduction over a
+                # short axis), one block at a time so that any chunking adds the same numbers
+                i, q = f[2 * b:2 * (b + size)] @ _PAIR_SUM[:2 * size]
                 frac = size / DC_BLOCK_SAMPLES
                 self._blocks += frac
                 w = max(frac / self._blocks, frac * DC_BLOCK_SAMPLES / DC_TIME_CONSTANT_SAMPLES)
-                self._dc += w * (complex(m) - self._dc)
-                self._power += w * (float(p) - self._power)
+                self._dc += w * (complex(i, q) / size - self._dc)
+                self._power += w * (float(sq[2 * b:2 * (b + size)] @ _ONES[:2 * size]) / size - self._power)
                 floor = self._power / DC_BLOCK_SAMPLES * w / (2 - w)       # the average's power without a DC
-                if abs(self._dc) ** 2 > DC_SIGNIFICANCE * floor:
-                    dc[b] = self._dc
-            if dc.any():
-                out -= np.repeat(dc, sizes)
+                dc.append(self._dc if abs(self._dc) ** 2 > DC_SIGNIFICANCE * floor else 0j)
+            if any(dc):
+                out -= np.repeat(np.array(dc, np.complex64), DC_BLOCK_SAMPLES)[:n]
         return out
 
     def _find_runs(self, zero: np.ndarray, bad: np.ndarray, start: int) -> None:

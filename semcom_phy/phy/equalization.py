@@ -60,7 +60,7 @@ class Equalized(NamedTuple):
 
 def equalize(y: np.ndarray, est: ChannelEstimate, cfg: OfdmConfig, equalizer="zf", first_symbol: int = 0,
              rotation: np.ndarray | None = None, times: np.ndarray | None = None,
-             smoothing: int = PHASE_SMOOTHING_SYMBOLS) -> Equalized:
+             smoothing: int = PHASE_SMOOTHING_SYMBOLS, sfo: bool = True) -> Equalized:
     """Pilot tracking and one-tap equalisation of OFDM symbols.
 
     y        : complex64 [B, S, N] received symbols (FFT bin order); symbol s carries the pilots
@@ -71,7 +71,8 @@ def equalize(y: np.ndarray, est: ChannelEstimate, cfg: OfdmConfig, equalizer="zf
                per-symbol part of a CFO correction commutes with the FFT)
     times    : float [S] or None, each symbol's FFT window in samples from the channel
                estimate's reference: tracks the common phase and the timing drift (SFO) from the
-               pilots; None applies ``rotation`` only
+               pilots (the common phase only with ``sfo=False``: a few symbols, such as a
+               header, see no drift); None applies ``rotation`` only
     """
     eq = EQUALIZERS[equalizer]() if isinstance(equalizer, str) else equalizer
     pil = np.searchsorted(cfg.used_carriers, cfg.pilot_carriers)
@@ -85,7 +86,7 @@ def equalize(y: np.ndarray, est: ChannelEstimate, cfg: OfdmConfig, equalizer="zf
         ref = hp[:, None] * pilot_values(cfg, y.shape[1], first_symbol)[None]
         gain = np.maximum(np.abs(hp) ** 2, 1e-30)
         u = np.take(y, cfg.fft_bins(cfg.pilot_carriers), axis=-1) * rot[..., None] * np.conj(ref) / gain[:, None]
-        track = track_pilots(u, noise[:, None] / gain, cfg.pilot_carriers, times, cfg.fft_size, cfg.data_carriers, smoothing)
+        track = track_pilots(u, noise[:, None] / gain, cfg.pilot_carriers, times, cfg.fft_size, cfg.data_carriers, smoothing, sfo)
         rot = rot * np.exp(-1j * track.phase).astype(np.complex64)
         if np.any(track.timing):
             k = cfg.data_carriers.astype(np.float64)

@@ -94,11 +94,16 @@ def header_bits(seq: int, kind: int, length: int) -> np.ndarray:
     return bytes_to_bits(info + crc16(info).to_bytes(2, "big"))
 
 
-def encode_headers(seqs: np.ndarray, kind: int, length: int, cfg: OfdmConfig) -> np.ndarray:
+def encode_headers(seqs, kind: int, length: int, cfg: OfdmConfig) -> np.ndarray:
     """uint8 [B, num_header_symbols * num_data_carriers]: coded, repeated, interleaved header bits
-    for frames with sequence numbers ``seqs`` [B] and one kind and length."""
-    coded = conv_encode(np.stack([header_bits(int(s), kind, length) for s in seqs]))
-    return coded[:, _interleaver(cfg)]
+    for frames with sequence numbers ``seqs`` [B] and one kind and length (:func:`header_bits`,
+    batched)."""
+    header_bits(0, kind, length)                                   # validates kind and length
+    word = ((np.asarray(seqs, np.int64) & 0xFFFF) << 16) | (kind << 13) | length
+    info = (word[:, None] >> np.array([24, 16, 8, 0])).astype(np.uint8)          # [B, 4], big-endian
+    crc = np.array([crc16(row.tobytes()) for row in info], np.int64)
+    raw = np.concatenate([info, (crc[:, None] >> np.array([8, 0])).astype(np.uint8)], axis=1)
+    return conv_encode(np.unpackbits(raw, axis=1))[:, _interleaver(cfg)]
 
 
 def header_symbols(seqs: np.ndarray, kind: int, length: int, cfg: OfdmConfig) -> np.ndarray:

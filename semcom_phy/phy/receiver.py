@@ -432,7 +432,7 @@ class StreamReceiver:
                 w_est.h, w_est.noise_var, w_est.error_var, w_est.num_taps
             c = np.flatnonzero(decode[work])
             if c.size:
-                eqh = equalize(y[c, 2:], w_est.select(c), cfg, "zf", times=self._header_times())
+                eqh = equalize(y[c, 2:], w_est.select(c), cfg, "zf", times=self._header_times(), sfo=False)
                 llr = demap_soft(eqh.x, np.broadcast_to(eqh.no_eff, eqh.x.shape), "bpsk")
                 d = work[c]
                 seq[d], kind[d], length[d], ok[d] = fr.decode_headers(llr, cfg)
