@@ -130,10 +130,11 @@ class ModemConfig:
     ``mode='analog'`` puts complex semantic symbols straight on data carriers; ``'digital'``
     maps bits to Gray ``modulation``. ``tx_power`` is the mean power of the transmitted samples
     inside a frame (gaps are zeros). ``detection_threshold`` applies to the Schmidl & Cox
-    metric M(d) in [0, 1] (about (SNR / (1 + SNR))^2 for a frame, 0.01 for noise): the default 0.05
-    finds frames down to about -3 dB SNR; noise alone then triggers a header decode about 40 times a
-    second at 2 MSPS, which the header CRC-16 rejects (a false frame every ~30 min of pure noise);
-    0.1 never triggers on noise but loses frames below about 0 dB. ``max_cfo_subcarriers`` bounds
+    metric M(d) in [0, 1] (about (SNR / (1 + SNR))^2 for a frame, 0.01 for noise, a tone or a DC
+    line): the default 0.05 finds frames down to about -3 dB SNR; noise alone then makes about 13
+    candidates a second at 2 MSPS, which the LTF checks turn away before any header decode (and a
+    header must pass its CRC-16 and a re-encoding check); 0.1 never triggers on noise but loses
+    frames below about 0 dB. ``max_cfo_subcarriers`` bounds
     the integer-CFO search. ``max_inferred_frames``: up to this many frames missing between two
     decoded frames of a regular train (consecutive sequence numbers, one kind and length, every
     frame + ``gap_samples`` apart, as :func:`~semcom_phy.phy.transmit` sends them) are decoded
