@@ -48,7 +48,8 @@ def run_point(ofdm: OfdmConfig, modem: ModemConfig, profile: str, snr_db: float,
     out = {"frames_sent": num_frames, "frames_received": len(got),
            "snr_est_db": float(np.mean([f.snr_db for f in frames])) if frames else None,
            "cfo_est_hz": float(np.mean([f.cfo_hz for f in frames])) if frames else None,
-           "header_failures": rx.stats.header_failures}
+           "sfo_est_ppm": float(np.mean([f.sfo_ppm for f in frames])) if frames else None,
+           "header_failures": rx.stats.header_failures, "frames_damaged": rx.stats.damaged}
     if modem.mode == "analog":
         err = [np.mean(np.abs(got[i].symbols - p) ** 2) for i, p in enumerate(payloads) if i in got]
         out["evm_db"] = float(10 * np.log10(np.mean(err))) if err else None

@@ -26,9 +26,6 @@ DC_BLOCK_SAMPLES = 2048
 DC_TIME_CONSTANT_SAMPLES = 1 << 16
 DC_SIGNIFICANCE = 30.0     # remove a DC whose power exceeds this many times what a DC-free signal's average shows
 ZERO_RUN_SAMPLES = 4
-_PAIR_SUM = np.zeros((2 * DC_BLOCK_SAMPLES, 2), np.float32)    # I and Q sums of a block of interleaved floats
-_PAIR_SUM[0::2, 0] = _PAIR_SUM[1::2, 1] = 1.0
-_ONES = np.ones(2 * DC_BLOCK_SAMPLES, np.float32)
 
 
 class InputConditioner:
@@ -51,11 +48,15 @@ class InputConditioner:
     def push(self, chunk: np.ndarray) -> np.ndarray:
         x = chunk.astype(np.complex64)      # a copy: callers may reuse buffers
         start = self._at + self._held.size
-        bad = ~np.isfinite(x)
-        if bad.any():
+        f = x.view(np.float32)              # float views: ~6x faster than complex comparisons
+        finite = np.isfinite(f)
+        bad = np.zeros(x.size, bool)
+        if not finite.all():
+            bad = ~(finite[0::2] & finite[1::2])
             self.nonfinite += int(bad.sum())
             x[bad] = 0
-        self._find_runs(x == 0, bad, start)
+        zero = f == 0
+        self._find_runs(zero[0::2] & zero[1::2] if zero.any() else np.zeros(x.size, bool), bad, start)
         self._held = np.concatenate([self._held, x]) if self._held.size else x
         if not self.dc_block:
             return self._release(self._held.size)
@@ -80,19 +81,24 @@ class InputConditioner:
         out, self._held = self._held[:n], self._held[n:]
         self._at += n
         if self.dc_block and n:
-            f = out.view(np.float32)
-            sq = np.square(f)
+            # per-block sums (each block reduced on its own, in float64: any chunking adds the same
+            # numbers), then the (scalar) recursion over the blocks
+            edges = list(range(0, n, DC_BLOCK_SAMPLES)) + [n]
+            full = (n // DC_BLOCK_SAMPLES) * DC_BLOCK_SAMPLES
+            sums = list(out[:full].reshape(-1, DC_BLOCK_SAMPLES).sum(axis=1, dtype=np.complex128))
+            energy = list(np.square(out[:full].view(np.float32)).reshape(-1, 2 * DC_BLOCK_SAMPLES)
+                          .sum(axis=1, dtype=np.float64))
+            if full < n:
+                sums.append(out[full:].sum(dtype=np.complex128))
+                energy.append(np.square(out[full:].view(np.float32)).sum(dtype=np.float64))
             dc = []
-            for b in range(0, n, DC_BLOCK_SAMPLES):
-                size = min(DC_BLOCK_SAMPLES, n - b)
-                # sums by a product with a 0/1 matrix (BLAS is ~50x faster than a reduction over a
-                # short axis), one block at a time so that any chunking adds the same numbers
-                i, q = f[2 * b:2 * (b + size)] @ _PAIR_SUM[:2 * size]
+            for a, b, total, e in zip(edges[:-1], edges[1:], sums, energy):
+                size = b - a
                 frac = size / DC_BLOCK_SAMPLES
                 self._blocks += frac
                 w = max(frac / self._blocks, frac * DC_BLOCK_SAMPLES / DC_TIME_CONSTANT_SAMPLES)
-                self._dc += w * (complex(i, q) / size - self._dc)
-                self._power += w * (float(sq[2 * b:2 * (b + size)] @ _ONES[:2 * size]) / size - self._power)
+                self._dc += w * (complex(total) / size - self._dc)
+                self._power += w * (float(e) / size - self._power)
                 floor = self._power / DC_BLOCK_SAMPLES * w / (2 - w)       # the average's power without a DC
                 dc.append(self._dc if abs(self._dc) ** 2 > DC_SIGNIFICANCE * floor else 0j)
             if any(dc):

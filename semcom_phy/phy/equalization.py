@@ -25,6 +25,7 @@ import numpy as np
 from ..config import OfdmConfig
 from .estimation import ChannelEstimate
 from .ofdm import pilot_values
+from .sync import phasor
 from .tracking import PHASE_SMOOTHING_SYMBOLS, PilotTracking, track_pilots
 
 
@@ -79,18 +80,22 @@ def equalize(y: np.ndarray, est: ChannelEstimate, cfg: OfdmConfig, equalizer="zf
     dat = np.searchsorted(cfg.used_carriers, cfg.data_carriers)
     noise = (est.noise_var + est.error_var).astype(np.float32)
     x, no_eff = eq(np.take(y, cfg.fft_bins(cfg.data_carriers), axis=-1), est.h[:, dat], noise)
-    rot = np.ones(y.shape[:2], np.complex64) if rotation is None else rotation.astype(np.complex64)
     track = None
     if times is not None:
+        rot = np.ones(y.shape[:2], np.complex64) if rotation is None else rotation
         hp = est.h[:, pil]                                                  # [B, P]
         ref = hp[:, None] * pilot_values(cfg, y.shape[1], first_symbol)[None]
         gain = np.maximum(np.abs(hp) ** 2, 1e-30)
         u = np.take(y, cfg.fft_bins(cfg.pilot_carriers), axis=-1) * rot[..., None] * np.conj(ref) / gain[:, None]
-        track = track_pilots(u, noise[:, None] / gain, cfg.pilot_carriers, times, cfg.fft_size, cfg.data_carriers, smoothing, sfo)
-        rot = rot * np.exp(-1j * track.phase).astype(np.complex64)
+        track = track_pilots(u, noise[:, None] / gain, cfg.pilot_carriers, times, cfg.fft_size, cfg.data_carriers,
+                             smoothing, sfo)
+        # one factor per RE: the known rotation (its gain too), the common phase and the timing
+        # drift's carrier slope, as one complex exponential
+        angle = np.mod(np.angle(rot) - track.phase, 2 * np.pi).astype(np.float32)[..., None]   # [B, S, 1]
         if np.any(track.timing):
-            k = cfg.data_carriers.astype(np.float64)
-            x *= np.exp(2j * np.pi / cfg.fft_size * track.timing[..., None] * k).astype(np.complex64)
-    if times is not None or rotation is not None:
-        x *= rot[..., None]
+            slope = (2 * np.pi / cfg.fft_size * track.timing).astype(np.float32)[..., None]
+            angle = angle + slope * cfg.data_carriers.astype(np.float32)                       # [B, S, D]
+        x *= phasor(angle, np.abs(rot).astype(np.float32)[..., None])
+    elif rotation is not None:
+        x *= rotation.astype(np.complex64)[..., None]
     return Equalized(x.astype(np.complex64, copy=False), no_eff.astype(np.float32), track)

@@ -16,6 +16,15 @@ PATH_FRACTION = 0.1       # a path this strong (power, relative to the strongest
 LTF_MATCH = 0.1           # normalised cross-correlation with the known LTF (peak path) that confirms a preamble
 
 
+def phasor(angle: np.ndarray, gain=1.0) -> np.ndarray:
+    """gain * exp(j angle) as complex64 from cos and sin (float32 SIMD: about 15x faster than a
+    complex exponential). angle float [...] (rad, best reduced modulo 2 pi), gain broadcastable."""
+    a = np.asarray(angle, np.float32)
+    out = np.empty(np.broadcast_shapes(a.shape, np.shape(gain)), np.complex64)
+    out.real, out.imag = np.cos(a) * gain, np.sin(a) * gain
+    return out
+
+
 def cfo_ramp(eps: np.ndarray, starts: np.ndarray, length: int, fft_size: int, gain: float = 1.0,
              split: bool = False):
     """gain * exp(-j 2 pi eps_b (starts_bs + n) / N) for n < length: complex64 [B, S, length].
@@ -26,8 +35,8 @@ def cfo_ramp(eps: np.ndarray, starts: np.ndarray, length: int, fft_size: int, ga
     factors, (complex64 [B, S] per-block phasor, complex64 [B, length] ramp).
     """
     w = -2.0 * np.pi * np.asarray(eps, np.float64) / fft_size                 # rad per sample [B]
-    inner = np.exp(1j * (w[:, None] * np.arange(length))).astype(np.complex64)
-    outer = (gain * np.exp(1j * np.mod(w[:, None] * starts, 2 * np.pi))).astype(np.complex64)
+    inner = phasor(np.mod(w[:, None] * np.arange(length), 2 * np.pi))
+    outer = phasor(np.mod(w[:, None] * starts, 2 * np.pi), np.float32(gain))
     return (outer, inner) if split else outer[:, :, None] * inner[:, None, :]
 
 
