@@ -28,6 +28,8 @@ import numpy as np
 
 PHASE_SMOOTHING_SYMBOLS = 5
 IMPAIRMENT_FLOOR = 1e-4    # the step test ignores pilot changes below -40 dB of the pilot power
+MAX_SFO_PPM = 200.0        # no crystal is further off than this
+SHRINK = 4.0               # the drift line is kept in full only beyond 2 sigmas of its estimation noise
 STEP_LIMIT = 30.0          # a symbol-to-symbol pilot change this many times its noise: the frame is damaged
 
 
@@ -99,27 +101,31 @@ def track_pilots(u: np.ndarray, var: np.ndarray, carriers: np.ndarray, times: np
         a, b = _weighted_line(np.angle(c), k, np.abs(c) * w)
         rate = -b / (two_pi_n * dt)
         # fine: per-symbol timing from the pilots turned back by the drift so far (small phases
-        # now), fitted by a line; twice, as the first fit may start a pilot's phase near +-pi
-        timing = rate[:, None] * t
+        # now), fitted by a line through t = 0 (the channel estimate's own timing: any offset
+        # there is in the estimate already); twice, as the first fit may leave a pilot near +-pi
         wk = w * (k - (w * k).sum(1, keepdims=True) / w.sum(1, keepdims=True))      # [B, P] centred
+        tt = t @ t
         for _ in range(2):
-            v = u * np.exp(1j * two_pi_n * k * timing[..., None])
+            v = u * np.exp(1j * two_pi_n * k * (rate[:, None] * t)[..., None])
             cpe = np.sum(w[:, None] * v, axis=-1)                                    # [B, S]
             psi = np.angle(v * np.conj(cpe)[..., None])                              # [B, S, P]
             tau = -np.einsum("bsp,bp->bs", psi, wk) / np.maximum(np.sum(wk * k, axis=1), 1e-30)[:, None] / two_pi_n
-            a, rate = _weighted_line(timing + tau, t, np.abs(cpe))
-            timing = a[:, None] + rate[:, None] * t
+            step = tau @ t / tt
+            rate = rate + step
+        resid = tau - step[:, None] * t                                   # per-symbol timing about the line
         # the line's estimation noise: per-symbol timing variance over the pilots' spread in
-        # carrier; a line that does not stand out of its own noise (short frames, no SFO) is
-        # shrunk towards none (James-Stein), so tracking it costs nothing where there is nothing
+        # carrier; a drift that does not stand out of its own noise by two sigmas (short frames,
+        # no SFO) is shrunk towards none, so tracking it costs nothing where there is nothing
+        # (the larger of what the pilots' noise implies and the scatter of the per-symbol timings
+        # about the line: a fading channel's own changes are no drift); a drift beyond any
+        # crystal's (``MAX_SFO_PPM``) is not one either
         tau_var = 1.0 / (2 * two_pi_n ** 2 * np.maximum(np.sum(wk * k, axis=1), 1e-30))     # [B]
-        dt2 = np.sum((t - t.mean()) ** 2)
-        centre = a + rate * t.mean()
-        g_rate = np.clip(1 - tau_var / dt2 / np.maximum(rate ** 2, 1e-300), 0, 1)
-        g_centre = np.clip(1 - tau_var / num / np.maximum(centre ** 2, 1e-300), 0, 1)
-        rate, centre = rate * g_rate, centre * g_centre
-        timing = centre[:, None] + rate[:, None] * (t - t.mean())
-        timing_var = tau_var * (g_centre / num + g_rate * np.mean((t - t.mean()) ** 2) / dt2)
+        scatter = np.sum(resid ** 2, axis=1) / (num - 1)
+        tau_var = np.maximum(tau_var, scatter)
+        g = np.clip(1 - SHRINK * tau_var / tt / np.maximum(rate ** 2, 1e-300), 0, 1)
+        rate = np.where(np.abs(rate) <= MAX_SFO_PPM * 1e-6, rate * g, 0.0)
+        timing = rate[:, None] * t
+        timing_var = g * tau_var * np.mean(t ** 2) / tt
     v = u * np.exp(1j * two_pi_n * k * timing[..., None])
     raw = np.unwrap(np.angle(np.sum(w[:, None] * v, axis=-1)), axis=-1)
     phase = _smooth(raw, smoothing)
