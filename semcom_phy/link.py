@@ -18,10 +18,15 @@ fading, at the price of G frames of latency.
 
 An image none of whose symbols come back is *lost*: it is reconstructed as blank, classified as
 wrong and kept in every average; nothing is dropped silently.
+
+The receiver runs as a pipeline (:mod:`semcom_phy.pipeline`): the stream receiver in the caller's
+thread, the decoder and classifier in a worker that decodes each group of G images as soon as its
+frames are in (:class:`ImageAssembler`), while the next samples are received.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +36,7 @@ from .config import ModemConfig, OfdmConfig
 from .metrics import accuracy, evm_db, psnr_db, ssim
 from .phy import ReceivedFrame, ReceiverStats, StreamReceiver, transmit
 from .phy.frame import KINDS, frame_length_samples
+from .pipeline import PipelineStats, ReceiveConfig, ReceivePipeline
 from .purify import Defense, DefenseConfig, Scrambling
 from .semantic import SemanticCodec
 from .transport import Transport
@@ -48,6 +54,7 @@ class LinkOutput:
     symbol_received : bool [B, k]; received : bool [B], images with at least one symbol back
     frames_received : frames that came back (of B sent)
     x_hat : float [B, 1, 28, 28]; logits : float [B, 10]
+    stats : the stream receiver's counters; pipeline : the receiver pipeline's (CPU time per stage)
     """
 
     z: np.ndarray
@@ -59,6 +66,7 @@ class LinkOutput:
     logits: torch.Tensor
     frames: list[ReceivedFrame] = field(repr=False)
     stats: ReceiverStats
+    pipeline: PipelineStats = field(default_factory=PipelineStats, repr=False)
 
     @property
     def received(self) -> np.ndarray:
@@ -94,11 +102,13 @@ class SemanticLink:
     ``interleave``: the
     frames each image's symbols are spread over (1: one image per frame; see the module doc);
     ``recorder``: a :class:`~semcom_phy.io.sigmf_io.LinkRecorder` that records the TX and RX IQ
-    with one SigMF annotation per frame."""
+    with one SigMF annotation per frame; ``receive``: how the receiver pipeline runs (its
+    batching, decoder blocks and threads, the decoder's precision)."""
 
     def __init__(self, codec: SemanticCodec, transport: Transport, ofdm: OfdmConfig = OfdmConfig(),
                  modem: ModemConfig = ModemConfig(mode="analog", gap_samples=256), defense: Defense | None = None,
-                 generator: torch.Generator | None = None, interleave: int = 1, recorder=None):
+                 generator: torch.Generator | None = None, interleave: int = 1, recorder=None,
+                 receive: ReceiveConfig = ReceiveConfig()):
         if isinstance(interleave, bool) or not isinstance(interleave, int) or not 1 <= interleave <= 64:
             raise ValueError(f"interleave = {interleave!r}: allowed integers 1..64 (frames per image)")
         if modem.mode != "analog":
@@ -107,7 +117,7 @@ class SemanticLink:
             raise ValueError(f"ModemConfig.equalizer = {modem.equalizer!r}: the decoder is trained on unbiased "
                              "(ZF) symbols with their no_eff; use 'zf'")
         self.codec, self.transport, self.ofdm, self.modem = codec, transport, ofdm, modem
-        self.interleave, self.recorder = interleave, recorder
+        self.interleave, self.recorder, self.receive_cfg = interleave, recorder, receive
         self.defense = defense or Defense(DefenseConfig(), codec)
         self.device = next(codec.parameters()).device
         self.generator = generator or torch.Generator(self.device).manual_seed(0)
@@ -137,48 +147,67 @@ class SemanticLink:
         self._seq = (self._seq + len(z)) & 0xFFFF
         order = interleaver(len(z), z.shape[1], self.interleave)                    # frame slot -> z.ravel()
         burst = transmit(list(sent.ravel()[order]), self.ofdm, self.modem, first_seq=first)
-        rx = StreamReceiver(self.ofdm, self.modem)
-        frames: list[ReceivedFrame] = []
-        gap = self.modem.gap_samples
-        edges = np.append(burst.frame_starts - gap, burst.iq.size)
+        edges = np.append(burst.frame_starts - self.modem.gap_samples, burst.iq.size)
         rec = self.recorder
         tx0, rx0 = (rec.tx.num_samples, rec.rx.num_samples) if rec else (0, 0)
-        # one send per frame, as a radio streams, then silence that flushes the channel's delay
-        chunks = [burst.iq[a:b] for a, b in zip(edges[:-1], edges[1:])]
-        chunks.append(np.zeros(4 * self.ofdm.symbol_length_samples, np.complex64))
-        for i, iq in enumerate(chunks):
-            self.transport.send(iq)
-            got = self.transport.drain() if i == len(chunks) - 1 else self.transport.receive()
-            if rec:
-                rec.tx.write(iq)
-                rec.rx.write(got)
-            frames += rx.push(got)
-        frames += rx.flush()
 
+        def received():
+            """One send per frame, as a radio streams, then silence that flushes the channel's delay."""
+            chunks = [burst.iq[a:b] for a, b in zip(edges[:-1], edges[1:])]
+            chunks.append(np.zeros(4 * self.ofdm.symbol_length_samples, np.complex64))
+            for i, iq in enumerate(chunks):
+                self.transport.send(iq)
+                got = self.transport.drain() if i == len(chunks) - 1 else self.transport.receive()
+                if rec:
+                    rec.tx.write(iq)
+                    rec.rx.write(got)
+                yield got
+
+        out = self.receive_stream(z, received(), first, first_image)
         if rec:
-            self._annotate(rec, burst, frames, order // z.shape[1], first, tx0, rx0, image_ids, labels)
-        return self.receive(z, frames, rx.stats, first, first_image)
+            self._annotate(rec, burst, out.frames, order // z.shape[1], first, tx0, rx0, image_ids, labels)
+        return out
 
-    @torch.no_grad()
+    def receive_stream(self, z: np.ndarray, stream: Iterable[np.ndarray], first_seq: int = 0,
+                       first_image: int = 0) -> LinkOutput:
+        """The receiver on IQ as it arrives: complex chunks [n] of any size from ``stream`` go
+        through a stream receiver in this thread (``receive.batch_samples`` at a time) while a
+        worker decodes the images they complete (:mod:`semcom_phy.pipeline`); the same outputs as
+        :meth:`receive` on the frames found. Arguments as for :meth:`receive`."""
+        rx = StreamReceiver(self.ofdm, self.modem, self.receive_cfg.batch_samples)
+        decoding = self._decoding(len(z), z.shape[1], first_seq, first_image)
+        with self._pipeline(decoding, rx) as pipe:
+            for iq in stream:
+                pipe.push(iq)
+            frames = pipe.finish()
+        return decoding.output(z, frames, rx.stats, pipe.stats)
+
     def receive(self, z: np.ndarray, frames: list[ReceivedFrame], stats: ReceiverStats, first_seq: int = 0,
                 first_image: int = 0) -> LinkOutput:
         """The receiver's last steps for the frames of one run: each image's symbols reassembled
         (sequence numbers from ``first_seq``), unscrambled (images ``first_image``.. of the session),
         purified, decoded and classified; images none of whose symbols came back are blank.
         z complex64 [B, k]: the clean symbols sent, EVM's reference."""
-        z_hat, no_eff, got, frame_ok = assemble(frames, first_seq, interleaver(len(z), z.shape[1], self.interleave))
-        scrambling = self._scrambling(first_image, *z.shape)
-        if scrambling is not None:
-            z_hat, no_eff, got = (a.numpy() for a in scrambling.undo(*map(torch.from_numpy, (z_hat, no_eff, got))))
-        x_hat, logits = self.defense.decode(torch.from_numpy(z_hat).to(self.device),
-                                            torch.from_numpy(no_eff).to(self.device), self.rx_generator)
-        x_hat[torch.from_numpy(~got.any(1)).to(self.device)] = 0.0                       # lost: blank
-        return LinkOutput(z, z_hat, no_eff, got, int(frame_ok.sum()), x_hat, logits, frames, stats)
+        decoding = self._decoding(len(z), z.shape[1], first_seq, first_image)
+        with self._pipeline(decoding) as pipe:
+            pipe.add(frames)
+            pipe.finish()
+        return decoding.output(z, frames, stats, pipe.stats)
+
+    def _pipeline(self, decoding: _Decoding, receiver: StreamReceiver | None = None) -> ReceivePipeline:
+        """The decoder streams unless the defense draws random numbers; then it decodes every
+        image in one call at the end, so that its draws are a batch receiver's."""
+        return ReceivePipeline(decoding.decode, decoding.assembler, self.receive_cfg,
+                               streaming=not self.defense.draws_at_receiver, receiver=receiver)
+
+    def _decoding(self, num_images: int, k: int, first_seq: int, first_image: int) -> _Decoding:
+        assembler = ImageAssembler(num_images, k, first_seq, self.interleave, self.modem.max_inferred_frames + 1)
+        return _Decoding(assembler, self.defense.for_inference(self.receive_cfg.precision),
+                         self._scrambling(first_image, num_images, k), self.rx_generator, self.device)
 
     def _scrambling(self, first_image: int, num_images: int, k: int) -> Scrambling | None:
         d = self.defense.cfg
         return Scrambling.keyed(d.key, self.generator.initial_seed(), first_image, num_images, k) if d.scramble else None
-
 
     def _annotate(self, rec, burst, frames, owner, first, tx0, rx0, image_ids, labels) -> None:
         """One annotation per frame: TX at its place in the burst, RX where the receiver found it."""
@@ -202,22 +231,94 @@ class SemanticLink:
                                 cfo_hz=f.cfo_hz, inferred=f.inferred, **who(j), **rec.fields)
 
 
-def assemble(frames: list[ReceivedFrame], first: int, order: np.ndarray):
-    """Put received frames' symbols back in image order: frames with sequence numbers
-    ``first + j`` carry the symbols ``order[j]`` (:func:`interleaver`). Returns (z_hat complex64
-    [B, k], no_eff float32 [B, k] (``LOST_NOISE_VAR`` where lost), symbol received bool [B, k],
-    frame received bool [B]); the first copy of a sequence number wins."""
-    n, k = order.shape
-    z_hat = np.zeros(n * k, np.complex64)
-    no_eff = np.full(n * k, LOST_NOISE_VAR, np.float32)
-    got = np.zeros(n * k, bool)
-    frame_ok = np.zeros(n, bool)
-    for f in frames:
-        j = (f.seq - first) & 0xFFFF
-        if j < n and f.symbols.size >= k and not frame_ok[j]:
-            idx = order[j]
-            z_hat[idx], no_eff[idx], got[idx], frame_ok[j] = f.symbols[:k], f.no_eff[:k], True, True
-    return z_hat.reshape(n, k), no_eff.reshape(n, k), got.reshape(n, k), frame_ok
+class ImageAssembler:
+    """Received frames' symbols put back in image order as they arrive, and which images are ready.
+
+    Frames with sequence numbers ``first + j`` (j < num_images) carry the symbols ``order[j]`` of
+    :func:`interleaver` (depth ``interleave``), so the frames of a group of ``interleave`` images
+    carry those images. The arrays, filled frame by frame: z_hat complex64 [B, k], no_eff float32
+    [B, k] (``LOST_NOISE_VAR`` where lost), got bool [B, k] (symbol received), frame_ok bool [B]
+    (frame received); the first copy of a sequence number wins. A group's images are ready when
+    all its frames are in, or, with frames missing, once a frame ``horizon`` frames past its last
+    one has arrived (the receiver fills gaps from later frames: ``max_inferred_frames`` + 1 is
+    enough); a frame that still arrives for a group already released releases it again."""
+
+    def __init__(self, num_images: int, k: int, first: int, interleave: int, horizon: int):
+        self.order, self.first, self.depth, self.horizon = interleaver(num_images, k, interleave), first, interleave, horizon
+        self.z_hat = np.zeros((num_images, k), np.complex64)
+        self.no_eff = np.full((num_images, k), LOST_NOISE_VAR, np.float32)
+        self.got = np.zeros((num_images, k), bool)
+        self.frame_ok = np.zeros(num_images, bool)
+        starts = np.arange(0, num_images, interleave)
+        self._last = np.minimum(starts + interleave, num_images) - 1          # last frame of each group
+        self._missing = self._last - starts + 1                              # frames not yet in
+        self._released = np.zeros(starts.size, bool)
+        self._latest = -1                                                    # largest j received
+
+    def add(self, frames: list[ReceivedFrame]) -> np.ndarray:
+        """Put ``frames`` in; returns the rows (int64 [R], group by group) of images ready since
+        the last call."""
+        n, k = self.order.shape
+        again = []
+        z_hat, no_eff, got = self.z_hat.reshape(-1), self.no_eff.reshape(-1), self.got.reshape(-1)
+        for f in frames:
+            j = (f.seq - self.first) & 0xFFFF
+            if j < n and f.symbols.size >= k and not self.frame_ok[j]:
+                idx = self.order[j]
+                z_hat[idx], no_eff[idx], got[idx], self.frame_ok[j] = f.symbols[:k], f.no_eff[:k], True, True
+                g = j // self.depth
+                self._missing[g] -= 1
+                if self._released[g]:
+                    again.append(g)
+                self._latest = max(self._latest, j)
+        ready = ~self._released & ((self._missing == 0) | (self._last + self.horizon <= self._latest))
+        return self._rows(np.union1d(np.flatnonzero(ready), np.asarray(again, np.int64)))
+
+    def rest(self) -> np.ndarray:
+        """The rows of every image not released yet (the end of the stream)."""
+        return self._rows(np.flatnonzero(~self._released))
+
+    def _rows(self, groups: np.ndarray) -> np.ndarray:
+        self._released[groups] = True
+        return np.concatenate([np.arange(g * self.depth, self._last[g] + 1) for g in groups] + [np.zeros(0, np.int64)])
+
+
+class _Decoding:
+    """One run's decoder stage: ``decode(rows)`` unscrambles, purifies, decodes and classifies the
+    images ``rows`` int64 [R] of ``assembler`` with ``defense`` and stores the results by row;
+    ``output`` makes the run's :class:`LinkOutput` of them."""
+
+    def __init__(self, assembler: ImageAssembler, defense: Defense, scrambling: Scrambling | None,
+                 generator: torch.Generator, device: torch.device):
+        self.assembler, self.defense, self.scrambling, self.generator, self.device = \
+            assembler, defense, scrambling, generator, device
+        a = assembler
+        self.z_hat, self.no_eff, self.got = (a.z_hat, a.no_eff, a.got) if scrambling is None else \
+            (np.zeros_like(a.z_hat), np.zeros_like(a.no_eff), np.zeros_like(a.got))
+        self.x_hat: torch.Tensor | None = None
+        self.logits: torch.Tensor | None = None
+
+    @torch.no_grad()
+    def decode(self, rows: np.ndarray) -> None:
+        a = self.assembler
+        z_hat, no_eff, got = (torch.from_numpy(v[rows]) for v in (a.z_hat, a.no_eff, a.got))
+        if self.scrambling is not None:
+            picked = Scrambling(self.scrambling.perm[rows], self.scrambling.phase[rows])
+            z_hat, no_eff, got = picked.undo(z_hat, no_eff, got)
+            self.z_hat[rows], self.no_eff[rows], self.got[rows] = z_hat.numpy(), no_eff.numpy(), got.numpy()
+        x_hat, logits = self.defense.decode(z_hat.to(self.device), no_eff.to(self.device), self.generator)
+        if self.x_hat is None:
+            n = len(a.frame_ok)
+            self.x_hat = torch.zeros((n, *x_hat.shape[1:]), dtype=x_hat.dtype, device=x_hat.device)
+            self.logits = torch.zeros((n, *logits.shape[1:]), dtype=logits.dtype, device=logits.device)
+        idx = torch.from_numpy(rows).to(x_hat.device)
+        self.x_hat[idx] = x_hat.masked_fill(~got.any(1).to(x_hat.device)[:, None, None, None], 0.0)   # lost: blank
+        self.logits[idx] = logits
+
+    def output(self, z: np.ndarray, frames: list[ReceivedFrame], stats: ReceiverStats,
+               pipeline: PipelineStats) -> LinkOutput:
+        return LinkOutput(z, self.z_hat, self.no_eff, self.got, int(self.assembler.frame_ok.sum()), self.x_hat,
+                          self.logits, frames, stats, pipeline)
 
 
 def interleaver(num_images: int, k: int, depth: int) -> np.ndarray:

@@ -38,6 +38,7 @@ import torch
 
 from ..config import _check_choice, _check_range
 from ..semantic import SemanticCodec
+from ..semantic.inference import InferenceCodec
 from ..semantic.weights import WEIGHTS_DIR, WeightsError, load_codec, load_model
 from .models import ImageUNet, ImageUNetConfig, LatentDenoiser, LatentDenoiserConfig
 from .purifier import diffuse_image, diffuse_latent, purify_image, purify_latent
@@ -142,6 +143,20 @@ class Defense:
         d = copy.copy(self)
         d.cfg = replace(self.cfg, votes=1)
         return d
+
+    def for_inference(self, precision: str = "float32") -> Defense:
+        """This defense at the receiver, its codec's decoder and classifier as an
+        :class:`~semcom_phy.semantic.inference.InferenceCodec` (no gradients; float32: the same
+        outputs to float rounding), its denoiser shared."""
+        d = copy.copy(self)
+        d.codec = InferenceCodec(self.codec, precision)
+        return d
+
+    @property
+    def draws_at_receiver(self) -> bool:
+        """Whether :meth:`decode` draws from its generator (the denoising defenses): its outputs
+        then depend on which images are decoded together, and in which order."""
+        return self.cfg.defense not in NO_DENOISER
 
     @property
     def sender_step(self) -> int:

@@ -1,0 +1,50 @@
+"""The codec's receiver half made fast for inference, with the same weights and model shapes.
+
+:class:`InferenceCodec` holds a frozen copy of a :class:`~.codec.SemanticCodec` in eval mode with
+its convolution weights in ``channels_last`` layout (oneDNN's fast path on CPU: the decoder and
+classifier run about 1.5x faster than in the default layout), and runs ``decode`` and ``classify``
+under ``torch.inference_mode``. In float32 its outputs equal the codec's to float rounding (about
+1e-6); ``precision="bfloat16"`` runs both under bfloat16 autocast (CPUs with AVX-512 BF16 or AMX:
+about 1.4x faster again, images within about 1e-2, see the README's receive path numbers for its
+accuracy) and returns float32.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+
+import torch
+
+from ..config import _check_choice
+from .codec import SemanticCodec
+
+PRECISIONS = ("float32", "bfloat16")
+
+
+class InferenceCodec:
+    """``decode`` and ``classify`` of ``codec`` (the weights as they are when this is made)."""
+
+    def __init__(self, codec: SemanticCodec, precision: str = "float32"):
+        self.precision = precision
+        _check_choice(self, "precision", PRECISIONS)
+        self.cfg = codec.cfg
+        self._model = copy.deepcopy(codec).eval().requires_grad_(False).to(memory_format=torch.channels_last)
+        self._device = next(codec.parameters()).device
+
+    def _mode(self):
+        stack = contextlib.ExitStack()
+        stack.enter_context(torch.inference_mode())
+        if self.precision == "bfloat16":
+            stack.enter_context(torch.autocast(self._device.type, torch.bfloat16))
+        return stack
+
+    def decode(self, z_hat: torch.Tensor, no_eff: torch.Tensor) -> torch.Tensor:
+        """z_hat complex [B, k], no_eff float [B, k] -> images float32 [B, 1, 28, 28] in [0, 1]."""
+        with self._mode():
+            return self._model.decode(z_hat, no_eff).float()
+
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """Images float [B, 1, 28, 28] -> logits float32 [B, 10]."""
+        with self._mode():
+            return self._model.classify(x).float()
