@@ -89,6 +89,7 @@ class LinkOutput:
             "cfo_est_hz": float(np.mean([f.cfo_hz for f in self.frames])) if self.frames else None,
             "header_failures": self.stats.header_failures,
             "frames_inferred": self.stats.inferred,
+            "frames_damaged": self.stats.damaged,
         }
 
 
@@ -228,7 +229,7 @@ class SemanticLink:
             if j < len(owner):
                 rec.rx.annotate(rx0 + f.start, frame_length_samples(self.ofdm, KINDS.index(f.kind), f.length),
                                 f"frame {f.seq}", seq=f.seq, snr_est_db=f.snr_db,
-                                cfo_hz=f.cfo_hz, inferred=f.inferred, **who(j), **rec.fields)
+                                cfo_hz=f.cfo_hz, sfo_ppm=f.sfo_ppm, inferred=f.inferred, **who(j), **rec.fields)
 
 
 class ImageAssembler:

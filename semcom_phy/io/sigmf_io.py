@@ -13,8 +13,8 @@ never decoded.
 Project fields live in the ``semcom`` extension namespace (declared in ``core:extensions``):
 ``semcom:config`` (the experiment), ``semcom:weights`` (SHA-256 of the models) in the global
 object; per frame (one annotation each) ``semcom:seq``, ``semcom:images`` (test-set indices),
-``semcom:labels``, ``semcom:snr_db`` (configured), ``semcom:snr_est_db`` and ``semcom:cfo_hz``
-(measured, RX only), ``semcom:inferred`` (RX only: true where the receiver placed the frame from
+``semcom:labels``, ``semcom:snr_db`` (configured), ``semcom:snr_est_db``, ``semcom:cfo_hz`` and
+``semcom:sfo_ppm`` (measured, RX only), ``semcom:inferred`` (RX only: true where the receiver placed the frame from
 its neighbours, its own preamble or header lost), ``semcom:defense``, ``semcom:attack`` and its
 budget (``semcom:psr_db`` or ``semcom:eps`` and ``semcom:norm``, ``semcom:steps``).
 """
@@ -193,7 +193,8 @@ def open_recording(meta_path: str | Path):
 
 
 EXPORT_KEYS = ("iq", "iq_length", "symbols", "no_eff", "seq", "image", "label", "snr_db", "snr_est_db", "cfo_hz",
-               "inferred", "attack", "budget", "recording")
+               "sfo_ppm", "inferred", "attack", "budget", "recording")
+_LATER_KEYS = {"sfo_ppm": np.nan}      # keys exports made before them lack (read as this value)
 
 
 def export_frames(recordings, out: str | Path) -> dict:
@@ -205,7 +206,7 @@ def export_frames(recordings, out: str | Path) -> dict:
     int [F]), ``symbols`` complex64 [F, K] and ``no_eff`` float32 [F, K] (the equalised payload and
     its noise variance), ``seq`` int [F], ``image`` int [F] and ``label`` int [F] (the first image
     the frame carries, from the live run's annotation; -1 without), ``snr_db`` (configured; NaN
-    over the air), ``snr_est_db`` and ``cfo_hz`` (measured) float [F], ``inferred`` bool [F] (placed
+    over the air), ``snr_est_db``, ``cfo_hz`` and ``sfo_ppm`` (measured) float [F], ``inferred`` bool [F] (placed
     by the receiver from its neighbours), ``attack`` str [F] (``none``,
     ``jamming``, ``air``, ``universal``, ``pgd``) with its ``budget`` float [F] (PSR in dB, or the
     L-inf eps for ``pgd``; NaN without), ``recording`` str [F].
@@ -232,6 +233,7 @@ def export_frames(recordings, out: str | Path) -> dict:
         label=np.array([(r[2].get("semcom:labels") or [-1])[0] for r in rows]),
         snr_db=np.array([np.nan if r[4] is None else r[4] for r in rows], float),
         snr_est_db=np.array([r[1].snr_db for r in rows], float), cfo_hz=np.array([r[1].cfo_hz for r in rows], float),
+        sfo_ppm=np.array([r[1].sfo_ppm for r in rows], float),
         inferred=np.array([r[1].inferred for r in rows], bool),
         attack=np.array([r[2].get("semcom:attack", "none") for r in rows]),
         budget=np.array([r[2].get("semcom:psr_db", r[2].get("semcom:eps", np.nan)) for r in rows], float),
@@ -241,9 +243,13 @@ def export_frames(recordings, out: str | Path) -> dict:
 
 
 def load_frames(path: str | Path) -> dict:
-    """The arrays of :func:`export_frames` (a dict of numpy arrays, keys ``EXPORT_KEYS``)."""
+    """The arrays of :func:`export_frames` (a dict of numpy arrays, keys ``EXPORT_KEYS``; an export
+    made before ``sfo_ppm`` existed reads it as NaN)."""
     with np.load(path, allow_pickle=False) as z:
-        missing = set(EXPORT_KEYS) - set(z.files)
+        missing = set(EXPORT_KEYS) - set(z.files) - set(_LATER_KEYS)
         if missing:
             raise RecordingError(f"{path}: not a frame export (missing {sorted(missing)})")
-        return {k: z[k] for k in EXPORT_KEYS}
+        out = {k: z[k] for k in EXPORT_KEYS if k in z.files}
+    for k, fill in _LATER_KEYS.items():
+        out.setdefault(k, np.full(len(out["seq"]), fill))
+    return {k: out[k] for k in EXPORT_KEYS}
