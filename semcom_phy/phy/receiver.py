@@ -56,6 +56,7 @@ LTF_CONFIRM = 0.2          # normalised LTF repetition correlation that confirms
 STRONG_FACTOR = 2.0        # candidates this far above the detection threshold are synchronised first
 INFERRED_MIN_SNR_DB = -10.0  # an inferred frame must show this SNR in its own channel estimate (noise alone:
                              # about -19 dB, e.g. a frame the transport dropped); lower ones count as lost
+INFERRED_LTF_MATCH = 0.04  # a tone matches the LTF at about 0.02, a frame at -8 dB SNR about 0.05 and up
 RESIDUAL_SIGMAS = 3.0      # no_eff follows the pilots' measured error when it exceeds the model by this many sigmas
 
 
@@ -308,9 +309,11 @@ class StreamReceiver:
                                 np.array([f.backoff for f in implied], np.int64), implied=True)
         extra.seq[:], extra.kind[:], extra.length[:] = np.array([(f.seq, f.kind, f.length) for f in implied]).T
         extra.confirmed[:] = extra.inferred[:] = True
-        # the slot must hold our preamble's LTF (not a tone, a burst of interference or silence)
+        # the slot must hold our preamble's LTF (not a tone or a burst of interference; silence
+        # fails the SNR test later), matched less strictly than at detection: the train already
+        # says a frame is there, and it is there because it is in a fade
         _, timing = self._ltf_timing(x, extra.start - base, extra.eps)
-        extra.header_ok[:] = timing.match >= LTF_MATCH
+        extra.header_ok[:] = timing.match >= INFERRED_LTF_MATCH
         keep = np.flatnonzero(extra.header_ok)
         extra = extra.take(keep)
         rows = accepted + list(range(sync.start.size, sync.start.size + keep.size))
