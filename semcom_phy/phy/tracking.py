@@ -3,9 +3,10 @@ drift of a sample-clock offset, jointly; and what the pilots say about the frame
 
 A sample-clock offset makes the FFT windows drift against the received symbols: symbol l is
 seen ``tau_l`` samples late, which turns carrier k by ``-2 pi k tau_l / N`` on top of the common
-phase ``phi_l``. Over a frame the drift is linear, ``tau_l = tau_0 + r t_l`` (t_l: the symbol's
-FFT window, in samples from the channel estimate's reference), so the whole frame's pilots
-estimate r, and the per-symbol common phase follows on pilots turned back by the drift.
+phase ``phi_l``. Over a frame the drift is linear, ``tau_l = r t_l`` (t_l: the symbol's FFT
+window, in samples from the channel estimate's reference, where the estimate itself holds the
+timing), so the whole frame's pilots estimate r, and the per-symbol common phase follows on
+pilots turned back by the drift.
 
 Input
 -----
@@ -98,7 +99,7 @@ def track_pilots(u: np.ndarray, var: np.ndarray, carriers: np.ndarray, times: np
         # samples per symbol)
         c = np.sum(u[:, 1:] * np.conj(u[:, :-1]), axis=1)               # [B, P]
         dt = float(np.mean(np.diff(t)))
-        a, b = _weighted_line(np.angle(c), k, np.abs(c) * w)
+        _, b = _weighted_line(np.angle(c), k, np.abs(c) * w)
         rate = -b / (two_pi_n * dt)
         # fine: per-symbol timing from the pilots turned back by the drift so far (small phases
         # now), fitted by a line through t = 0 (the channel estimate's own timing: any offset
@@ -123,7 +124,8 @@ def track_pilots(u: np.ndarray, var: np.ndarray, carriers: np.ndarray, times: np
         scatter = np.sum(resid ** 2, axis=1) / (num - 1)
         tau_var = np.maximum(tau_var, scatter)
         g = np.clip(1 - SHRINK * tau_var / tt / np.maximum(rate ** 2, 1e-300), 0, 1)
-        rate = np.where(np.abs(rate) <= MAX_SFO_PPM * 1e-6, rate * g, 0.0)
+        g = np.where(np.abs(rate) <= MAX_SFO_PPM * 1e-6, g, 0.0)
+        rate = rate * g
         timing = rate[:, None] * t
         timing_var = g * tau_var * np.mean(t ** 2) / tt
     v = u * np.exp(1j * two_pi_n * k * timing[..., None])
