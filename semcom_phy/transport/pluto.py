@@ -250,25 +250,32 @@ class PlutoTransport(Transport):
 
 
 VIRTUAL_PPM = 10.0          # two virtual boards: oscillators +-10 ppm, 20 ppm apart (real boards: 5-25)
+VIRTUAL_RX_DC_DBFS = -40.0  # the virtual boards' DC offset at the ADC (LO leakage after DC tracking)
+VIRTUAL_TX_LO_LEAKAGE_DBFS = -55.0   # their TX LO leakage (DAC full scale): -36 dBc for bursts at -19 dBFS RMS
 
 
-def virtual_radios(cfg: PlutoConfig, seed: int = 0):
+def virtual_radios(cfg: PlutoConfig, seed: int = 0, ppm: float = VIRTUAL_PPM, air=None, **radio_kw):
     """A stand-in for ``adi.Pluto``: virtual Plutos (:mod:`semcom_phy.transport.virtual_pluto`) on
     one air, for URIs starting with ``virtual``. One URI is one radio with a TX->RX cable (one
-    oscillator: no CFO); two URIs are two boards whose oscillators differ by 20 ppm (TX +10 ppm,
-    RX -10 ppm: 48 kHz at 2.4 GHz). The air: 30 dB path loss and a receiver noise floor of
-    -80 dBFS at 0 dB gain, so the default settings give about 20 dB SNR (19.7 dB measured)."""
+    oscillator: no CFO, no sample-clock offset); two URIs are two boards whose oscillators differ
+    by ``2 ppm`` (TX +ppm, RX -ppm; the default 20 ppm apart: 48 kHz at 2.4 GHz, and the receiver
+    samples 20 ppm slower than the transmitter). The air (``air``, a ``VirtualAir``; by default 30 dB
+    path loss and a receiver noise floor of -80 dBFS at 0 dB gain) gives about 20 dB SNR with the
+    default settings (19.7 dB measured). ``radio_kw`` go to each ``VirtualPluto`` (``rx_dc_dbfs``,
+    default ``VIRTUAL_RX_DC_DBFS``; ``tx_lo_leakage_dbfs``; ``overflow_probability``)."""
     from .virtual_pluto import VirtualAir, VirtualPluto
 
-    air = VirtualAir(path_loss_db=30.0, noise_floor_dbfs=-80.0, seed=seed)
+    air = air if air is not None else VirtualAir(path_loss_db=30.0, noise_floor_dbfs=-80.0, seed=seed)
+    radio_kw = {"rx_dc_dbfs": VIRTUAL_RX_DC_DBFS, "tx_lo_leakage_dbfs": VIRTUAL_TX_LO_LEAKAGE_DBFS, **radio_kw}
     radios: dict = {}
 
     def factory(uri: str):
         if not uri.startswith("virtual"):
             raise Exception("No device found")              # as adi.Pluto does
         if uri not in radios:
-            ppm = 0.0 if cfg.tx == cfg.rx else (VIRTUAL_PPM if uri == cfg.tx else -VIRTUAL_PPM)
-            radios[uri] = VirtualPluto(uri, air=air, xo_ppm=ppm, ad9364=cfg.ad9364, seed=seed + len(radios))
+            xo = 0.0 if cfg.tx == cfg.rx else (ppm if uri == cfg.tx else -ppm)
+            radios[uri] = VirtualPluto(uri, air=air, xo_ppm=xo, ad9364=cfg.ad9364, seed=seed + len(radios),
+                                       **radio_kw)
         return radios[uri]
 
     return factory

@@ -4,21 +4,51 @@ driver's checks and error types and a radio's behaviour, so transports are teste
 Signal chain, per transmitting radio, in 12-bit converter codes (full scale 2048):
 ``tx(iq)`` casts I and Q with ``astype(np.int16)`` like the driver (no scaling; out-of-range
 values wrap like numpy's cast: on x86-64/aarch64 40000.0 -> -25536, beyond int32 undefined) ->
-the DAC keeps the top 12 bits (``int16 >> 4``, so int16 +-2**15 is DAC full scale) -> TX gain
-(an attenuation, <= 0 dB) -> ``VirtualAir.path_loss_db`` -> a carrier offset
+the DAC keeps the top 12 bits (``int16 >> 4``, so int16 +-2**15 is DAC full scale) -> plus the TX
+LO leakage (``tx_lo_leakage_dbfs``: a carrier at the TX LO, i.e. a constant in the transmitted
+baseband, relative to DAC full scale, while a buffer plays) -> TX gain (an attenuation, <= 0 dB)
+-> ``VirtualAir.path_loss_db`` -> the receiver's sample clock (below) -> a carrier offset
 ``tx_lo * (1 + ppm_tx*1e-6) - rx_lo * (1 + ppm_rx*1e-6)``, each LO also scaled by 40 MHz over
 the radio's ``_ctrl.attrs["xo_correction"]`` (the reference frequency its driver assumes;
 received only when the TX carrier lies in the RX passband, ``|tx_lo - rx_lo| <=
 rx_rf_bandwidth / 2``, and both radios run the same ``sample_rate``) and a random carrier
 phase per LO tuning -> plus receiver noise (``noise_floor_dbfs``, referred to 0 dB RX gain)
--> RX gain -> rounded to 12-bit codes, saturated at [-2048, 2047]. Net gain is
+-> RX gain -> plus the RX DC offset (``rx_dc_dbfs``: a direct-conversion receiver's LO leakage
+left after the AD9361's DC tracking, referred to the ADC: the same in codes at any RX gain) ->
+rounded to 12-bit codes, saturated at [-2048, 2047]. Net gain is
 ``tx_hardwaregain + rx_gain - path_loss_db``: with the defaults (path loss 30 dB, TX 0 dB, RX 30 dB) a 2**14-scaled unit-power signal (-6 dBFS RMS) arrives at
 1024 codes RMS (-6 dBFS) with a noise floor at -31 dBFS: SNR 25 dB, whatever the RX gain until
 the ADC clips. In the AGC modes the gain of each captured buffer puts its peak 6 dB below full
-scale (an ideal AGC: no attack time). The air is shared: every radio on it hears every
-transmitter on it, its own included (a one-radio air is a TX->RX cable). Not modelled:
-sample-clock offset, TX noise, filters, DC, IQ imbalance, the RX gain table's dependence on the
-band.
+scale (an ideal AGC: no attack time; it sets the gain from the signal, not the DC). The air is
+shared: every radio on it hears every transmitter on it, its own included (a one-radio air is a
+TX->RX cable). Not modelled: TX noise, filters, IQ imbalance, the RX gain table's dependence on
+the band.
+
+Sample clock: a board's one crystal drives its LO and its converters, so each radio's DAC and ADC
+run at ``sample_rate`` times the same factor as its LO (``(1 + xo_ppm 1e-6)`` times 40 MHz over
+``xo_correction``). A receiver whose crystal is fast by p ppm relative to the transmitter's
+takes ``1 + p 1e-6`` samples per transmitted sample (a tone at f comes out at ``f / (1 + p 1e-6)``)
+and sees the TX carrier p ppm of the LO lower. Each transmitted stream is resampled onto the
+receiver's sample instants by the 32-tap band-limited interpolator of
+:mod:`semcom_phy.channel.impairments` (error below -80 dB for a band within +-0.4 of the rate),
+continuously across ``rx()`` calls and cyclic repeats; where TX and RX clocks agree and the
+instants line up (one board, or boards at the same ppm) the samples are taken as they are.
+``VirtualAir(sample_clock_offset=False)`` keeps every converter on the air's clock (carrier
+offset only). A TX buffer plays at the clock its radio had when ``tx()`` queued it.
+
+Overflows: a receiver whose host does not keep up loses kernel blocks (``overflow_probability``:
+each block of ``rx_buffer_size`` samples the kernel would fill is lost with that probability, so
+a run of k blocks with its k-th power). The stream skips them: the next ``rx()`` buffer starts
+later in air time and nothing is reported, as with pyadi-iio. ``dropped_samples`` counts what is
+missing from the buffers ``rx()`` returned so far (virtual only, for tests).
+
+Defaults: ``xo_ppm`` 0 (a board alone is its own reference), sample-clock offset on (it follows
+the ppm), no DC offset, no TX LO leakage, no overflows, so a radio built without them behaves as
+before they were modelled. :func:`semcom_phy.transport.pluto.virtual_radios` (the virtual boards
+of ``scripts/ota.py``, ``scripts/loopback.py`` and ``hardware/check_pluto.py``) sets real boards'
+values: 20 ppm apart, ``rx_dc_dbfs`` -40 dBFS (20.5 codes), ``tx_lo_leakage_dbfs`` -55 dBFS (-36 dBc
+for its bursts at -19 dBFS RMS). The DC and leakage phases are drawn once per radio from
+``(seed, 1)``, a generator of their own (the carrier phases stay those of ``seed``).
 
 Time: the air counts samples on one clock (``VirtualAir.now``: where a ``tx()`` issued now starts
 playing; it advances as receivers capture). A cyclic buffer repeats from ``tx()`` until
@@ -37,6 +67,7 @@ captured from its start (hardware, whose buffer creation takes milliseconds, may
 from __future__ import annotations
 
 import errno
+import math
 import os
 import re
 import weakref
@@ -44,6 +75,9 @@ from collections import deque
 from collections.abc import Callable
 
 import numpy as np
+
+from ..channel.impairments import INTERP_HALF_WIDTH_SAMPLES, _interp_at
+from ..config import _check_range
 
 ADC_FULL_SCALE = 2048                # 12-bit codes: rx() I and Q lie in [-2048, 2047]
 DAC_FULL_SCALE = 2048                # 12-bit DAC code = int16 >> 4 (int16 full scale 2**15)
@@ -54,6 +88,9 @@ GAIN_MODES = ("manual", "slow_attack", "fast_attack", "hybrid")
 RX_GAIN_RANGE = (-3.0, 71.0)
 TX_GAIN_RANGE = (-89.75, 0.0)
 SAMPLE_RATE_MAX = 61.44e6
+XO_PPM_RANGE = (-1000.0, 1000.0)     # what xo_correction can trim (+-1e-3 of 40 MHz)
+DC_DBFS_RANGE = (-120.0, 0.0)        # rx_dc_dbfs, tx_lo_leakage_dbfs
+OVERFLOW_PROBABILITY_MAX = 0.9
 LIMITS = {False: ((325_000_000, 3_800_000_000), (200_000, 20_000_000)),   # AD9363: LO, RF bandwidth
           True: ((70_000_000, 6_000_000_000), (200_000, 56_000_000))}     # AD9364
 
@@ -87,69 +124,133 @@ def _as_float(value) -> float:
     return value
 
 
-class _Tx:
-    """One TX buffer on the air: normalised samples from ``start`` (air clock) to ``end``."""
+def _check_optional(obj, name: str, lo: float, hi: float) -> None:
+    """``obj.<name>`` is None (off) or a finite number in [lo, hi] (ValueError naming it)."""
+    if getattr(obj, name) is not None:
+        _check_range(obj, name, lo, hi)
 
-    def __init__(self, radio, data, start, cyclic):
-        self.radio, self.data, self.start, self.cyclic = radio, data, start, cyclic
-        self.end = None if cyclic else start + data.size
+
+class _Tx:
+    """One TX buffer on the air: normalised samples ``data`` (complex128 [N], DAC full scale 1)
+    played from air time ``start`` at ``rate`` samples per air sample (its radio's sample clock),
+    cyclically or once; ``count``: how many samples it plays (None: a cyclic buffer not yet cut)."""
+
+    def __init__(self, radio, data, start, cyclic, rate):
+        self.radio, self.data, self.start, self.cyclic, self.rate = radio, data, start, cyclic, rate
+        self.count = None if cyclic else data.size
+
+    @property
+    def end(self):
+        """Air time right after its last sample (None: playing until destroyed)."""
+        return None if self.count is None else self.start + self.count / self.rate
 
 
 class VirtualAir:
     """The medium between virtual radios: a cable with an attenuator by default.
 
-    path_loss_db : loss from TX port to RX port (dB)
+    path_loss_db : loss from TX port to RX port (dB, [0, 200])
     noise_floor_dbfs : receiver noise power (complex, dB relative to ADC full scale 2048) referred to
-        0 dB RX gain; at the ADC it is ``noise_floor_dbfs + rx gain``
-    delay_samples : propagation delay (samples, >= 0)
+        0 dB RX gain, [-200, 0]; at the ADC it is ``noise_floor_dbfs + rx gain``
+    delay_samples : propagation delay (samples, a whole number >= 0)
+    sample_clock_offset : each radio's converters run on its own crystal (True, the default: a
+        receiver resamples what boards at another ppm send) or all on the air's clock (False)
     seed / rng : the noise generator
     """
 
     def __init__(self, path_loss_db: float = 30.0, noise_floor_dbfs: float = -61.0,
-                 delay_samples: int = 0, seed: int = 0, rng: np.random.Generator | None = None):
-        if int(delay_samples) != delay_samples or delay_samples < 0:
-            raise ValueError(f"delay_samples = {delay_samples!r}: a whole number of samples >= 0")
+                 delay_samples: int = 0, sample_clock_offset: bool = True, seed: int = 0,
+                 rng: np.random.Generator | None = None):
+        if isinstance(delay_samples, bool) or not isinstance(delay_samples, (int, float, np.integer, np.floating)) \
+                or not (math.isfinite(delay_samples) and int(delay_samples) == delay_samples >= 0):
+            raise ValueError(f"VirtualAir.delay_samples = {delay_samples!r}: allowed a whole number of samples >= 0")
+        if not isinstance(sample_clock_offset, bool):
+            raise ValueError(f"VirtualAir.sample_clock_offset = {sample_clock_offset!r}: allowed True or False")
+        self.path_loss_db, self.noise_floor_dbfs = path_loss_db, noise_floor_dbfs
+        _check_range(self, "path_loss_db", 0.0, 200.0)
+        _check_range(self, "noise_floor_dbfs", -200.0, 0.0)
         self.path_loss_db = float(path_loss_db)
         self.noise_floor_dbfs = float(noise_floor_dbfs)
         self.delay_samples = int(delay_samples)
+        self.sample_clock_offset = sample_clock_offset
         self.rng = rng if rng is not None else np.random.default_rng(seed)
         self.now = 0                                  # air clock: where a tx() issued now starts
         self._txs: list[_Tx] = []
         self._radios = weakref.WeakSet()
 
-    def _transmit(self, radio, data: np.ndarray, start: int, cyclic: bool) -> _Tx:
-        tx = _Tx(radio, data, max(start, self.now), cyclic)
+    def _clock(self, radio) -> float:
+        """The radio's converter clock in samples per air sample."""
+        return radio._xo_scale if self.sample_clock_offset else 1.0
+
+    def _transmit(self, radio, data: np.ndarray, start: float, cyclic: bool) -> _Tx:
+        tx = _Tx(radio, data, max(start, self.now), cyclic, self._clock(radio))
         self._txs.append(tx)
         return tx
 
     def _stop(self, radio) -> None:
         """Cut what ``radio`` has not yet played (TX buffer destroyed)."""
         for tx in self._txs:
-            if tx.radio is radio and (tx.end is None or tx.end > self.now):
-                tx.end = max(tx.start, self.now)
-        self._txs = [tx for tx in self._txs if tx.end is None or tx.end > tx.start]
+            if tx.radio is radio:
+                played = max(0, math.ceil((self.now - tx.start) * tx.rate))   # samples before now
+                tx.count = played if tx.count is None else min(tx.count, played)
+        self._txs = [tx for tx in self._txs if tx.count != 0]
 
     def _prune(self) -> None:
+        """Forget buffers no receiver can hear any more (the interpolator reaches 16 samples past)."""
         horizon = min([self.now] + [r._cap for r in self._radios if r._rxq is not None])
-        self._txs = [tx for tx in self._txs if tx.end is None or tx.end + self.delay_samples > horizon]
+        reach = self.delay_samples + INTERP_HALF_WIDTH_SAMPLES
+        self._txs = [tx for tx in self._txs if tx.end is None or tx.end + reach > horizon]
 
-    def _render(self, rx, t0: int, n: int) -> np.ndarray:
-        """What ``rx`` sees at its antenna for air samples [t0, t0+n), in ADC codes at 0 dB RX gain
-        (signals plus receiver noise), complex128."""
+    @staticmethod
+    def _aligned(tx: _Tx, u0: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The outputs (int64 [M]) that buffer samples u0, u0+1, ... reach and their samples
+        (complex128 [M]): TX and RX clocks agree and the instants line up."""
+        lo, hi = max(u0, 0), u0 + n if tx.count is None else min(u0 + n, tx.count)
+        j = np.arange(lo, hi, dtype=np.int64)
+        return j - u0, tx.data[j % tx.data.size if tx.cyclic else j]
+
+    @staticmethod
+    def _resampled(tx: _Tx, u0: float, step: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The outputs (int64 [M]) the buffer reaches when output i sits at buffer position
+        ``u0 + i step`` (TX samples, float64) and their band-limited values (complex64 [M]); a
+        cyclic buffer is interpolated across its repeats, the stream is zero before sample 0 and
+        from sample ``count`` on."""
+        w = INTERP_HALF_WIDTH_SAMPLES
+        lo = max(0, math.ceil((-w - u0) / step))
+        hi = n if tx.count is None else min(n, math.ceil((tx.count + w - u0) / step))
+        if hi <= lo:
+            return np.zeros(0, np.int64), np.zeros(0, np.complex64)
+        i = np.arange(lo, hi, dtype=np.int64)
+        u = u0 + i * step
+        first = max(0, math.floor(u[0]) - w)
+        last = math.floor(u[-1]) + w + 1 if tx.count is None else min(math.floor(u[-1]) + w + 1, tx.count)
+        j = np.arange(first, last, dtype=np.int64)
+        x = tx.data[j % tx.data.size].astype(np.complex64)
+        return i, _interp_at(x, u, offset=first)
+
+    def _render(self, rx, t0: float, n: int) -> np.ndarray:
+        """What ``rx`` sees at its antenna for its next n samples, the first at air time t0 and
+        then every 1 / (its clock) air samples, in ADC codes at 0 dB RX gain (signals plus receiver
+        noise), complex128 [n]."""
         y = np.zeros(n, np.complex128)
+        clock = self._clock(rx)
         t = t0 - self.delay_samples                   # TX time of the first sample
         for tx in self._txs:
             src = tx.radio
-            lo, hi = max(t, tx.start), min(t + n, tx.end if tx.end is not None else t + n)
-            if hi <= lo or src._fs != rx._fs or abs(src._tx_lo - rx._rx_lo) > rx._rx_bw / 2:
+            if src._fs != rx._fs or abs(src._tx_lo - rx._rx_lo) > rx._rx_bw / 2:
                 continue
-            k = np.arange(lo, hi, dtype=np.int64)
-            idx = (k - tx.start) % tx.data.size if tx.cyclic else k - tx.start
-            f = src._tx_lo * src._lo_scale - rx._rx_lo * rx._lo_scale
+            step, u0 = tx.rate / clock, (t - tx.start) * tx.rate   # TX samples per RX sample, first position
+            if step == 1.0 and u0 == math.floor(u0):
+                i, x = self._aligned(tx, int(u0), n)
+            else:
+                i, x = self._resampled(tx, u0, step, n)
+            if i.size == 0:
+                continue
+            k = t + i / clock                         # TX (air) times of the outputs
+            f = src._tx_lo * src._xo_scale - rx._rx_lo * rx._xo_scale
             cycles = np.mod(k * (f / rx._fs), 1.0)    # phase-continuous on the air clock
             rot = np.exp(1j * (2 * np.pi * cycles + src._tx_phase - rx._rx_phase))
             amp = ADC_FULL_SCALE * 10 ** ((src._tx_gain - self.path_loss_db) / 20)
-            y[lo - t:hi - t] += amp * tx.data[idx] * rot
+            y[i] += amp * x * rot
         sigma = ADC_FULL_SCALE * 10 ** (self.noise_floor_dbfs / 20) / np.sqrt(2)
         y += sigma * (self.rng.standard_normal(n) + 1j * self.rng.standard_normal(n))
         return y
@@ -193,20 +294,52 @@ class _RxAdc:
 
 
 class VirtualPluto:
-    """Stands in for ``adi.Pluto(uri)``. ``air``: the medium (a fresh ``VirtualAir(seed=seed)``,
-    i.e. a TX->RX cable on this radio alone, when None); ``xo_ppm``: the reference oscillator's
-    error (sets the carrier offset between radios); ``ad9364``: the AD9364 ranges (LO 70 MHz - 6 GHz,
-    56 MHz) of a re-flashed Pluto instead of the AD9363's (325 MHz - 3.8 GHz, 20 MHz); ``seed``:
-    the carrier phases. Boots with Pluto's defaults (RX 2.4 GHz, TX 2.45 GHz, 30.72 MSPS, 18 MHz,
-    slow_attack, TX -10 dB)."""
+    """Stands in for ``adi.Pluto(uri)``. Boots with Pluto's defaults (RX 2.4 GHz, TX 2.45 GHz,
+    30.72 MSPS, 18 MHz, slow_attack, TX -10 dB).
+
+    air : the medium (a fresh ``VirtualAir(seed=seed)``, i.e. a TX->RX cable on this radio alone,
+        when None)
+    xo_ppm : the reference oscillator's error, ppm in [-1000, 1000] (sets the carrier offset and,
+        on an air with ``sample_clock_offset``, the sample-clock offset between radios)
+    ad9364 : the AD9364 ranges (LO 70 MHz - 6 GHz, 56 MHz) of a re-flashed Pluto instead of the
+        AD9363's (325 MHz - 3.8 GHz, 20 MHz)
+    rx_dc_dbfs : the receiver's DC offset (LO leakage), dB relative to ADC full scale 2048 in
+        [-120, 0], referred to the ADC (the same at any RX gain); None (the default): none. Real
+        boards: about -40 dBFS (20.5 codes) left after the AD9361's DC tracking
+    tx_lo_leakage_dbfs : the TX LO leakage, a constant in the transmitted baseband while a buffer
+        plays, dB relative to DAC full scale in [-120, 0] (scaled by the TX attenuation like the
+        signal); None (the default): none
+    overflow_probability : the chance that the kernel loses each RX block (a USB overflow),
+        [0, 0.9]; 0 (the default): never. At ``p`` per block of n samples that is about
+        ``p fs / n`` overflows a second
+    seed : the carrier phases; ``(seed, 1)`` seeds the DC and leakage phases, then the overflows
+
+    rx_dc : complex, the DC at the ADC in codes (0 when off); tx_lo_leakage : complex, the leakage
+    in DAC full scale units (0 when off); dropped_samples : int, samples missing from what rx()
+    has returned (overflows)
+    """
 
     def __init__(self, uri: str = "ip:pluto.virtual", air: VirtualAir | None = None,
-                 xo_ppm: float = 0.0, ad9364: bool = False, seed: int = 0):
+                 xo_ppm: float = 0.0, ad9364: bool = False, rx_dc_dbfs: float | None = None,
+                 tx_lo_leakage_dbfs: float | None = None, overflow_probability: float = 0.0,
+                 seed: int = 0):
+        self.xo_ppm, self.rx_dc_dbfs, self.tx_lo_leakage_dbfs = xo_ppm, rx_dc_dbfs, tx_lo_leakage_dbfs
+        self.overflow_probability = overflow_probability   # as given, for the checks' messages
+        _check_range(self, "xo_ppm", *XO_PPM_RANGE)
+        _check_optional(self, "rx_dc_dbfs", *DC_DBFS_RANGE)
+        _check_optional(self, "tx_lo_leakage_dbfs", *DC_DBFS_RANGE)
+        _check_range(self, "overflow_probability", 0.0, OVERFLOW_PROBABILITY_MAX)
         self.uri = uri
         self.air = air if air is not None else VirtualAir(seed=seed)
-        self.xo_ppm = float(xo_ppm)
+        self.xo_ppm, self.overflow_probability = float(xo_ppm), float(overflow_probability)
         self.ad9364 = bool(ad9364)
         self._rng = np.random.default_rng(seed)
+        self._hw_rng = np.random.default_rng((seed, 1))   # DC and leakage phases, then overflows
+        dc_phase, leak_phase = self._hw_rng.uniform(0, 2 * np.pi, 2)
+        self.rx_dc = 0j if rx_dc_dbfs is None else ADC_FULL_SCALE * 10 ** (rx_dc_dbfs / 20) * np.exp(1j * dc_phase)
+        self.tx_lo_leakage = (0j if tx_lo_leakage_dbfs is None
+                              else 10 ** (tx_lo_leakage_dbfs / 20) * np.exp(1j * leak_phase))
+        self.dropped_samples = 0
         self._fs, self._rx_bw, self._tx_bw = 30_720_000, 18_000_000, 18_000_000
         self._rx_lo, self._tx_lo = 2_400_000_000, 2_450_000_000
         self._rx_phase, self._tx_phase = self._rng.uniform(0, 2 * np.pi, 2)
@@ -214,18 +347,18 @@ class VirtualPluto:
         self.rx_buffer_size = 1024
         self._tx_cyclic = False
         self._rx_chans, self._tx_chans = [0], [0]
-        self._rxq: deque | None = None                # captured kernel buffers (None: no RX buffer)
+        self._rxq: deque | None = None                # captured (buffer, samples lost before it); None: no RX buffer
         self._cap = 0                                 # air time of the next sample to capture
         self._tx_len: int | None = None               # TX buffer length (None: no TX buffer)
-        self._tx_next = 0                             # where the next non-cyclic buffer plays
+        self._tx_next = 0                             # air time where the next non-cyclic buffer plays
         self.air._radios.add(self)
         self._rxadc = _RxAdc()
         self._ctrl = _Device({"xo_correction": str(XO_NOMINAL_HZ)})
 
     @property
-    def _lo_scale(self) -> float:
-        """Actual / programmed LO: the oscillator runs at ``XO_NOMINAL_HZ (1 + xo_ppm 1e-6)``, the
-        driver programs the PLL as if it ran at its ``xo_correction`` attribute."""
+    def _xo_scale(self) -> float:
+        """Actual / programmed LO and sample rate: the oscillator runs at ``XO_NOMINAL_HZ (1 + xo_ppm
+        1e-6)``, the driver programs the PLLs as if it ran at its ``xo_correction`` attribute."""
         return XO_NOMINAL_HZ * (1 + self.xo_ppm * 1e-6) / float(self._ctrl.attrs["xo_correction"].value)
 
     def __repr__(self):
@@ -381,6 +514,8 @@ class VirtualPluto:
         elif i.size != self._tx_len:
             raise Exception("Buffer length different than data length. Cannot change buffer length on the fly")
         data = ((i >> 4) + 1j * (q >> 4)) / DAC_FULL_SCALE          # the DAC's 12 bits, full scale 1
+        if self.tx_lo_leakage:
+            data = data + self.tx_lo_leakage
         tx = self.air._transmit(self, data, self._tx_next, self._tx_cyclic)
         if not tx.cyclic:
             self._tx_next = tx.end
@@ -394,20 +529,26 @@ class VirtualPluto:
         """Drop the RX buffer with the samples the kernel captured ahead."""
         self._rxq = None
 
-    def _capture(self) -> np.ndarray:
-        """The kernel fills one buffer with the current settings."""
-        n = self._rx_size
+    def _capture(self) -> tuple[np.ndarray, int]:
+        """The kernel fills one buffer with the current settings, after the blocks it lost (each
+        with ``overflow_probability``): (complex128 [n] codes, samples lost before it)."""
+        n, clock = self._rx_size, self.air._clock(self)
+        lost = 0
+        while self.overflow_probability and self._hw_rng.random() < self.overflow_probability:
+            lost += n
+        self._cap += lost / clock
         y = self.air._render(self, self._cap, n)
         if self._gain_mode != "manual":               # ideal AGC: peak at AGC_PEAK_DBFS
             peak = max(np.abs(y.real).max(), np.abs(y.imag).max(), 1e-12)
             g = 20 * np.log10(ADC_FULL_SCALE * 10 ** (AGC_PEAK_DBFS / 20) / peak)
             self._rx_gain = int(np.clip(np.floor(g), *RX_GAIN_RANGE))
         y *= 10 ** (self._rx_gain / 20)
+        y += self.rx_dc
         i = np.clip(np.rint(y.real), -ADC_FULL_SCALE, ADC_FULL_SCALE - 1).astype(np.int16)
         q = np.clip(np.rint(y.imag), -ADC_FULL_SCALE, ADC_FULL_SCALE - 1).astype(np.int16)
-        self._cap += n
+        self._cap += n / clock
         self.air.now = max(self.air.now, self._cap)
-        return i + 1j * q                              # complex128, as the driver returns
+        return i + 1j * q, lost                        # complex128, as the driver returns
 
     def rx(self) -> np.ndarray:
         """The oldest captured buffer: complex128 [rx_buffer_size], I and Q in 12-bit codes."""
@@ -421,7 +562,9 @@ class VirtualPluto:
             self._rxq = deque(self._capture() for _ in range(self._rxadc.kernel_buffers))
         self._rxq.append(self._capture())
         self.air._prune()
-        return self._rxq.popleft()
+        y, lost = self._rxq.popleft()
+        self.dropped_samples += lost
+        return y
 
     def close(self) -> None:
         self.tx_destroy_buffer()

@@ -1,13 +1,15 @@
 """The virtual PlutoSDR behaves like pyadi-iio's adi.Pluto on a real radio: the driver's checks and
 error types, the kernel's refusals (OSError EINVAL), int16 casting without scaling, 12-bit
-converters, cyclic-buffer rules, stale kernel buffers after a retune, carrier offset between
-radios, and the gain chain of a cable with an attenuator."""
+converters, cyclic-buffer rules, stale kernel buffers after a retune, carrier and sample-clock
+offset between radios (one crystal each), the receiver's DC offset and the TX LO leakage, lost
+kernel blocks (overflows), and the gain chain of a cable with an attenuator."""
 
 import errno
 
 import numpy as np
 import pytest
 
+from semcom_phy.transport.pluto import VIRTUAL_RX_DC_DBFS, VIRTUAL_TX_LO_LEAKAGE_DBFS, PlutoConfig, virtual_radios
 from semcom_phy.transport.virtual_pluto import VirtualAir, VirtualPluto, pluto_factory
 
 FS = 1_000_000
@@ -317,3 +319,177 @@ def test_factory_one_radio_per_uri_on_one_air_and_no_device_found():
         with pytest.raises(Exception) as e:
             make(uri)
         assert type(e.value) is Exception and str(e.value) == "No device found"
+
+
+def test_factory_passes_the_impairments_and_virtual_radios_sets_real_boards_defaults():
+    make = pluto_factory(VirtualAir(), rx_dc_dbfs=-40.0, overflow_probability=0.01)
+    a, b = make("ip:a"), make("ip:b")
+    assert abs(a.rx_dc) == abs(b.rx_dc) == pytest.approx(2048 * 10 ** (-40 / 20))
+    assert a.rx_dc != b.rx_dc and a.overflow_probability == 0.01       # the n-th radio's seed: seed + n
+    cfg = PlutoConfig(tx_uri="virtual:a", rx_uri="virtual:b")
+    make = virtual_radios(cfg, ppm=5.0, overflow_probability=0.1)
+    tx, rx = make("virtual:a"), make("virtual:b")
+    assert (tx.xo_ppm, rx.xo_ppm, rx.overflow_probability) == (5.0, -5.0, 0.1)
+    assert abs(rx.rx_dc) == pytest.approx(2048 * 10 ** (VIRTUAL_RX_DC_DBFS / 20))
+    assert abs(tx.tx_lo_leakage) == pytest.approx(10 ** (VIRTUAL_TX_LO_LEAKAGE_DBFS / 20))
+    assert tx.air is rx.air and tx.air.sample_clock_offset
+
+
+# ---- sample clock: one crystal drives the LO and the converters --------------------------------
+
+def _tone_frequency(y, f0, lag=1 << 17):
+    """The frequency (cycles/sample) of a tone near f0, from the phase advance over ``lag`` samples."""
+    d = (np.angle(np.vdot(y[:-lag], y[lag:])) / (2 * np.pi) - f0 * lag) % 1.0
+    return f0 + (d - 1 if d > 0.5 else d) / lag
+
+
+@pytest.mark.parametrize("cyclic", [True, False])
+@pytest.mark.parametrize("sample_clock_offset, ratio", [(True, 1 + 20e-6), (False, 1.0)])
+def test_a_board_20_ppm_fast_samples_a_tone_20_ppm_faster_continuously(cyclic, sample_clock_offset, ratio):
+    # b's crystal is 20 ppm fast: its LO is 48 kHz high at 2.4 GHz, which a's LO matches (no CFO
+    # left, so the tone shows the sample clock alone), and it takes 1 + 20e-6 samples per TX sample
+    air = VirtualAir(noise_floor_dbfs=-120.0, sample_clock_offset=sample_clock_offset, seed=7)
+    a = _radio(air, "ip:a", seed=1)
+    b = _radio(air, "ip:b", xo_ppm=20.0, seed=2, size=4096)
+    a.tx_lo = LO + 48_000
+    f0 = 0.1
+    tone = 2 ** 14 * np.exp(2j * np.pi * f0 * np.arange(1000))     # 100 cycles: seamless repeats
+    a.tx_cyclic_buffer = cyclic
+    for _ in range(1 if cyclic else 270):                          # or back-to-back buffers
+        a.tx(tone)
+    y = np.concatenate([b.rx() for _ in range(64)])               # 64 rx() buffers, 262 TX buffers
+    f = _tone_frequency(y, f0)
+    assert f0 / f == pytest.approx(ratio, abs=1e-9)
+    ref = np.exp(2j * np.pi * f * np.arange(y.size))
+    h = np.mean(y * np.conj(ref))
+    assert abs(h) == pytest.approx(1024, rel=0.01)
+    # no jump at rx() buffers or TX repeats: within the converters' rounding everywhere (a slip of
+    # a tenth of a sample would be 64 codes)
+    assert np.abs(y - h * ref).max() < 3
+
+
+@pytest.mark.parametrize("ppm", [20.0, -20.0])
+def test_a_known_waveform_drifts_by_the_ppm_over_a_long_capture(ppm):
+    air = VirtualAir(seed=8)
+    a = _radio(air, "ip:a", seed=1)
+    b = _radio(air, "ip:b", xo_ppm=ppm, seed=2, size=8192)
+    a.tx_lo = LO + round(LO * ppm * 1e-6)                        # no CFO
+    pn = _qpsk(2000, seed=9) * 2 ** 14
+    a.tx_cyclic_buffer = True
+    a.tx(pn)
+    y = np.concatenate([b.rx() for _ in range(40)])
+    c = np.abs(np.fft.ifft(np.fft.fft(y) * np.conj(np.fft.fft(pn / 16, y.size))))
+    repeats = np.arange(1, y.size // 2000 - 1)                     # each repeat's correlation peak:
+    peaks = [r * 2000 - 20 + int(np.argmax(c[r * 2000 - 20:r * 2000 + 20])) for r in repeats]   # up to 6.4 off
+    drift_ppm = (np.polyfit(repeats, peaks, 1)[0] / 2000 - 1) * 1e6
+    assert drift_ppm == pytest.approx(ppm, abs=0.2)               # a fast RX takes more samples
+
+
+def test_one_board_has_no_sample_clock_offset_whatever_its_ppm():
+    r = _radio(xo_ppm=20.0, size=4096)
+    r.rx()
+    frame = _qpsk(500, seed=4) * 2 ** 14
+    r.tx(frame)                                      # starts between two of the RX's samples' air times
+    x = np.concatenate([r.rx() for _ in range(8)])   # after the 4 buffers captured before tx()
+    ref = frame / 16
+    (s,) = _find(x, frame)
+    seg = x[s:s + 500]
+    h = np.vdot(ref, seg) / np.vdot(ref, ref)
+    assert abs(h) == pytest.approx(1.0, abs=0.02)
+    assert 10 * np.log10(_power(h * ref) / _power(seg - h * ref)) > 23   # sample-exact, as at 0 ppm
+
+
+# ---- DC offset and LO leakage ------------------------------------------------------------------
+
+def test_rx_dc_offset_level_and_phase_read_back_at_any_gain():
+    air = VirtualAir(noise_floor_dbfs=-90.0, seed=9)
+    r = _radio(air, rx_dc_dbfs=-40.0, size=16384, seed=3)
+    assert abs(r.rx_dc) == pytest.approx(20.48, rel=1e-9)        # -40 dBFS of 2048 codes
+    for gain in (0.0, 40.0):                                      # referred to the ADC
+        r.rx_hardwaregain_chan0 = gain
+        r.rx_destroy_buffer()
+        m = np.mean(r.rx())                                       # nothing transmitted
+        assert 20 * np.log10(abs(m) / 2048) == pytest.approx(-40.0, abs=0.3)
+        assert abs(np.angle(m / r.rx_dc, deg=True)) < 3
+    other = VirtualPluto(rx_dc_dbfs=-40.0, seed=4)
+    assert abs(np.angle(other.rx_dc / r.rx_dc)) > 0.01           # a phase of its own per radio
+    plain, leaky = VirtualPluto(seed=3), VirtualPluto(rx_dc_dbfs=-40.0, tx_lo_leakage_dbfs=-50.0, seed=3)
+    assert (plain.rx_dc, plain.tx_lo_leakage) == (0j, 0j)       # off by default
+    assert (plain._rx_phase, plain._tx_phase) == (leaky._rx_phase, leaky._tx_phase)   # carrier phases kept
+    r = _radio(air, seed=3, size=16384)
+    assert abs(np.mean(r.rx())) < 0.5
+
+
+def test_tx_lo_leakage_is_a_carrier_at_the_tx_lo_scaled_by_the_tx_attenuation():
+    air = VirtualAir(noise_floor_dbfs=-90.0, seed=10)
+    r = _radio(air, tx_lo_leakage_dbfs=-30.0, size=8192)
+    r.tx_cyclic_buffer = True
+    r.tx(np.zeros(1000, complex))                                 # a buffer of zeros plays the LO alone
+    r.rx_destroy_buffer()
+    assert abs(np.mean(r.rx())) == pytest.approx(2048 * 10 ** (-30 / 20), rel=0.02)   # net 0 dB
+    r.tx_destroy_buffer()
+    r.tx_hardwaregain_chan0 = -10.0
+    r.tx_cyclic_buffer = True
+    r.tx(np.zeros(1000, complex))
+    r.rx_destroy_buffer()
+    assert abs(np.mean(r.rx())) == pytest.approx(2048 * 10 ** (-40 / 20), rel=0.02)
+    r.tx_destroy_buffer()
+    r.rx_destroy_buffer()
+    assert abs(np.mean(r.rx())) < 0.5                             # no buffer, no leakage
+    b = _radio(air, "ip:b", xo_ppm=-10.0, size=8192)              # another board: at the CFO
+    r.tx_hardwaregain_chan0 = 0.0
+    r.tx_cyclic_buffer = True
+    r.tx(np.zeros(1000, complex))
+    y = b.rx()
+    assert np.angle(np.vdot(y[:-1], y[1:])) * FS / (2 * np.pi) == pytest.approx(10e-6 * LO, rel=0.01)
+
+
+# ---- overflows ---------------------------------------------------------------------------------
+
+def _stream_positions(r, pn, buffers):
+    """Where each rx() buffer starts in the cyclic ``pn`` the radio hears (samples, mod its length)."""
+    p = np.fft.fft(pn)
+    return [int(np.argmax(np.abs(np.fft.ifft(p * np.conj(np.fft.fft(r.rx(), pn.size))))))
+            for _ in range(buffers)]
+
+
+@pytest.mark.parametrize("probability", [0.0, 0.2])
+def test_lost_kernel_blocks_skip_whole_buffers_of_the_stream_silently(probability):
+    n, length = 1000, 7919                                        # a prime: positions are unambiguous
+    r = _radio(size=n, overflow_probability=probability, seed=11)
+    pn = _qpsk(length, seed=12)
+    r.tx_cyclic_buffer = True
+    r.tx(pn * 2 ** 14)                                            # from air time 0, as the RX buffer
+    pos = _stream_positions(r, pn, 100)
+    gaps = [pos[0]] + [(b - a - n) % length for a, b in zip(pos, pos[1:])]
+    assert all(g % n == 0 for g in gaps)                          # whole kernel blocks
+    assert sum(gaps) == r.dropped_samples                         # exactly what went missing
+    if probability == 0:
+        assert r.dropped_samples == 0                             # the default: a continuous stream
+    else:
+        assert 10 <= r.dropped_samples // n <= 45                 # 25 blocks expected (p / (1 - p) each)
+        again = _radio(size=n, overflow_probability=probability, seed=11)
+        again.tx_cyclic_buffer = True
+        again.tx(pn * 2 ** 14)
+        assert _stream_positions(again, pn, 100) == pos           # seeded: the same losses
+
+
+# ---- validation --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cls, kw, message", [
+    (VirtualPluto, {"xo_ppm": 2000.0}, "VirtualPluto.xo_ppm = 2000.0 is out of range: allowed [-1000, 1000]"),
+    (VirtualPluto, {"rx_dc_dbfs": 3.0}, "VirtualPluto.rx_dc_dbfs = 3.0 is out of range: allowed [-120, 0]"),
+    (VirtualPluto, {"tx_lo_leakage_dbfs": float("nan")}, "VirtualPluto.tx_lo_leakage_dbfs = nan: must be a finite"),
+    (VirtualPluto, {"overflow_probability": 1.0}, "VirtualPluto.overflow_probability = 1.0 is out of range: "
+                                                  "allowed [0, 0.9]"),
+    (VirtualPluto, {"overflow_probability": -0.1}, "VirtualPluto.overflow_probability = -0.1 is out of range"),
+    (VirtualAir, {"path_loss_db": -1.0}, "VirtualAir.path_loss_db = -1.0 is out of range: allowed [0, 200]"),
+    (VirtualAir, {"noise_floor_dbfs": 10.0}, "VirtualAir.noise_floor_dbfs = 10.0 is out of range: allowed [-200, 0]"),
+    (VirtualAir, {"delay_samples": 1.5}, "VirtualAir.delay_samples = 1.5: allowed a whole number of samples >= 0"),
+    (VirtualAir, {"delay_samples": -2}, "VirtualAir.delay_samples = -2: allowed a whole number"),
+    (VirtualAir, {"sample_clock_offset": "yes"}, "VirtualAir.sample_clock_offset = 'yes': allowed True or False"),
+])
+def test_parameters_out_of_range_name_the_field_the_value_and_the_range(cls, kw, message):
+    with pytest.raises(ValueError) as e:
+        cls(**kw)
+    assert str(e.value).startswith(message)
