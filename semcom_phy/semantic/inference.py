@@ -2,8 +2,10 @@
 
 :class:`InferenceCodec` holds a frozen copy of a :class:`~.codec.SemanticCodec` in eval mode with
 its convolution weights in ``channels_last`` layout (oneDNN's fast path on CPU: the decoder and
-classifier run about 1.5x faster than in the default layout), and runs ``decode`` and ``classify``
-under ``torch.inference_mode``. In float32 its outputs equal the codec's to float rounding (about
+classifier run about 1.5x faster than in the default layout) and its single-output convolutions
+(the decoder's last layer) computed as a depthwise convolution summed over channels (the same
+products and sums, 5x faster than oneDNN's kernel for one output channel), and runs ``decode``
+and ``classify`` under ``torch.inference_mode``. In float32 its outputs equal the codec's to float rounding (about
 1e-6); ``precision="bfloat16"`` runs both under bfloat16 autocast (CPUs with AVX-512 BF16 or AMX:
 about 1.4x faster again, images within about 1e-2, see the README's receive path numbers for its
 accuracy) and returns float32.
@@ -15,6 +17,8 @@ import contextlib
 import copy
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from ..config import _check_choice
 from .codec import SemanticCodec
@@ -29,7 +33,13 @@ class InferenceCodec:
         self.precision = precision
         _check_choice(self, "precision", PRECISIONS)
         self.cfg = codec.cfg
-        self._model = copy.deepcopy(codec).eval().requires_grad_(False).to(memory_format=torch.channels_last)
+        model = copy.deepcopy(codec).eval().requires_grad_(False)
+        for parent in list(model.modules()):
+            for name, child in parent.named_children():
+                if isinstance(child, nn.Conv2d) and child.out_channels == 1 and child.groups == 1 \
+                        and child.padding_mode == "zeros":
+                    setattr(parent, name, _SingleOutputConv(child))
+        self._model = model.to(memory_format=torch.channels_last)
         self._device = next(codec.parameters()).device
 
     def _mode(self):
@@ -48,3 +58,19 @@ class InferenceCodec:
         """Images float [B, 1, 28, 28] -> logits float32 [B, 10]."""
         with self._mode():
             return self._model.classify(x).float()
+
+
+class _SingleOutputConv(nn.Module):
+    """A Conv2d with one output channel as a depthwise convolution (one filter per input
+    channel: the conv's own weights) followed by the sum over channels and the bias."""
+
+    def __init__(self, conv: nn.Conv2d):
+        super().__init__()
+        self.conv = conv
+        self.depthwise = nn.Parameter(conv.weight.detach().transpose(0, 1).clone(), requires_grad=False)  # [C, 1, kh, kw]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x float [B, C, H, W] -> float [B, 1, H', W'], as ``self.conv(x)``."""
+        c = self.conv
+        y = F.conv2d(x, self.depthwise, None, c.stride, c.padding, c.dilation, groups=x.shape[1]).sum(1, keepdim=True)
+        return y if c.bias is None else y + c.bias.view(1, 1, 1, 1)
