@@ -28,8 +28,9 @@
      over the process's CPU time, every thread), each stage's (the decoder's with one decoder
      thread only: OpenMP's helper threads are not counted), ``latency_ms`` (the receiver's
      batching), accuracy and PSNR, and whether its outputs equal the batch receiver's on the same
-     frames; ``paced``: the default configuration fed at the air rate, ``lag_ms`` from the last
-     sample's arrival to the last image decoded (near the batching latency when it keeps up).
+     frames; ``paced``, ``paced_bfloat16``: the default configuration (and in bfloat16) fed at the
+     air rate, ``lag_ms`` from the last sample's arrival to the last image decoded (near the
+     batching latency when it keeps up, growing with the stream when it does not).
 
    The script runs with ``OPENBLAS_NUM_THREADS=1`` and ``OMP_WAIT_POLICY=PASSIVE`` (below). At
    the top of the section: ``x_real_time`` and ``latency_ms`` of the default configuration
@@ -304,6 +305,7 @@ def receive_path(air_s: float, repeats: int = 2) -> dict:
                "batch_49ms": ReceiveConfig(batch_samples=24 * 4096)}
     complete = {name: complete_run(cfg) for name, cfg in configs.items()}
     complete["paced"] = complete_run(ReceiveConfig(), paced=True)
+    complete["paced_bfloat16"] = complete_run(ReceiveConfig(precision="bfloat16"), paced=True)
     top = complete["default"]
     return {"x_real_time": top["x_real_time"], "phy_x_real_time_cpu": phy[str(ReceiveConfig().batch_samples)]["x_real_time_cpu"],
             "decoder_x_real_time_cpu": decoder["float32"]["x_real_time_cpu"], "latency_ms": top["latency_ms"],

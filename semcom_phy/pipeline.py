@@ -20,10 +20,11 @@ decoded), and its outputs are then stored again.
 
 ``streaming=False`` (a decoder whose outputs depend on which images it decodes together, e.g. one
 that draws random numbers) keeps every image for one call at the end, rows in order, as a batch
-receiver would. With ``streaming=True`` rows are decoded in blocks of exactly ``decode_block``
-(the last block of a call padded with copies of its last row), so an image's outputs do not
-depend on which images it is decoded with: the pipeline gives the same outputs however the
-stream is cut and however fast each stage runs.
+receiver would. With ``streaming=True`` rows are decoded in blocks of exactly ``decode_block``,
+so an image's outputs do not depend on which images it is decoded with: the pipeline gives the
+same outputs however the stream is cut and however fast each stage runs. Rows short of a whole
+block wait up to ``block_wait_s`` for the next ones, then go in a block padded with copies of
+its last row (at the end of the stream at once).
 """
 
 from __future__ import annotations
@@ -47,7 +48,10 @@ class ReceiveConfig:
     """How the semantic receiver runs.
 
     ``batch_samples``: the stream receiver works every this many samples (its batching latency:
-    2^16 samples = 32.8 ms at 2 MSPS); ``decode_block``: images per decoder call; ``queue_size``:
+    2^16 samples = 32.8 ms at 2 MSPS); ``decode_block``: images per decoder call;
+    ``block_wait_s``: how long images short of a whole block wait for more before they are
+    decoded in a padded block (the padding is work for nothing when the decoder keeps up);
+    ``queue_size``:
     releases of ready images that may wait for the decoder; ``decoder_threads``: torch CPU threads
     of the decoder stage (its thread only; 0: torch's setting; 2, the default, is the fastest on
     2 cores, where the decoder takes what the receiver leaves of its core); ``precision``: the decoder's and
@@ -56,6 +60,7 @@ class ReceiveConfig:
 
     batch_samples: int = 1 << 16
     decode_block: int = 32
+    block_wait_s: float = 0.04
     queue_size: int = 16
     decoder_threads: int = 2
     precision: str = "float32"
@@ -63,6 +68,7 @@ class ReceiveConfig:
     def __post_init__(self):
         _check_range(self, "batch_samples", 1, 1 << 26, integer=True)
         _check_range(self, "decode_block", 1, 4096, integer=True)
+        _check_range(self, "block_wait_s", 0.0, 10.0)
         _check_range(self, "queue_size", 1, 4096, integer=True)
         _check_range(self, "decoder_threads", 0, 256, integer=True)
         _check_choice(self, "precision", PRECISIONS)
@@ -181,35 +187,51 @@ class ReceivePipeline:
         try:
             if self.cfg.decoder_threads:
                 torch.set_num_threads(self.cfg.decoder_threads)      # this thread's setting only
+            waiting, deadline = np.zeros(0, np.int64), None            # rows short of a block, until when
             done = False
             while not done:
-                items = [self._queue.get()]
-                while items[-1] is not None:  # take whatever else waits: larger batches when behind
+                try:
+                    timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                    items = [self._queue.get(timeout=timeout)]
+                except queue.Empty:                                    # the waiting rows' time is up
+                    items = []
+                while items and items[-1] is not None:  # take whatever else waits: larger batches when behind
                     try:
                         items.append(self._queue.get_nowait())
                     except queue.Empty:
                         break
-                done = items[-1] is None
+                done = bool(items) and items[-1] is None
                 if self._abort.is_set():
                     return
-                rows = [r for r in items if r is not None]
-                if rows:
-                    t0 = time.thread_time()
-                    self._decode_rows(np.concatenate(rows))
-                    self.stats.decoder_cpu_s += time.thread_time() - t0
+                rows = np.concatenate([waiting] + [r for r in items if r is not None])
+                t0 = time.thread_time()
+                if not self.streaming:
+                    cut = rows.size
+                    self._decode_rows(rows)
+                else:
+                    b = self.cfg.decode_block
+                    late = deadline is not None and time.monotonic() >= deadline
+                    cut = rows.size if done or late else rows.size - rows.size % b
+                    self._decode_blocks(rows[:cut])
+                self.stats.decoder_cpu_s += time.thread_time() - t0
+                if cut >= waiting.size:                                # the rows that waited are done
+                    deadline = time.monotonic() + self.cfg.block_wait_s if cut < rows.size else None
+                waiting = rows[cut:]
         except BaseException as err:          # handed to the caller
             self._error = err
 
-    def _decode_rows(self, rows: np.ndarray) -> None:
-        self.stats.images_decoded += rows.size
-        if not self.streaming:
+    def _decode_rows(self, rows: np.ndarray, pad: int = 0) -> None:
+        """One decoder call on ``rows`` int64 [R], the last ``pad`` of them copies."""
+        if rows.size:
+            self.stats.images_decoded += rows.size - pad
+            self.stats.images_padded += pad
             self.stats.decoder_calls += 1
             self._decode(rows)
-            return
+
+    def _decode_blocks(self, rows: np.ndarray) -> None:
+        """``rows`` in blocks of ``decode_block``, the last one padded with copies of its last row."""
         b = self.cfg.decode_block
         for s in range(0, rows.size, b):
             block = rows[s:s + b]
             pad = b - block.size
-            self.stats.images_padded += pad
-            self.stats.decoder_calls += 1
-            self._decode(np.concatenate([block, np.full(pad, block[-1])]) if pad else block)
+            self._decode_rows(np.concatenate([block, np.full(pad, block[-1])]) if pad else block, pad)

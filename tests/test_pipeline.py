@@ -138,6 +138,25 @@ def test_the_queue_is_bounded_and_every_image_is_decoded_once_per_release():
     assert rows.size - p.stats.images_padded == 64 == p.stats.images_decoded
 
 
+def test_images_short_of_a_block_wait_for_more_then_go_padded():
+    seen = []
+    cfg = ReceiveConfig(decode_block=4, block_wait_s=0.2)
+    with ReceivePipeline(lambda rows: seen.append(rows.copy()), ImageAssembler(9, 4, 0, 1, 1), cfg) as p:
+        for s in range(3):
+            p.add([_frame(s)])
+        time.sleep(0.05)
+        assert seen == []                                  # three rows wait for a fourth
+        p.add([_frame(3), _frame(4)])
+        time.sleep(0.05)
+        assert [r.tolist() for r in seen] == [[0, 1, 2, 3]]
+        time.sleep(0.5)                                    # row 4 waits no longer than block_wait_s
+        assert [r.tolist() for r in seen[1:]] == [[4, 4, 4, 4]]
+        p.add([_frame(s) for s in range(5, 9)])
+        p.finish()
+    assert [r.tolist() for r in seen[2:]] == [[5, 6, 7, 8]]
+    assert (p.stats.images_decoded, p.stats.images_padded, p.stats.decoder_calls) == (9, 3, 3)
+
+
 def test_a_decoder_error_reaches_the_caller_and_stops_the_worker():
     def broken(rows):
         raise RuntimeError("decoder on fire")
@@ -170,3 +189,5 @@ def test_receive_config_is_validated():
         ReceiveConfig(batch_samples=0)
     with pytest.raises(ValueError, match="precision"):
         ReceiveConfig(precision="float16")
+    with pytest.raises(ValueError, match="block_wait_s"):
+        ReceiveConfig(block_wait_s=-1.0)

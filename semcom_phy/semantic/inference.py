@@ -5,10 +5,10 @@ its convolution weights in ``channels_last`` layout (oneDNN's fast path on CPU: 
 classifier run about 1.5x faster than in the default layout) and its single-output convolutions
 (the decoder's last layer) computed as a depthwise convolution summed over channels (the same
 products and sums, 5x faster than oneDNN's kernel for one output channel), and runs ``decode``
-and ``classify`` under ``torch.inference_mode``. In float32 its outputs equal the codec's to float rounding (about
-1e-6); ``precision="bfloat16"`` runs both under bfloat16 autocast (CPUs with AVX-512 BF16 or AMX:
-about 1.4x faster again, images within about 1e-2, see the README's receive path numbers for its
-accuracy) and returns float32.
+and ``classify`` under ``torch.inference_mode``. In float32 its outputs equal the codec's to
+float rounding (about 1e-6); ``precision="bfloat16"`` runs both under bfloat16 autocast (on CPUs
+with AVX-512 BF16 or AMX about 1.15x faster again; images within about 1e-2, accuracy within
+0.05 points: the README's receive path numbers) and returns float32.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def test_bench_receive_path_reports_each_stage_and_the_pipeline_equals_the_batch
     assert rp["x_real_time"] == pytest.approx(rp["complete"]["default"]["x_real_time"])
     assert rp["phy_x_real_time_cpu"] == rp["phy"][str(2**16)]["x_real_time_cpu"] > 0
     assert {"float32", "bfloat16"} == set(rp["decoder"]) and rp["decoder_x_real_time_cpu"] > 0
-    assert {"default", "decoder_threads_1", "bfloat16", "batch_16ms", "batch_49ms", "paced"} == set(rp["complete"])
+    assert {"default", "decoder_threads_1", "bfloat16", "batch_16ms", "batch_49ms", "paced", "paced_bfloat16"} == set(rp["complete"])
     for run in rp["complete"].values():
         assert run["equals_batch_receiver"] and run["frames_received"] == rp["images"]
     assert rp["complete"]["paced"]["lag_ms"] > 0
