@@ -1,6 +1,6 @@
 """Frozen, validated configuration dataclasses, one per stage of the signal path.
 
-Conventions (DESIGN.md §2.1): units live in field names, derived values are properties, and
+Conventions (docs/conventions.md §1): units live in field names, derived values are properties, and
 ``__post_init__`` raises ``ValueError`` naming the field, the value and the allowed range.
 Scripts build one config, pass it down and save it next to their results
 (:func:`to_dict` / :func:`from_dict` round-trip through plain YAML-able data).
@@ -176,7 +176,7 @@ class ChannelConfig:
     -> carrier frequency offset (Hz and/or ppm of ``carrier_frequency_hz``) -> phase noise
     (Wiener, ``phase_noise_linewidth_hz``) -> IQ imbalance -> DC offset.
 
-    ``snr_db`` is Es/N0 per data resource element (DESIGN.md §3); ``None`` means no noise.
+    ``snr_db`` is Es/N0 per data resource element (docs/conventions.md §2); ``None`` means no noise.
     Every field at its default leaves the signal untouched.
     """
 

@@ -1,4 +1,4 @@
-"""Adversarial attacks on the semantic link and their honest evaluation (DESIGN.md section 5).
+"""Adversarial attacks on the semantic link and their honest evaluation (docs/conventions.md section 3).
 
 Threat models: T1, input attacks, perturb the source image before the sender within an L-inf or
 L2 budget (:func:`fgsm`, :func:`pgd`); T2, physical-layer attacks, add a perturbation to the

@@ -1,5 +1,5 @@
 """Untargeted adversarial attacks on the link (T1: the source image; T2: the transmitted symbols),
-and the evaluation that scores them honestly (DESIGN.md section 5).
+and the evaluation that scores them honestly (docs/conventions.md section 3).
 
 Every attack maximises the cross-entropy of the true label ``y`` on the link's class scores
 (logits: the attacks need ``votes == 1``; a K-vote defense is attacked through its votes=1

@@ -19,7 +19,7 @@ every call (:meth:`~semcom_phy.purify.Scrambling.draw`): the attacker does not h
 to them the key is a random variable, and EOT over these draws is EOT over keys. A fixed-noise
 generator fixes the scrambling too: the attacker who knows the key.
 
-PSR (DESIGN.md section 3): ``10 log10(||delta||^2 / ||s||^2)`` per example. The transmitted symbols
+PSR (docs/conventions.md section 2): ``10 log10(||delta||^2 / ||s||^2)`` per example. The transmitted symbols
 have unit power per symbol, so ``||s||^2 = k`` and a PSR budget is the absolute energy
 ``||delta||^2 <= k 10^(psr / 10)`` (Sadeghi & Larsson 2019, "Physical adversarial attacks against
 end-to-end autoencoder communication systems", IEEE Commun. Lett.).
@@ -56,7 +56,7 @@ def psr_radius(psr_db: float, num_symbols: int) -> float:
 
 
 def psr_db(delta: torch.Tensor, s: torch.Tensor | None = None) -> torch.Tensor:
-    """Perturbation-to-signal ratio per example, ``10 log10(||delta||^2 / ||s||^2)`` (DESIGN.md section 3).
+    """Perturbation-to-signal ratio per example, ``10 log10(||delta||^2 / ||s||^2)`` (docs/conventions.md section 2).
 
     delta : complex [B, k] (per example) or [k] (universal, broadcast against s)
     s : complex [B, k] or [k], the transmitted symbols; None: unit-power symbols, ``||s||^2 = k``

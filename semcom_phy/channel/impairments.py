@@ -108,7 +108,7 @@ def _check_rng(rng) -> None:
 def noise_variance(snr_db: float, ofdm: OfdmConfig, signal_power: float = 1.0) -> float:
     """Time-domain complex noise variance for an SNR given as Es/N0 per resource element.
 
-    DESIGN.md §3: SNR is E|X_k|^2 / E|N_k|^2 on a used carrier with a unitary FFT. The
+    docs/conventions.md §2: SNR is E|X_k|^2 / E|N_k|^2 on a used carrier with a unitary FFT. The
     transmitter scales its IFFT so that a symbol whose used carriers all have unit power has
     mean time-domain power ``signal_power``; each used carrier then carries
     ``signal_power * fft_size / num_used_carriers`` (unitary FFT), and white time-domain

@@ -1,6 +1,6 @@
 """OFDM modulation over the resource grid: carrier mapping, IFFT + cyclic prefix, and back.
 
-Scaling convention (DESIGN.md §3): resource elements (REs) carry unit power; the transmitter
+Scaling convention (docs/conventions.md §2): resource elements (REs) carry unit power; the transmitter
 uses ``x = sqrt(N / N_used) * ifft(X, norm="ortho")`` so a symbol whose used carriers all have
 unit power has unit mean time-domain power, and :func:`ofdm_demodulate` applies the inverse
 scaling, so with no channel ``demodulate(modulate(X)) == X`` and white time-domain noise of

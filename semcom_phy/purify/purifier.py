@@ -1,4 +1,4 @@
-"""Sender diffusion and receiver purification (DESIGN.md section 4), as pure functions.
+"""Sender diffusion and receiver purification (docs/conventions.md section 5), as pure functions.
 
 Latent space (the symbols): the unit-power symbols z complex [B, k] are seen as real vectors
 ``u = sqrt(2) [Re z, Im z]`` float [B, 2k] with unit variance per entry.

@@ -1,4 +1,4 @@
-"""IQ over the air through ADALM-PlutoSDR radios, with pyadi-iio (DESIGN.md section 7).
+"""IQ over the air through ADALM-PlutoSDR radios, with pyadi-iio (docs/conventions.md section 7).
 
 The transport keeps the link's protocol (send, receive, drain, close) and maps it onto what a
 Pluto does well: ``send`` collects the frames of a burst; ``drain`` puts the whole burst on the air
@@ -28,7 +28,7 @@ from .base import Transport, as_iq
 
 DAC_FULL_SCALE = 2 ** 15             # int16 value of DAC full scale (12-bit DAC, MSB-aligned)
 ADC_FULL_SCALE = 2048                # 12-bit ADC codes returned by rx()
-USB2_RELIABLE_SPS = 4e6              # what USB 2.0 streams without drops (DESIGN.md section 7)
+USB2_RELIABLE_SPS = 4e6              # what USB 2.0 streams without drops (docs/conventions.md section 7)
 RANGES = {                           # (LO Hz, RF bandwidth Hz)
     "ad9363": ((325e6, 3.8e9), (200e3, 20e6)),
     "ad9364": ((70e6, 6e9), (200e3, 56e6)),

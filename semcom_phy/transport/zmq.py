@@ -1,6 +1,6 @@
 """IQ over ZeroMQ to a GNU Radio flowgraph, and the flowgraph as a managed child process.
 
-GNU Radio 3.10.5's ZMQ blocks cannot choose to bind or connect (DESIGN.md section 6): its
+GNU Radio 3.10.5's ZMQ blocks cannot choose to bind or connect (docs/conventions.md section 6): its
 ``push_sink`` binds and its ``pull_source`` connects. So this side binds a PUSH socket at
 ``push_address`` (the flowgraph's pull source connects to it) and connects a PULL socket to
 ``pull_address`` (the flowgraph's push sink binds it). Items are raw complex64 samples, no tags;
