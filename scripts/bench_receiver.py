@@ -203,7 +203,7 @@ def bench_faults(trials: int, rng) -> dict:
 
 
 def bench_multipath(num: int, rng) -> dict:
-    modem, z, tx = analog_frames(num, 1000, rng)
+    modem, z, tx = analog_frames(num, 20 * OFDM.num_data_carriers, rng)
     n0 = noise_variance(20.0, OFDM)
 
     def loss(delays, gains):
@@ -213,13 +213,9 @@ def bench_multipath(num: int, rng) -> dict:
         taps = np.zeros(OFDM.fft_size, complex)
         taps[np.asarray(delays)] = gains
         gain = np.abs(np.fft.fft(taps)[OFDM.fft_bins(OFDM.data_carriers)]) ** 2        # |H_k|^2, data carriers
-        eff = []
-        for f in frames:
-            e = np.abs(f.symbols - z[f.seq]) ** 2
-            pad = (-e.size) % gain.size
-            eff.append(np.mean(np.concatenate([e, np.zeros(pad)]).reshape(-1, gain.size)[:, :] * gain) * (e.size + pad) / e.size)
-        re_noise = 10 ** (-20 / 10)
-        return len(frames), float(np.mean(eff)) / re_noise
+        # each frame's error per data carrier (whole OFDM symbols of 48), weighted by the carrier's gain
+        eff = [np.mean((np.abs(f.symbols - z[f.seq]) ** 2).reshape(-1, gain.size) * gain) for f in frames]
+        return len(frames), float(np.mean(eff)) / 10 ** (-20 / 10)
 
     n_awgn, ref = loss([0], [1.0])
     out = {"awgn": {"frames": n_awgn, "effective_noise_db": db(ref)}}
