@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from ..config import MODULATIONS, OfdmConfig
-from .coding import bytes_to_bits, conv_encode, crc16, viterbi_decode
+from .coding import conv_encode, crc16, viterbi_decode
 from .qam import map_bits
 
 HEADER_INFO_BITS = 32
@@ -84,26 +84,22 @@ def frame_length_samples(cfg: OfdmConfig, kind: int, length: int) -> int:
         cfg.symbol_length_samples
 
 
-def header_bits(seq: int, kind: int, length: int) -> np.ndarray:
-    """uint8 [48]: the header fields and their CRC-16, MSB first."""
+def header_bits(seqs, kind: int, length: int) -> np.ndarray:
+    """uint8 [B, 48]: the header fields and their CRC-16, MSB first, for sequence numbers
+    ``seqs`` [B] and one kind and length."""
     if not 0 <= length <= MAX_LENGTH:
         raise ValueError(f"payload length {length} is out of range: allowed [0, {MAX_LENGTH}] "
                          "(analog: complex symbols, digital: bytes)")
-    word = ((seq & 0xFFFF) << 16) | (kind << 13) | length
-    info = word.to_bytes(4, "big")
-    return bytes_to_bits(info + crc16(info).to_bytes(2, "big"))
+    word = ((np.asarray(seqs, np.int64).reshape(-1) & 0xFFFF) << 16) | (kind << 13) | length
+    info = (word[:, None] >> np.array([24, 16, 8, 0])).astype(np.uint8)          # [B, 4], big-endian
+    crc = np.array([crc16(row.tobytes()) for row in info], np.int64).reshape(-1, 1)
+    return np.unpackbits(np.concatenate([info, (crc >> np.array([8, 0])).astype(np.uint8)], axis=1), axis=1)
 
 
 def encode_headers(seqs, kind: int, length: int, cfg: OfdmConfig) -> np.ndarray:
     """uint8 [B, num_header_symbols * num_data_carriers]: coded, repeated, interleaved header bits
-    for frames with sequence numbers ``seqs`` [B] and one kind and length (:func:`header_bits`,
-    batched)."""
-    header_bits(0, kind, length)                                   # validates kind and length
-    word = ((np.asarray(seqs, np.int64) & 0xFFFF) << 16) | (kind << 13) | length
-    info = (word[:, None] >> np.array([24, 16, 8, 0])).astype(np.uint8)          # [B, 4], big-endian
-    crc = np.array([crc16(row.tobytes()) for row in info], np.int64)
-    raw = np.concatenate([info, (crc[:, None] >> np.array([8, 0])).astype(np.uint8)], axis=1)
-    return conv_encode(np.unpackbits(raw, axis=1))[:, _interleaver(cfg)]
+    for frames with sequence numbers ``seqs`` [B] and one kind and length."""
+    return conv_encode(header_bits(seqs, kind, length))[:, _interleaver(cfg)]
 
 
 def header_symbols(seqs: np.ndarray, kind: int, length: int, cfg: OfdmConfig) -> np.ndarray:
