@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from semcom_phy.config import ModemConfig, OfdmConfig  # noqa: E402
-from semcom_phy.phy import StreamReceiver, transmit  # noqa: E402
-from semcom_phy.transport.pluto import PlutoConfig, PlutoError, open_pluto  # noqa: E402
+from semcom_phy.config import ModemConfig, OfdmConfig
+from semcom_phy.transport.pluto import PlutoConfig, PlutoError, open_pluto
 
 XO_REFERENCE_HZ = 40e6               # Pluto's reference oscillator
 
@@ -51,6 +48,8 @@ def show_settings(radio) -> None:
 def loopback(transport, ofdm: OfdmConfig, num: int):
     """Send ``num`` frames of random QPSK through the radios; (sequence numbers back, frames,
     receiver stats, TX burst report)."""
+    from semcom_phy.phy import StreamReceiver, transmit          # scipy: after the options
+
     modem = ModemConfig(mode="analog", gap_samples=256)
     g = np.random.default_rng(0)
     symbols = (g.choice([-1, 1], (num, 256)) + 1j * g.choice([-1, 1], (num, 256))) / np.sqrt(2)

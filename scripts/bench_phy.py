@@ -35,9 +35,6 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-from scipy.optimize import brentq  # noqa: E402
-from scipy.special import erfc  # noqa: E402
-from tqdm import tqdm  # noqa: E402
 
 from semcom_phy.channel import apply_channel, awgn, noise_variance  # noqa: E402
 from semcom_phy.config import MODULATIONS, ChannelConfig, ModemConfig, OfdmConfig, to_dict  # noqa: E402
@@ -46,12 +43,15 @@ from semcom_phy.phy import frame as fr  # noqa: E402
 from semcom_phy.phy.ofdm import ofdm_demodulate, split_symbols  # noqa: E402
 from semcom_phy.phy.preamble import preamble_length  # noqa: E402
 from semcom_phy.phy.qam import demap_hard  # noqa: E402
+from semcom_phy.progress import progress  # noqa: E402
 
 CHUNK = 1 << 16
 
 
 def theory_ber(modulation: str, ebn0_db) -> np.ndarray:
     """Gray-coded uncoded BER on AWGN (nearest-neighbour approximation for square QAM)."""
+    from scipy.special import erfc
+
     g = 10 ** (np.asarray(ebn0_db, float) / 10)
     if modulation in ("bpsk", "qpsk"):
         return 0.5 * erfc(np.sqrt(g))
@@ -138,7 +138,7 @@ def detection_rate(ofdm: OfdmConfig, channel: ChannelConfig, num_frames: int, rn
 def false_frames(ofdm: OfdmConfig, num_samples: int, rng) -> dict:
     rx = StreamReceiver(ofdm, ModemConfig(mode="digital"))
     frames = 0
-    for _ in tqdm(range(0, num_samples, 1 << 20), desc="noise-only", leave=False):
+    for _ in progress(range(0, num_samples, 1 << 20), desc="noise-only", leave=False):
         n = ((rng.standard_normal(1 << 20) + 1j * rng.standard_normal(1 << 20)) / np.sqrt(2)).astype(np.complex64)
         frames += len(rx.push(n))
     frames += len(rx.flush())
@@ -167,7 +167,7 @@ def max_cfo(ofdm: OfdmConfig, rng, per_point: int) -> float:
     """Largest |CFO| such that every frame at every tested |CFO| up to it is decoded with an
     error below 0.05 subcarrier (20 dB SNR, both signs, steps of 0.25)."""
     best = 0.0
-    for mag in tqdm(np.arange(0.25, 8.01, 0.25), desc="CFO range", leave=False):
+    for mag in progress(np.arange(0.25, 8.01, 0.25), desc="CFO range", leave=False):
         cfos = np.repeat([mag, -mag], per_point)
         err, missed = cfo_errors(ofdm, cfos, 20.0, rng)
         if missed or np.max(np.abs(err)) > 0.05:
@@ -242,6 +242,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     ap.add_argument("--cpu", type=int, default=0, help="core to pin the process to (default 0)")
     args = ap.parse_args(argv)
+    from scipy.optimize import brentq
+
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.cpu})
     rng = np.random.default_rng(args.seed)
@@ -250,7 +252,7 @@ def main(argv=None) -> int:
     t_start = time.perf_counter()
     grids = {"qpsk": np.arange(0.0, 11.0, 1.0), "16qam": np.arange(4.0, 15.0, 1.0)}
     rows = []
-    for mod, grid in tqdm(grids.items(), desc="BER"):
+    for mod, grid in progress(grids.items(), desc="BER"):
         rows += ber_sweep(ofdm, mod, grid, 12 if q else 80, rng)
     at = {}
     for mod in grids:

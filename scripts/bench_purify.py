@@ -25,16 +25,15 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-from tqdm import tqdm
-
-from semcom_phy.data import DatasetError, load_split, to_tensor
-from semcom_phy.metrics import accuracy, psnr_db
-from semcom_phy.purify import DefenseConfig, load_defense
-from semcom_phy.semantic import WeightsError, load_codec, pick_device, symbol_channel
+from semcom_phy.progress import progress
+from semcom_phy.purify.config import DefenseConfig
 
 
 def run(defense, x, snr, batch, gen):
+    import torch
+
+    from semcom_phy.semantic import symbol_channel
+
     xs, logits = [], []
     for i in range(0, len(x), batch):
         xb = x[i:i + batch]
@@ -47,6 +46,8 @@ def run(defense, x, snr, batch, gen):
 
 
 def peak_mb(device) -> float:
+    import torch
+
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2 ** 20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -70,6 +71,13 @@ def main(argv=None) -> int:
     n = args.num_images or (256 if args.quick else 1024)
     nfes = args.nfe or ([1, 4] if args.quick else [1, 2, 4, 8])
     repeats = args.repeats or (1 if args.quick else 3)
+    import torch                                           # after the options: --help needs no torch
+
+    from semcom_phy.data import DatasetError, load_split, to_tensor
+    from semcom_phy.metrics import accuracy, psnr_db
+    from semcom_phy.purify import load_defense
+    from semcom_phy.semantic import WeightsError, load_codec, pick_device
+
     try:
         device = pick_device(args.device, args.threads)
         configs = [DefenseConfig("none")] + [
@@ -88,7 +96,7 @@ def main(argv=None) -> int:
 
     rows = []
     with torch.no_grad():
-        for cfg in tqdm(configs, desc="bench_purify", unit="row"):
+        for cfg in progress(configs, desc="bench_purify", unit="row"):
             defense = load_defense(cfg, codec, device)
             run(defense, x[:min(n, args.batch_size)], args.snr, args.batch_size, torch.Generator(device).manual_seed(0))
             if device.type == "cuda":

@@ -42,14 +42,13 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-from scipy.special import erfc  # noqa: E402
-from tqdm import tqdm  # noqa: E402
 
 from semcom_phy.channel import apply_channel, awgn, multipath, noise_variance  # noqa: E402
 from semcom_phy.channel import faults  # noqa: E402
 from semcom_phy.config import ChannelConfig, ModemConfig, OfdmConfig  # noqa: E402
 from semcom_phy.phy import StreamReceiver, transmit  # noqa: E402
 from semcom_phy.phy import frame as fr  # noqa: E402
+from semcom_phy.progress import progress  # noqa: E402
 
 CHUNK = 1 << 16
 OFDM = OfdmConfig()
@@ -89,6 +88,8 @@ def db(x: float) -> float:
 def frame_success_theory(modulation: str, snr_db: float, num_bytes: int) -> float:
     """(1 - BER)^bits of an uncoded Gray-QAM frame on AWGN at Es/N0 ``snr_db`` (nearest-neighbour
     BER): the best CRC-ok rate any receiver can reach."""
+    from scipy.special import erfc
+
     k = {"qpsk": 2, "16qam": 4}[modulation]
     es = 10 ** (snr_db / 10)
     if k == 2:
@@ -268,9 +269,10 @@ def main(argv=None) -> int:
     }
     t0 = time.time()
     result = {"config": {"quick": q, "seed": args.seed, "ofdm_sample_rate_hz": OFDM.sample_rate_hz}}
-    for name in tqdm(args.only or list(sections), desc="bench_receiver"):
+    bar = progress(args.only or list(sections), desc="bench_receiver", unit="section")
+    for name in bar:
         result[name] = sections[name]()
-        tqdm.write(f"{name}: {json.dumps(result[name])}")
+        bar.write(f"{name}: {json.dumps(result[name])}")
     result["elapsed_s"] = round(time.time() - t0, 1)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1))

@@ -52,21 +52,22 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 import yaml
-from tqdm import tqdm
 
-from semcom_phy.attacks import LinkModel, evaluate, gaussian_jamming, pgd, pgd_air, universal_air
-from semcom_phy.data import DatasetError, load_split, to_tensor
-from semcom_phy.digital import DigitalConfig, DigitalLinkModel, burst_air, jamming
 from semcom_phy.io import atomic_write
-from semcom_phy.metrics import psnr_db, ssim
-from semcom_phy.purify import DEFENSES, DefenseConfig, load_defense
-from semcom_phy.semantic import WeightsError, load_codec, pick_device
+from semcom_phy.progress import progress
+from semcom_phy.purify.config import DEFENSES, DefenseConfig
+from semcom_phy.resources import config_names, config_path, package_dir
 
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+if TYPE_CHECKING:                  # torch and the models are imported after the options (--help needs none)
+    import torch
+
+    from semcom_phy.digital import DigitalConfig
+
+CONFIG_DIR = package_dir() / "configs"      # shipped as package data (semcom_phy.resources)
 T1 = ("noise", "pgd", "pgd_adaptive", "pgd_bpda", "pgd_fixed")
 T2 = ("jamming", "air", "air_adaptive", "air_fixed", "universal")
 ATTACKS = ("clean",) + T1 + T2
@@ -133,6 +134,8 @@ def label(attack: dict) -> str:
 
 def defense_config(d: dict) -> DefenseConfig | DigitalConfig:
     """A defense entry's config: DefenseConfig, or DigitalConfig for ``defense: digital``."""
+    from semcom_phy.digital import DigitalConfig
+
     args = {k: v for k, v in d.items() if k != "label"}
     if args.get("defense") not in DEFENSES + ("digital",):
         raise ValueError(f"defenses: {d.get('label')}: defense {args.get('defense')!r}: allowed {DEFENSES + ('digital',)}")
@@ -146,6 +149,13 @@ def defense_config(d: dict) -> DefenseConfig | DigitalConfig:
 
 class Runner:
     def __init__(self, cfg: Config, device: torch.device, data_dir=None):
+        import torch
+
+        from semcom_phy.data import load_split, to_tensor
+        from semcom_phy.digital import DigitalConfig
+        from semcom_phy.purify import load_defense
+        from semcom_phy.semantic import load_codec
+
         self.cfg, self.device = cfg, device
         self.codec = load_codec(device=device)
         test, train = load_split("test", data_dir), load_split("train", data_dir)
@@ -163,10 +173,18 @@ class Runner:
         return self.test_x[pick].to(self.device), self.test_y[pick].to(self.device)
 
     def gen(self, seed: int, salt: int) -> torch.Generator:
+        import torch
+
         return torch.Generator(self.device).manual_seed(seed * 1_000_003 + salt)
 
     def cell(self, channel: str, snr: float, label: str, attack: dict, budget, seed: int) -> dict:
         """One seed of one cell: {accuracy, worst_of_n[, psnr_db, ssim, ms_per_image]}."""
+        import torch
+
+        from semcom_phy.attacks import LinkModel, evaluate, gaussian_jamming, pgd, pgd_air, universal_air
+        from semcom_phy.digital import DigitalConfig, DigitalLinkModel, burst_air, jamming
+        from semcom_phy.metrics import psnr_db, ssim
+
         name, fading = attack["attack"], channel == "multipath"
         defense = self.defenses[label]
         digital = isinstance(defense, DigitalConfig)
@@ -352,6 +370,8 @@ def headline_table(rows: list[dict], cfg: Config) -> list[str]:
 
 
 def describe_device() -> str:
+    import torch
+
     if torch.cuda.is_available():
         return torch.cuda.get_device_name()
     return f"CPU, {torch.get_num_threads()} torch threads"
@@ -471,7 +491,8 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", required=True, help=f"YAML file, or a name in {CONFIG_DIR} (quick, paper)")
+    ap.add_argument("--config", required=True,
+                    help=f"YAML file, or a shipped config: {', '.join(config_names())} (in {CONFIG_DIR})")
     ap.add_argument("--out", type=Path, default=None, help="results directory (default results/<name>)")
     ap.add_argument("--json", type=Path, default=None, help="also write {config, sanity, results} here")
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
@@ -479,10 +500,11 @@ def main(argv=None) -> int:
     ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: Debian path)")
     ap.add_argument("--no-plot", action="store_true")
     args = ap.parse_args(argv)
-    path = Path(args.config)
-    if not path.exists() and (CONFIG_DIR / f"{args.config}.yaml").exists():
-        path = CONFIG_DIR / f"{args.config}.yaml"
+    from semcom_phy.data import DatasetError
+    from semcom_phy.semantic import WeightsError, pick_device
+
     try:
+        path = config_path(args.config)
         cfg = Config.load(path)
         device = pick_device(args.device, args.threads)
     except (OSError, ValueError, TypeError) as err:
@@ -509,7 +531,7 @@ def main(argv=None) -> int:
         atomic_write(jsonl, "".join(json.dumps(r) + "\n" for r in done.values()))
     todo = [c for c in cells(cfg) if key_of(c[0], c[1], c[2]["label"], label(c[3]), c[4]) not in done]
     print(f"{len(done)} cells done before, {len(todo)} to run")
-    for channel, snr, d, a, budget in tqdm(todo, desc=f"evaluate {cfg.name}", unit="cell"):
+    for channel, snr, d, a, budget in progress(todo, desc=f"evaluate {cfg.name}", unit="cell"):
         c0 = time.time()
         seeds = a.get("seeds", cfg.seeds)
         per_seed = [runner.cell(channel, snr, d["label"], a, budget, s) for s in seeds]

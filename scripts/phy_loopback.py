@@ -19,17 +19,18 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from semcom_phy.channel import PROFILES, SimChannel, channel_profile
 from semcom_phy.config import MODULATIONS, ModemConfig, OfdmConfig, to_dict
 from semcom_phy.io import new_run_dir, save_run
-from semcom_phy.phy import StreamReceiver, transmit
+from semcom_phy.progress import progress
 
 
 def run_point(ofdm: OfdmConfig, modem: ModemConfig, profile: str, snr_db: float, num_frames: int,
               symbols_per_frame: int, rng: np.random.Generator) -> dict:
     """One SNR point in one payload mode; returns metrics and a few received symbols."""
+    from semcom_phy.phy import StreamReceiver, transmit          # scipy: after the options
+
     channel = SimChannel(channel_profile(profile, snr_db), ofdm, rng)
     rx = StreamReceiver(ofdm, modem, batch_samples=1)
     if modem.mode == "analog":
@@ -118,7 +119,7 @@ def main(argv=None) -> int:
               "digital": ModemConfig(mode="digital", modulation=args.modulation, gap_samples=0)}
     rng = np.random.default_rng(args.seed)
     rows = []
-    for snr in tqdm(args.snr, desc=f"loopback ({args.channel})", unit="SNR"):
+    for snr in progress(args.snr, desc=f"loopback ({args.channel})", unit="SNR"):
         row = {"snr_db": snr}
         for mode, modem in modems.items():
             row[mode] = run_point(ofdm, modem, args.channel, snr, args.num_frames, args.symbols, rng)

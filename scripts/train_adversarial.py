@@ -30,15 +30,8 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
-from tqdm import tqdm
-
-from semcom_phy.attacks import LinkModel, pgd, pgd_air
-from semcom_phy.data import data_manifest, minibatches, training_tensors
-from semcom_phy.purify import Defense, DefenseConfig
-from semcom_phy.semantic import WEIGHTS_DIR, channel_metrics, load_codec, save_weights
-from semcom_phy.semantic.weights import add_training_options, codec_summary, run_record, training_device
+from semcom_phy.progress import progress
+from semcom_phy.semantic.paths import WEIGHTS_DIR, add_training_options
 
 
 def main(argv=None) -> int:
@@ -61,6 +54,15 @@ def main(argv=None) -> int:
         ap.error("--epochs, --batch-size and --pgd-steps must be >= 1")
     if not (0 <= args.eps <= 1 and args.snr_min <= args.snr_max and 0 <= args.fading_prob <= 1):
         ap.error("--eps must lie in [0, 1], --snr-min <= --snr-max, --fading-prob in [0, 1]")
+    import torch                                           # after the options: --help needs no torch
+    import torch.nn.functional as F
+
+    from semcom_phy.attacks import LinkModel, pgd, pgd_air
+    from semcom_phy.data import data_manifest, minibatches, training_tensors
+    from semcom_phy.purify import Defense, DefenseConfig
+    from semcom_phy.semantic import channel_metrics, load_codec, save_weights
+    from semcom_phy.semantic.weights import codec_summary, run_record, training_device
+
     device = training_device(ap, args)
     image_only = args.psr_db == float("-inf")
     t0 = time.time()
@@ -78,8 +80,8 @@ def main(argv=None) -> int:
         steps = math.ceil(len(x_train) / args.batch_size)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs * steps)
         for epoch in range(args.epochs):
-            bar = tqdm(enumerate(minibatches(len(x_train), args.batch_size, shuffle)), total=steps,
-                       desc=f"adversarial training {epoch + 1}/{args.epochs}")
+            bar = progress(enumerate(minibatches(len(x_train), args.batch_size, shuffle)), total=steps,
+                           desc=f"adversarial training {epoch + 1}/{args.epochs}")
             for i, idx in bar:
                 x, y = x_train[idx], y_train[idx]
                 snr = args.snr_min + (args.snr_max - args.snr_min) * float(torch.rand(1, generator=gen, device=device))

@@ -21,14 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
-from tqdm import tqdm
-
-from semcom_phy.data import data_manifest, minibatches, training_tensors
-from semcom_phy.semantic import CodecConfig, SemanticCodec, channel_metrics, save_weights, symbol_channel
-from semcom_phy.semantic.weights import (add_training_options, codec_summary, load_state, run_record,
-                                        training_device)
+from semcom_phy.progress import progress
+from semcom_phy.semantic.paths import add_training_options
 
 
 def main(argv=None) -> int:
@@ -54,6 +48,13 @@ def main(argv=None) -> int:
         ap.error("epochs must be >= 0 and --batch-size >= 1")
     if not args.snr_min <= args.snr_max:
         ap.error("--snr-min must not exceed --snr-max")
+    import torch                                           # after the options: --help needs no torch
+    import torch.nn.functional as F
+
+    from semcom_phy.data import data_manifest, minibatches, training_tensors
+    from semcom_phy.semantic import CodecConfig, SemanticCodec, channel_metrics, save_weights, symbol_channel
+    from semcom_phy.semantic.weights import codec_summary, load_state, run_record, training_device
+
     device = training_device(ap, args)
     t0 = time.time()
 
@@ -78,7 +79,7 @@ def main(argv=None) -> int:
         # stage 1: the classifier on clean images
         opt = torch.optim.Adam(codec.classifier.parameters(), lr=args.lr)
         for epoch in range(args.epochs_classifier):
-            bar = tqdm(minibatches(n, args.batch_size, shuffle), total=steps, desc=f"classifier {epoch + 1}/{args.epochs_classifier}")
+            bar = progress(minibatches(n, args.batch_size, shuffle), total=steps, desc=f"classifier {epoch + 1}/{args.epochs_classifier}")
             for idx in bar:
                 loss = F.cross_entropy(codec.classify(x_train[idx]), y_train[idx])
                 opt.zero_grad()
@@ -90,7 +91,7 @@ def main(argv=None) -> int:
         opt = torch.optim.Adam(codec.parameters(), lr=args.lr)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=max(1, args.epochs * steps))
         for epoch in range(args.epochs):
-            bar = tqdm(minibatches(n, args.batch_size, shuffle), total=steps, desc=f"codec {epoch + 1}/{args.epochs}")
+            bar = progress(minibatches(n, args.batch_size, shuffle), total=steps, desc=f"codec {epoch + 1}/{args.epochs}")
             for idx in bar:
                 x, y = x_train[idx], y_train[idx]
                 b = len(idx)
@@ -111,7 +112,7 @@ def main(argv=None) -> int:
         # stage 3: the classifier on clean and reconstructed images alike (codec frozen)
         opt = torch.optim.Adam(codec.classifier.parameters(), lr=args.lr / 4)
         for epoch in range(args.epochs_finetune):
-            bar = tqdm(minibatches(n, args.batch_size, shuffle), total=steps, desc=f"classifier fine-tune {epoch + 1}/{args.epochs_finetune}")
+            bar = progress(minibatches(n, args.batch_size, shuffle), total=steps, desc=f"classifier fine-tune {epoch + 1}/{args.epochs_finetune}")
             for idx in bar:
                 x, y = x_train[idx], y_train[idx]
                 with torch.no_grad():

@@ -28,40 +28,26 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
-from tqdm import tqdm
-
-from semcom_phy.data import data_manifest, minibatches, training_tensors
-from semcom_phy.metrics import accuracy, psnr_db
-from semcom_phy.purify import (
-    Defense,
-    DefenseConfig,
-    ImageUNet,
-    ImageUNetConfig,
-    LatentDenoiser,
-    LatentDenoiserConfig,
-    NoiseSchedule,
-    diffuse_image,
-    purify_image,
-    purify_latent,
-    reverse,
-    to_real,
-)
-from semcom_phy.semantic import WEIGHTS_DIR, load_codec, save_weights, symbol_channel
-from semcom_phy.semantic.weights import add_training_options, training_device
+from semcom_phy.progress import progress
+from semcom_phy.purify.config import DefenseConfig
+from semcom_phy.semantic.paths import WEIGHTS_DIR, add_training_options
 
 EVAL_SNRS = (0, 5, 10)
 
 
 def fit(model, data_fn, n, args, gen, shuffle, desc):
     """Noise-prediction training: loss = MSE(model(x_t, t), eps), t uniform in [0, t_max]."""
+    import torch
+    import torch.nn.functional as F
+
+    from semcom_phy.data import minibatches
+
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     steps = math.ceil(n / args.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=max(1, args.epochs * steps))
     model.train()
     for epoch in range(args.epochs):
-        bar = tqdm(minibatches(n, args.batch_size, shuffle), total=steps, desc=f"{desc} {epoch + 1}/{args.epochs}")
+        bar = progress(minibatches(n, args.batch_size, shuffle), total=steps, desc=f"{desc} {epoch + 1}/{args.epochs}")
         for idx in bar:
             x0 = data_fn(idx)
             t = torch.randint(0, args.t_max + 1, (len(idx),), generator=gen, device=x0.device)
@@ -75,58 +61,75 @@ def fit(model, data_fn, n, args, gen, shuffle, desc):
     return model.eval()
 
 
-@torch.no_grad()
 def residual_table(model, schedule, u, t_max, nfe, gen) -> dict:
     """Mean squared error per entry of purification from x_t back to u, for t on a grid."""
-    grid = list(range(0, t_max + 1, max(1, t_max // 40)))
-    out = {"t": grid, "var": [], "var_stochastic": [], "nfe": nfe}
-    for t in grid:
-        tt = torch.full((len(u),), t, dtype=torch.long, device=u.device)
-        x_t = schedule.add_noise(u, torch.randn(u.shape, generator=gen, device=u.device), tt)
-        for key, eta in (("var", 0.0), ("var_stochastic", 1.0)):
-            out[key].append(float((reverse(model, schedule, x_t, tt, nfe, eta, gen) - u).pow(2).mean()))
-    return out
+    import torch
+
+    from semcom_phy.purify import reverse
+
+    with torch.no_grad():
+        grid = list(range(0, t_max + 1, max(1, t_max // 40)))
+        out = {"t": grid, "var": [], "var_stochastic": [], "nfe": nfe}
+        for t in grid:
+            tt = torch.full((len(u),), t, dtype=torch.long, device=u.device)
+            x_t = schedule.add_noise(u, torch.randn(u.shape, generator=gen, device=u.device), tt)
+            for key, eta in (("var", 0.0), ("var_stochastic", 1.0)):
+                out[key].append(float((reverse(model, schedule, x_t, tt, nfe, eta, gen) - u).pow(2).mean()))
+        return out
 
 
-@torch.no_grad()
 def evaluate_latent(codec, model, schedule, table, x, y, gen) -> dict:
     """AWGN at EVAL_SNRS: symbol MSE and PSNR/accuracy of no purification (LMMSE symbols for the
     MSE), receiver-only denoising, and sender+receiver at the default sender step."""
-    z = codec.encode(x)
-    out = {}
-    for snr in EVAL_SNRS:
-        row = {}
-        for name in ("none", "receiver", "latent"):
-            d = Defense(DefenseConfig(defense=name), codec, schedule, model, table)
-            z_tx = d.encode(x, gen)
-            z_hat, no = symbol_channel(z_tx, torch.full((len(x),), float(snr)), torch.zeros(len(x), dtype=torch.bool), gen)
-            x_hat, logits = d.decode(z_hat, no, gen)
-            if name == "none":
-                row["mse_symbols_lmmse"] = float((z_hat / (1 + no) - z).abs().pow(2).mean())
-            if name == "receiver":
-                z_pur, _ = purify_latent(model, schedule, z_hat, no, -1, d.cfg.nfe, 0.0, gen)
-                row["mse_symbols_receiver"] = float((z_pur - z).abs().pow(2).mean())
-            row[name] = {"accuracy": accuracy(logits, y), "psnr_db": float(psnr_db(x_hat, x).mean())}
-        out[f"snr_{snr}"] = row
-    return out
+    import torch
+
+    from semcom_phy.metrics import accuracy, psnr_db
+    from semcom_phy.purify import Defense, purify_latent
+    from semcom_phy.semantic import symbol_channel
+
+    with torch.no_grad():
+        z = codec.encode(x)
+        out = {}
+        for snr in EVAL_SNRS:
+            row = {}
+            for name in ("none", "receiver", "latent"):
+                d = Defense(DefenseConfig(defense=name), codec, schedule, model, table)
+                z_tx = d.encode(x, gen)
+                z_hat, no = symbol_channel(z_tx, torch.full((len(x),), float(snr)), torch.zeros(len(x), dtype=torch.bool),
+                                           gen)
+                x_hat, logits = d.decode(z_hat, no, gen)
+                if name == "none":
+                    row["mse_symbols_lmmse"] = float((z_hat / (1 + no) - z).abs().pow(2).mean())
+                if name == "receiver":
+                    z_pur, _ = purify_latent(model, schedule, z_hat, no, -1, d.cfg.nfe, 0.0, gen)
+                    row["mse_symbols_receiver"] = float((z_pur - z).abs().pow(2).mean())
+                row[name] = {"accuracy": accuracy(logits, y), "psnr_db": float(psnr_db(x_hat, x).mean())}
+            out[f"snr_{snr}"] = row
+        return out
 
 
-@torch.no_grad()
 def evaluate_image(codec, image_codec, model, schedule, x, y, sender_step, image_step, nfe, gen) -> dict:
     """AWGN at EVAL_SNRS: PSNR/accuracy of the plain link, of the image codec alone (sender
     diffusion at sender_step) and of the image defense (then purification from image_step)."""
-    out = {}
-    for snr in EVAL_SNRS:
-        noisy = torch.full((len(x),), float(snr)), torch.zeros(len(x), dtype=torch.bool)
-        x_none = codec.decode(*symbol_channel(codec.encode(x), *noisy, gen))
-        x_rx = image_codec.decode(*symbol_channel(image_codec.encode(diffuse_image(x, schedule, sender_step, gen)),
-                                                  *noisy, gen))
-        x_pur = purify_image(model, schedule, x_rx, image_step, nfe, 0.0, gen)
-        out[f"snr_{snr}"] = {
-            name: {"accuracy": accuracy(c.classify(img), y), "psnr_db": float(psnr_db(img, x).mean())}
-            for name, c, img in (("none", codec, x_none), ("image_codec_only", codec, x_rx),
-                                 ("image", image_codec, x_pur))}
-    return out
+    import torch
+
+    from semcom_phy.metrics import accuracy, psnr_db
+    from semcom_phy.purify import diffuse_image, purify_image
+    from semcom_phy.semantic import symbol_channel
+
+    with torch.no_grad():
+        out = {}
+        for snr in EVAL_SNRS:
+            noisy = torch.full((len(x),), float(snr)), torch.zeros(len(x), dtype=torch.bool)
+            x_none = codec.decode(*symbol_channel(codec.encode(x), *noisy, gen))
+            x_rx = image_codec.decode(*symbol_channel(image_codec.encode(diffuse_image(x, schedule, sender_step, gen)),
+                                                      *noisy, gen))
+            x_pur = purify_image(model, schedule, x_rx, image_step, nfe, 0.0, gen)
+            out[f"snr_{snr}"] = {
+                name: {"accuracy": accuracy(c.classify(img), y), "psnr_db": float(psnr_db(img, x).mean())}
+                for name, c, img in (("none", codec, x_none), ("image_codec_only", codec, x_rx),
+                                     ("image", image_codec, x_pur))}
+        return out
 
 
 def main(argv=None) -> int:
@@ -161,6 +164,14 @@ def main(argv=None) -> int:
     if min(args.epochs, args.codec_epochs, args.classifier_epochs) < 0 or args.batch_size < 1 \
             or args.classifier_images < 1:
         ap.error("epochs must be >= 0, --batch-size and --classifier-images >= 1")
+    import torch                                           # after the options: --help needs no torch
+
+    from semcom_phy.data import data_manifest, training_tensors
+    from semcom_phy.purify import (ImageUNet, ImageUNetConfig, LatentDenoiser, LatentDenoiserConfig, NoiseSchedule,
+                                   to_real)
+    from semcom_phy.semantic import load_codec, save_weights
+    from semcom_phy.semantic.weights import training_device
+
     device = training_device(ap, args)
     try:
         args.schedule = NoiseSchedule(args.num_train_steps, args.schedule)
@@ -234,12 +245,18 @@ def main(argv=None) -> int:
 def train_image_codec(codec, x_train, schedule, args, gen, shuffle):
     """A copy of the codec whose encoder and decoder carry images diffused at the sender (step
     uniform in [0, sender_step_max]) and reconstruct the clean image (the classifier: tune_classifier)."""
+    import torch
+    import torch.nn.functional as F
+
+    from semcom_phy.data import minibatches
+    from semcom_phy.semantic import symbol_channel
+
     image_codec = copy.deepcopy(codec).train()
     params = list(image_codec.encoder.parameters()) + list(image_codec.decoder.parameters())
     opt = torch.optim.Adam(params, lr=3e-4)
     n, steps = len(x_train), math.ceil(len(x_train) / 128)
     for epoch in range(args.codec_epochs):
-        bar = tqdm(minibatches(n, 128, shuffle), total=steps, desc=f"image codec {epoch + 1}/{args.codec_epochs}")
+        bar = progress(minibatches(n, 128, shuffle), total=steps, desc=f"image codec {epoch + 1}/{args.codec_epochs}")
         for idx in bar:
             x = x_train[idx]
             b = len(idx)
@@ -260,6 +277,12 @@ def train_image_codec(codec, x_train, schedule, args, gen, shuffle):
 def tune_classifier(image_codec, model, schedule, x_train, y_train, image_step, args, gen, shuffle):
     """Fine-tune the image codec's classifier on --classifier-images training images purified from
     image_step (stochastic sampling, the default NFE), as the image defense's receiver has them."""
+    import torch
+    import torch.nn.functional as F
+
+    from semcom_phy.data import minibatches
+    from semcom_phy.purify import purify_image
+
     n = min(args.classifier_images, len(x_train))
     with torch.no_grad():
         x_pur = torch.cat([purify_image(model, schedule, x_train[i:min(i + 1000, n)], image_step,
@@ -267,8 +290,8 @@ def tune_classifier(image_codec, model, schedule, x_train, y_train, image_step, 
     classifier = image_codec.classifier.train()
     opt = torch.optim.Adam(classifier.parameters(), lr=3e-4)
     for epoch in range(args.classifier_epochs):
-        bar = tqdm(minibatches(n, 128, shuffle), total=math.ceil(n / 128),
-                   desc=f"image classifier {epoch + 1}/{args.classifier_epochs}")
+        bar = progress(minibatches(n, 128, shuffle), total=math.ceil(n / 128),
+                       desc=f"image classifier {epoch + 1}/{args.classifier_epochs}")
         for idx in bar:
             loss = F.cross_entropy(classifier(x_pur[idx]), y_train[idx])
             opt.zero_grad()

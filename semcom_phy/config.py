@@ -9,12 +9,13 @@ Scripts build one config, pass it down and save it next to their results
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 import numpy as np
+
+from .validation import check_field
 
 MODULATIONS = {"bpsk": 1, "qpsk": 2, "16qam": 4, "64qam": 6}
 PAYLOAD_MODES = ("analog", "digital")
@@ -24,28 +25,16 @@ MULTIPATH_PROFILES = ("none", "tdl-short", "tdl-medium", "tdl-long")
 FADING_KINDS = ("none", "rayleigh", "rician")
 
 
-def _check_range(obj: Any, name: str, lo: float | None = None, hi: float | None = None,
-                 *, lo_open: bool = False, integer: bool = False) -> None:
-    """Raise ``ValueError`` unless ``obj.<name>`` lies in [lo, hi] (or (lo, hi] if lo_open)."""
-    value = getattr(obj, name)
-    cls = type(obj).__name__
-    if integer and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
-        raise ValueError(f"{cls}.{name} = {value!r}: must be an integer")
-    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool) \
-            or not math.isfinite(value):
-        raise ValueError(f"{cls}.{name} = {value!r}: must be a finite number")
-    lo_txt = "-inf" if lo is None else f"{lo:g}"
-    hi_txt = "inf" if hi is None else f"{hi:g}"
-    allowed = f"{'(' if lo_open else '['}{lo_txt}, {hi_txt}]"
-    if (lo is not None and (value <= lo if lo_open else value < lo)) or (hi is not None and value > hi):
-        raise ValueError(f"{cls}.{name} = {value!r} is out of range: allowed {allowed}")
+# compatibility: use semcom_phy.validation (check_field, check_number, check_choice); these two
+# names stay while modules that import them from here move over.
+def _check_range(obj: Any, name: str, lo: float | None = None, hi: float | None = None, **kwargs) -> None:
+    """Raise ``ValueError`` unless ``obj.<name>`` lies in [lo, hi] (``lo_open``, ``integer``, ...)."""
+    check_field(obj, name, lo, hi, **kwargs)
 
 
 def _check_choice(obj: Any, name: str, choices) -> None:
-    value = getattr(obj, name)
-    if value not in choices:
-        raise ValueError(f"{type(obj).__name__}.{name} = {value!r}: allowed values are "
-                         f"{', '.join(map(repr, choices))}")
+    """Raise ``ValueError`` unless ``obj.<name>`` is one of ``choices``."""
+    check_field(obj, name, choices=choices)
 
 
 @dataclass(frozen=True)
@@ -66,10 +55,10 @@ class OfdmConfig:
     sample_rate_hz: float = 2e6
 
     def __post_init__(self):
-        _check_range(self, "fft_size", 16, 4096, integer=True)
+        check_field(self, "fft_size", 16, 4096, integer=True)
         if self.fft_size & (self.fft_size - 1):
             raise ValueError(f"OfdmConfig.fft_size = {self.fft_size}: must be a power of two in [16, 4096]")
-        _check_range(self, "cp_length_samples", 1, self.fft_size // 2, integer=True)
+        check_field(self, "cp_length_samples", 1, self.fft_size // 2, integer=True)
         object.__setattr__(self, "num_guard_carriers", tuple(self.num_guard_carriers))
         object.__setattr__(self, "pilot_carriers", tuple(int(p) for p in self.pilot_carriers))
         if len(self.num_guard_carriers) != 2 or any(
@@ -77,7 +66,7 @@ class OfdmConfig:
                 for g in self.num_guard_carriers):
             raise ValueError(f"OfdmConfig.num_guard_carriers = {self.num_guard_carriers!r}: must be "
                              f"(lower, upper) integers in [0, {self.fft_size // 4}]")
-        _check_range(self, "sample_rate_hz", 1e3, 1e9)
+        check_field(self, "sample_rate_hz", 1e3, 1e9)
         used = set(self.used_carriers.tolist())
         bad = [p for p in self.pilot_carriers if p not in used]
         if bad or len(set(self.pilot_carriers)) != len(self.pilot_carriers):
@@ -152,15 +141,15 @@ class ModemConfig:
     max_inferred_frames: int = 64
 
     def __post_init__(self):
-        _check_choice(self, "mode", PAYLOAD_MODES)
-        _check_choice(self, "modulation", tuple(MODULATIONS))
-        _check_choice(self, "equalizer", EQUALIZERS)
-        _check_choice(self, "channel_estimator", CHANNEL_ESTIMATORS)
-        _check_range(self, "gap_samples", 0, 10_000_000, integer=True)
-        _check_range(self, "tx_power", 0.0, 1e6, lo_open=True)
-        _check_range(self, "detection_threshold", 0.03, 0.95)
-        _check_range(self, "max_cfo_subcarriers", 0.0, 8.0)
-        _check_range(self, "max_inferred_frames", 0, 1024, integer=True)
+        check_field(self, "mode", choices=PAYLOAD_MODES)
+        check_field(self, "modulation", choices=tuple(MODULATIONS))
+        check_field(self, "equalizer", choices=EQUALIZERS)
+        check_field(self, "channel_estimator", choices=CHANNEL_ESTIMATORS)
+        check_field(self, "gap_samples", 0, 10_000_000, integer=True)
+        check_field(self, "tx_power", 0.0, 1e6, lo_open=True)
+        check_field(self, "detection_threshold", 0.03, 0.95)
+        check_field(self, "max_cfo_subcarriers", 0.0, 8.0)
+        check_field(self, "max_inferred_frames", 0, 1024, integer=True)
 
     @property
     def bits_per_symbol(self) -> int:
@@ -197,22 +186,21 @@ class ChannelConfig:
     dc_offset_phase_deg: float = 0.0
 
     def __post_init__(self):
-        if self.snr_db is not None:
-            _check_range(self, "snr_db", -30.0, 100.0)
-        _check_choice(self, "multipath", MULTIPATH_PROFILES)
-        _check_choice(self, "fading", FADING_KINDS)
-        _check_range(self, "rician_k_db", -30.0, 40.0)
-        _check_range(self, "doppler_hz", 0.0, 1e5)
-        _check_range(self, "timing_offset_samples", 0.0, 1e6)
-        _check_range(self, "sfo_ppm", -1000.0, 1000.0)
-        _check_range(self, "cfo_hz", -1e7, 1e7)
-        _check_range(self, "cfo_ppm", -1000.0, 1000.0)
-        _check_range(self, "carrier_frequency_hz", 7e7, 6e9)
-        _check_range(self, "phase_noise_linewidth_hz", 0.0, 1e5)
-        _check_range(self, "iq_gain_imbalance_db", -6.0, 6.0)
-        _check_range(self, "iq_phase_imbalance_deg", -30.0, 30.0)
-        _check_range(self, "dc_offset", 0.0, 10.0)
-        _check_range(self, "dc_offset_phase_deg", -360.0, 360.0)
+        check_field(self, "snr_db", -30.0, 100.0, optional=True)
+        check_field(self, "multipath", choices=MULTIPATH_PROFILES)
+        check_field(self, "fading", choices=FADING_KINDS)
+        check_field(self, "rician_k_db", -30.0, 40.0)
+        check_field(self, "doppler_hz", 0.0, 1e5)
+        check_field(self, "timing_offset_samples", 0.0, 1e6)
+        check_field(self, "sfo_ppm", -1000.0, 1000.0)
+        check_field(self, "cfo_hz", -1e7, 1e7)
+        check_field(self, "cfo_ppm", -1000.0, 1000.0)
+        check_field(self, "carrier_frequency_hz", 7e7, 6e9)
+        check_field(self, "phase_noise_linewidth_hz", 0.0, 1e5)
+        check_field(self, "iq_gain_imbalance_db", -6.0, 6.0)
+        check_field(self, "iq_phase_imbalance_deg", -30.0, 30.0)
+        check_field(self, "dc_offset", 0.0, 10.0)
+        check_field(self, "dc_offset_phase_deg", -360.0, 360.0)
 
     @property
     def total_cfo_hz(self) -> float:

@@ -19,6 +19,10 @@ fading, at the price of G frames of latency.
 An image none of whose symbols come back is *lost*: it is reconstructed as blank, classified as
 wrong and kept in every average; nothing is dropped silently.
 
+The sender's and the receiver's semantic steps (defense, scrambling, air perturbation; unscrambling,
+purification, decoder, classifier, lost images blanked) are :mod:`semcom_phy.endpoints`, the same
+ones the symbol-level model the attacks use is built of (:class:`~semcom_phy.symbol_link.SymbolLink`).
+
 The receiver runs as a pipeline (:mod:`semcom_phy.pipeline`): the stream receiver in the caller's
 thread, the decoder and classifier in a worker that decodes each group of G images as soon as its
 frames are in (:class:`ImageAssembler`), while the next samples are received.
@@ -33,7 +37,8 @@ import numpy as np
 import torch
 
 from .config import ModemConfig, OfdmConfig
-from .metrics import accuracy, evm_db, psnr_db, ssim
+from .endpoints import Receiver, Sender
+from .metrics import accuracy, evm_db, evm_mmse_db, psnr_db, ssim
 from .phy import ReceivedFrame, ReceiverStats, StreamReceiver, transmit
 from .phy.frame import KINDS, frame_length_samples
 from .pipeline import PipelineStats, ReceiveConfig, ReceivePipeline
@@ -73,7 +78,18 @@ class LinkOutput:
         return self.symbol_received.any(axis=1)
 
     def metrics(self, x: torch.Tensor, labels: torch.Tensor) -> dict:
-        """accuracy (lost = wrong), PSNR and SSIM (lost = blank image), EVM of received frames."""
+        """The run's metrics against the clean images x float [B, 1, 28, 28] and labels long [B]:
+        accuracy (lost = wrong), PSNR and SSIM (lost = blank image), and over the symbols that
+        came back two EVMs against the clean symbols z (None when none came back):
+
+        * ``evm_db``: the raw EVM of the ZF-equalised symbols z_hat. Under fading it is dominated
+          by ZF noise enhancement on faded carriers (error no_eff = N0 / |H|^2, unbounded), so it
+          does not track link quality;
+        * ``evm_mmse_db``: the EVM of the MMSE-scaled symbols ``z_hat / (1 + no_eff)``
+          (:func:`~semcom_phy.metrics.evm_mmse_db`, with the receiver's own no_eff): a faded
+          carrier's error is at most about 1, so it falls with SNR under fading too, and equals
+          the raw EVM on AWGN at high SNR.
+        """
         valid = torch.as_tensor(self.received, device=self.logits.device)
         got = self.symbol_received
         return {
@@ -85,6 +101,7 @@ class LinkOutput:
             "psnr_db": float(psnr_db(self.x_hat, x).mean()),
             "ssim": float(ssim(self.x_hat, x).mean()),
             "evm_db": evm_db(self.z_hat[got], self.z[got]) if got.any() else None,
+            "evm_mmse_db": evm_mmse_db(self.z_hat[got], self.z[got], self.no_eff[got]) if got.any() else None,
             "snr_est_db": float(np.mean([f.snr_db for f in self.frames])) if self.frames else None,
             "cfo_est_hz": float(np.mean([f.cfo_hz for f in self.frames])) if self.frames else None,
             "header_failures": self.stats.header_failures,
@@ -93,38 +110,69 @@ class LinkOutput:
         }
 
 
-class SemanticLink:
-    """Images through a transport and back. ``modem`` must be analog (k symbols per frame).
+class Link:
+    """Images through a transport and back: the semantic link over OFDM.
 
-    ``defense``: sender diffusion and receiver purification (default: none); ``generator``: the
-    torch generator of the sender's randomness (default: seeded 0, so runs repeat); the receiver
-    draws from its own generator, seeded ``generator.initial_seed() + 1`` when the link is made, so
-    decoding a run's received IQ again (a replay) repeats its draws whatever the sender drew;
-    ``interleave``: the
-    frames each image's symbols are spread over (1: one image per frame; see the module doc);
-    ``recorder``: a :class:`~semcom_phy.io.sigmf_io.LinkRecorder` that records the TX and RX IQ
-    with one SigMF annotation per frame; ``receive``: how the receiver pipeline runs (its
-    batching, decoder blocks and threads, the decoder's precision)."""
+    Build one from a :class:`~semcom_phy.experiments.LinkConfig` with :meth:`from_config` (it
+    loads the codec and the defense's models), or from loaded models with the constructor:
+
+    codec : the :class:`~semcom_phy.semantic.SemanticCodec`; transport : a
+        :class:`~semcom_phy.transport.Transport` (:mod:`semcom_phy.transports`: ``sim``,
+        ``gnuradio``, ``pluto``); ofdm, modem : the grid and the modem (analog payloads, ZF)
+    defense : sender diffusion and receiver purification (default: none)
+    generator : the torch generator of the sender's randomness (default: seeded 0, so runs
+        repeat); the receiver draws from its own generator, seeded ``generator.initial_seed() + 1``
+        when the link is made, so decoding a run's received IQ again (a replay) repeats its draws
+        whatever the sender drew
+    interleave : the frames each image's symbols are spread over (1: one image per frame; see the
+        module doc)
+    recorder : a :class:`~semcom_phy.io.sigmf_io.LinkRecorder` that records the TX and RX IQ with
+        one SigMF annotation per frame
+    receive : how the receiver pipeline runs (its batching, decoder blocks and threads, the
+        decoder's precision)
+
+    ``link.config`` is the link's :class:`~semcom_phy.experiments.LinkConfig` (validated there:
+    one set of rules for the config and the link)."""
 
     def __init__(self, codec: SemanticCodec, transport: Transport, ofdm: OfdmConfig = OfdmConfig(),
                  modem: ModemConfig = ModemConfig(mode="analog", gap_samples=256), defense: Defense | None = None,
                  generator: torch.Generator | None = None, interleave: int = 1, recorder=None,
                  receive: ReceiveConfig = ReceiveConfig()):
-        if isinstance(interleave, bool) or not isinstance(interleave, int) or not 1 <= interleave <= 64:
-            raise ValueError(f"interleave = {interleave!r}: allowed integers 1..64 (frames per image)")
-        if modem.mode != "analog":
-            raise ValueError(f"ModemConfig.mode = {modem.mode!r}: the semantic link needs 'analog'")
-        if modem.equalizer != "zf":
-            raise ValueError(f"ModemConfig.equalizer = {modem.equalizer!r}: the decoder is trained on unbiased "
-                             "(ZF) symbols with their no_eff; use 'zf'")
+        from .experiments.config import LinkConfig
+
+        defense = defense or Defense(DefenseConfig(), codec)
+        self.config = LinkConfig(codec=getattr(codec, "name", None) or "codec", defense=defense.cfg,
+                                 interleave=interleave, ofdm=ofdm, modem=modem)
         self.codec, self.transport, self.ofdm, self.modem = codec, transport, ofdm, modem
         self.interleave, self.recorder, self.receive_cfg = interleave, recorder, receive
-        self.defense = defense or Defense(DefenseConfig(), codec)
+        self.defense = defense
+        self.sender = Sender(self.defense)
         self.device = next(codec.parameters()).device
         self.generator = generator or torch.Generator(self.device).manual_seed(0)
         self.rx_generator = torch.Generator(self.device).manual_seed(self.generator.initial_seed() + 1)
         self._seq = 0
         self._images = 0                # images sent in this session: the scrambling's image index
+
+    @classmethod
+    def from_config(cls, config=None, transport: Transport | None = None, *, device: str | torch.device = "auto",
+                    seed: int = 0, codec: SemanticCodec | None = None, recorder=None,
+                    receive: ReceiveConfig = ReceiveConfig()) -> Link:
+        """The link a :class:`~semcom_phy.experiments.LinkConfig` describes (default: the shipped
+        codec, no defense, interleave 8) over ``transport`` (default: the noiseless simulated
+        channel), its models loaded and checked against their manifests on ``device`` (``auto``:
+        CUDA when there is one); ``seed`` seeds the sender's (and so the receiver's) draws;
+        ``codec``: an already loaded codec instead of ``config.codec``."""
+        from .experiments.config import LinkConfig
+        from .purify import load_defense
+        from .semantic.weights import load_codec, pick_device, resolve_manifest
+        from .transports import sim
+
+        config = config if config is not None else LinkConfig()
+        device = device if isinstance(device, torch.device) else pick_device(device)
+        codec = codec if codec is not None else load_codec(resolve_manifest(config.codec), device)
+        defense = load_defense(config.defense, codec, device)
+        return cls(codec, transport if transport is not None else sim(ofdm=config.ofdm), config.ofdm, config.modem,
+                   defense, torch.Generator(device).manual_seed(seed), config.interleave, recorder, receive)
 
     @torch.no_grad()
     def run(self, x: torch.Tensor, image_ids=None, labels=None, x_sent: torch.Tensor | None = None,
@@ -135,15 +183,11 @@ class SemanticLink:
         x and ``delta_air`` complex [B, k] is added to its symbols; x stays the reference."""
         if not 1 <= len(x) <= 0xFFFF:
             raise ValueError(f"{len(x)} images in one run: allowed 1..65535 (16-bit sequence numbers)")
-        z = self.defense.encode(x.to(self.device), self.generator).cpu().numpy().astype(np.complex64)  # [B, k]
+        z = self.sender.encode(x.to(self.device), self.generator).cpu().numpy().astype(np.complex64)  # [B, k]
         sent = z if x_sent is None else \
-            self.defense.encode(x_sent.to(self.device), self.generator).cpu().numpy().astype(np.complex64)
+            self.sender.encode(x_sent.to(self.device), self.generator).cpu().numpy().astype(np.complex64)
         first_image, self._images = self._images, self._images + len(z)
-        scrambling = self._scrambling(first_image, *z.shape)
-        if scrambling is not None:
-            sent = scrambling.apply(torch.from_numpy(sent)).numpy()
-        if delta_air is not None:
-            sent = sent + torch.as_tensor(delta_air).cpu().numpy().astype(np.complex64)
+        sent = self.sender.transmit(torch.from_numpy(sent), self._scrambling(first_image, *z.shape), delta_air).numpy()
         first = self._seq
         self._seq = (self._seq + len(z)) & 0xFFFF
         order = interleaver(len(z), z.shape[1], self.interleave)                    # frame slot -> z.ravel()
@@ -203,8 +247,8 @@ class SemanticLink:
 
     def _decoding(self, num_images: int, k: int, first_seq: int, first_image: int) -> _Decoding:
         assembler = ImageAssembler(num_images, k, first_seq, self.interleave, self.modem.max_inferred_frames + 1)
-        return _Decoding(assembler, self.defense.for_inference(self.receive_cfg.precision),
-                         self._scrambling(first_image, num_images, k), self.rx_generator, self.device)
+        return _Decoding(assembler, Receiver(self.defense.for_inference(self.receive_cfg.precision), self.device),
+                         self._scrambling(first_image, num_images, k), self.rx_generator)
 
     def _scrambling(self, first_image: int, num_images: int, k: int) -> Scrambling | None:
         d = self.defense.cfg
@@ -286,13 +330,12 @@ class ImageAssembler:
 
 class _Decoding:
     """One run's decoder stage: ``decode(rows)`` unscrambles, purifies, decodes and classifies the
-    images ``rows`` int64 [R] of ``assembler`` with ``defense`` and stores the results by row;
+    images ``rows`` int64 [R] of ``assembler`` with ``receiver`` and stores the results by row;
     ``output`` makes the run's :class:`LinkOutput` of them."""
 
-    def __init__(self, assembler: ImageAssembler, defense: Defense, scrambling: Scrambling | None,
-                 generator: torch.Generator, device: torch.device):
-        self.assembler, self.defense, self.scrambling, self.generator, self.device = \
-            assembler, defense, scrambling, generator, device
+    def __init__(self, assembler: ImageAssembler, receiver: Receiver, scrambling: Scrambling | None,
+                 generator: torch.Generator):
+        self.assembler, self.receiver, self.scrambling, self.generator = assembler, receiver, scrambling, generator
         a = assembler
         self.z_hat, self.no_eff, self.got = (a.z_hat, a.no_eff, a.got) if scrambling is None else \
             (np.zeros_like(a.z_hat), np.zeros_like(a.no_eff), np.zeros_like(a.got))
@@ -301,20 +344,18 @@ class _Decoding:
 
     @torch.no_grad()
     def decode(self, rows: np.ndarray) -> None:
-        a = self.assembler
-        z_hat, no_eff, got = (torch.from_numpy(v[rows]) for v in (a.z_hat, a.no_eff, a.got))
-        if self.scrambling is not None:
-            picked = Scrambling(self.scrambling.perm[rows], self.scrambling.phase[rows])
-            z_hat, no_eff, got = picked.undo(z_hat, no_eff, got)
-            self.z_hat[rows], self.no_eff[rows], self.got[rows] = z_hat.numpy(), no_eff.numpy(), got.numpy()
-        x_hat, logits = self.defense.decode(z_hat.to(self.device), no_eff.to(self.device), self.generator)
+        a, sc = self.assembler, self.scrambling
+        picked = None if sc is None else Scrambling(sc.perm[rows], sc.phase[rows])
+        r = self.receiver(*(torch.from_numpy(v[rows]) for v in (a.z_hat, a.no_eff)), picked,
+                          torch.from_numpy(a.got[rows]), self.generator)
+        if picked is not None:
+            self.z_hat[rows], self.no_eff[rows], self.got[rows] = r.z_hat.numpy(), r.no_eff.numpy(), r.got.numpy()
         if self.x_hat is None:
             n = len(a.frame_ok)
-            self.x_hat = torch.zeros((n, *x_hat.shape[1:]), dtype=x_hat.dtype, device=x_hat.device)
-            self.logits = torch.zeros((n, *logits.shape[1:]), dtype=logits.dtype, device=logits.device)
-        idx = torch.from_numpy(rows).to(x_hat.device)
-        self.x_hat[idx] = x_hat.masked_fill(~got.any(1).to(x_hat.device)[:, None, None, None], 0.0)   # lost: blank
-        self.logits[idx] = logits
+            self.x_hat = torch.zeros((n, *r.x_hat.shape[1:]), dtype=r.x_hat.dtype, device=r.x_hat.device)
+            self.logits = torch.zeros((n, *r.scores.shape[1:]), dtype=r.scores.dtype, device=r.scores.device)
+        idx = torch.from_numpy(rows).to(r.x_hat.device)
+        self.x_hat[idx], self.logits[idx] = r.x_hat, r.scores
 
     def output(self, z: np.ndarray, frames: list[ReceivedFrame], stats: ReceiverStats,
                pipeline: PipelineStats) -> LinkOutput:
@@ -335,3 +376,7 @@ def interleaver(num_images: int, k: int, depth: int) -> np.ndarray:
         for j in range(g):
             order[start + j] = np.concatenate([(start + i) * k + n[n % g == (i + j) % g] for i in range(g)])
     return order
+
+
+SemanticLink = Link
+"""The name :class:`Link` had before the library API (kept for existing code)."""

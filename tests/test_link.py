@@ -140,3 +140,30 @@ def test_link_rejects_settings_the_decoder_cannot_use():
         SemanticLink(_codec(), t, modem=ModemConfig(mode="digital"))
     with pytest.raises(ValueError, match="use 'zf'"):
         SemanticLink(_codec(), t, modem=ModemConfig(mode="analog", equalizer="mmse"))
+
+
+def _evms(channel, snr_db, n=32):
+    from semcom_phy.channel import channel_profile
+    codec, ofdm = _codec(), OfdmConfig()
+    x = torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(2))
+    with SimTransport(channel_profile(channel, snr_db), ofdm, np.random.default_rng(0)) as t:
+        m = SemanticLink(codec, t, ofdm).run(x).metrics(x, torch.zeros(n, dtype=torch.long))
+    return m["evm_db"], m["evm_mmse_db"]
+
+
+def test_the_mmse_evm_equals_the_raw_evm_on_awgn_at_high_snr_and_falls_with_snr_under_fading():
+    raw, mmse = _evms("awgn", 20.0)
+    assert abs(raw - mmse) < 0.5 and -21.0 < mmse < -19.0
+    multipath = [_evms("multipath", snr) for snr in (0.0, 10.0, 20.0)]
+    mmse = [m for _, m in multipath]
+    assert mmse[0] > mmse[1] > mmse[2]
+    assert all(m < r for r, m in multipath)            # the ZF EVM's faded carriers count at most ~1 each
+    assert mmse[0] < 0.0                               # bounded: an MMSE symbol's error is at most its power
+
+
+def test_the_mmse_evm_is_the_evm_of_the_shrunk_symbols():
+    from semcom_phy.metrics import evm_db, evm_mmse_db
+    z = np.exp(2j * np.pi * np.random.default_rng(0).random(1000)).astype(np.complex64)
+    no_eff = np.full(1000, 1.0, np.float32)
+    assert evm_mmse_db(z, z, no_eff) == pytest.approx(evm_db(z / 2, z))   # noiseless, halved: -6.02 dB
+    assert evm_mmse_db(z * 3, z, np.zeros(1000)) == pytest.approx(evm_db(z * 3, z))

@@ -9,10 +9,16 @@ input-agnostic vector (:func:`universal_air`), with Gaussian jamming at the same
 expectation over transformation over its randomness, with BPDA as a second view and a fixed-noise
 white-box variant; :func:`evaluate` scores a defense over independent draws, including the
 worst-of-N (resubmission) figure. Report the lowest robust accuracy over these views.
+
+The names below are imported on first use (PEP 562); :mod:`.config` (``AttackConfig``) imports
+no torch.
 """
 
-from .attacks import NORMS, evaluate, fgsm, gaussian_jamming, pgd, pgd_air, universal_air
-from .model import LinkModel, psr_db, psr_radius, scale_to_psr
+from .._lazy import attach
 
-__all__ = ["NORMS", "LinkModel", "evaluate", "fgsm", "gaussian_jamming", "pgd", "pgd_air", "psr_db", "psr_radius",
-           "scale_to_psr", "universal_air"]
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "NORMS": ".attacks", "evaluate": ".attacks", "fgsm": ".attacks", "gaussian_jamming": ".attacks", "pgd": ".attacks",
+    "pgd_air": ".attacks", "universal_air": ".attacks",
+    "LinkModel": ".model", "psr_db": ".model", "psr_radius": ".model", "scale_to_psr": ".model",
+    "SymbolLink": "..symbol_link",
+})

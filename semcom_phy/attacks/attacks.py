@@ -29,15 +29,15 @@ All functions work on a batch, leave their inputs untouched, do not change the m
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from functools import partial
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from ..data import minibatches
+from ..progress import progress as progress_report
+from ..validation import check_bool, check_int, check_number, check_seed
 from .model import LinkModel, psr_radius, scale_to_psr
 
 __all__ = ["NORMS", "fgsm", "pgd", "pgd_air", "universal_air", "gaussian_jamming", "evaluate"]
@@ -56,28 +56,6 @@ def _check_model(model: LinkModel, attack: bool = True) -> None:
         raise ValueError(f"model.defense.cfg.votes = {model.votes}: the vote counts are not differentiable; attack "
                          "the votes=1 pipeline of the same defense (DefenseConfig(..., votes=1)) and score the "
                          f"{model.votes}-vote defense at evaluation (evaluate(): majority vote, worst-of-N)")
-
-
-def _check_number(name: str, value, lo: float | None = None, *, lo_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} = {value!r}: must be a finite number")
-    if lo is not None and (value <= lo if lo_open else value < lo):
-        raise ValueError(f"{name} = {value!r} is out of range: allowed {'(' if lo_open else '['}{lo:g}, inf)")
-    return float(value)
-
-
-def _check_int(name: str, value, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} = {value!r}: must be an integer >= {lo}")
-    if value < lo:
-        raise ValueError(f"{name} = {value!r} is out of range: allowed [{lo}, inf)")
-    return value
-
-
-def _check_bool(name: str, value) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} = {value!r}: must be True or False")
-    return value
 
 
 def _check_data(model: LinkModel, x: torch.Tensor, y: torch.Tensor) -> None:
@@ -102,7 +80,7 @@ def _noise(generator: torch.Generator | None, fixed_noise_seed: int | None, eot:
         raise ValueError(f"generator = {generator!r}: must be a torch.Generator or None")
     if fixed_noise_seed is None:
         return lambda: generator
-    _check_int("fixed_noise_seed", fixed_noise_seed, 0)
+    fixed_noise_seed = check_seed(fixed_noise_seed, "fixed_noise_seed")
     if eot != 1:
         raise ValueError(f"eot = {eot} with fixed_noise_seed = {fixed_noise_seed}: a fixed noise draw makes every "
                          "pass identical, use eot=1")
@@ -170,7 +148,7 @@ def fgsm(model: LinkModel, x: torch.Tensor, y: torch.Tensor, eps: float, generat
     through the purification; eot_batch : passes per forward (default: all ``eot`` in one).
     returns x_adv float [B, 1, 28, 28] in [0, 1] with ``||x_adv - x||_inf <= eps`` (detached).
     """
-    eps = _check_number("eps", eps, 0.0)
+    eps = check_number(eps, "eps", 0.0)
     return pgd(model, x, y, eps, norm="linf", steps=1, step_size=eps, random_start=False, eot=eot,
                generator=generator, bpda=bpda, eot_batch=eot_batch)
 
@@ -202,16 +180,16 @@ def pgd(model: LinkModel, x: torch.Tensor, y: torch.Tensor, eps: float, norm: st
     """
     _check_model(model)
     _check_data(model, x, y)
-    eps = _check_number("eps", eps, 0.0)
+    eps = check_number(eps, "eps", 0.0)
     if norm not in NORMS:
         raise ValueError(f"norm = {norm!r}: allowed values are {', '.join(map(repr, NORMS))}")
-    steps = _check_int("steps", steps, 1)
-    step_size = 2.5 * eps / steps if step_size is None else _check_number("step_size", step_size, 0.0)
-    _check_bool("random_start", random_start)
-    _check_bool("bpda", bpda)
-    eot = _check_int("eot", eot, 1)
+    steps = check_int(steps, "steps", 1)
+    step_size = 2.5 * eps / steps if step_size is None else check_number(step_size, "step_size", 0.0)
+    check_bool(random_start, "random_start")
+    check_bool(bpda, "bpda")
+    eot = check_int(eot, "eot", 1)
     if eot_batch is not None:
-        _check_int("eot_batch", eot_batch, 1)
+        check_int(eot_batch, "eot_batch", 1)
     gen = _noise(generator, fixed_noise_seed, eot, model)
 
     x = x.detach()
@@ -271,12 +249,12 @@ def pgd_air(model: LinkModel, x: torch.Tensor, y: torch.Tensor, psr_db: float, s
     _check_data(model, x, y)
     k = model.num_symbols
     radius = psr_radius(psr_db, k)
-    steps = _check_int("steps", steps, 1)
-    step_size = 2.5 * radius / steps if step_size is None else _check_number("step_size", step_size, 0.0)
-    _check_bool("bpda", bpda)
-    eot = _check_int("eot", eot, 1)
+    steps = check_int(steps, "steps", 1)
+    step_size = 2.5 * radius / steps if step_size is None else check_number(step_size, "step_size", 0.0)
+    check_bool(bpda, "bpda")
+    eot = check_int(eot, "eot", 1)
     if eot_batch is not None:
-        _check_int("eot_batch", eot_batch, 1)
+        check_int(eot_batch, "eot_batch", 1)
     gen = _noise(generator, fixed_noise_seed, eot, model)
 
     x, y = x.detach(), y.to(x.device)
@@ -315,18 +293,18 @@ def universal_air(model: LinkModel, x: torch.Tensor, y: torch.Tensor, psr_db: fl
         move to the model's); y : long [N]
     psr_db : budget in dB (-inf: zeros); epochs >= 1 passes over x; batch_size >= 1
     step_size : default ``0.25 radius``, radius = ``sqrt(k 10^(psr / 10))``
-    eot : passes averaged per gradient, one forward per minibatch; progress : a tqdm bar over epochs
+    eot : passes averaged per gradient, one forward per minibatch; progress : a progress report over epochs
     returns delta complex64 [k] (detached) with PSR <= psr_db.
     """
     _check_model(model)
     _check_data(model, x, y)
     k = model.num_symbols
     radius = psr_radius(psr_db, k)
-    epochs = _check_int("epochs", epochs, 1)
-    batch_size = _check_int("batch_size", batch_size, 1)
-    step_size = 0.25 * radius if step_size is None else _check_number("step_size", step_size, 0.0)
-    eot = _check_int("eot", eot, 1)
-    _check_bool("progress", progress)
+    epochs = check_int(epochs, "epochs", 1)
+    batch_size = check_int(batch_size, "batch_size", 1)
+    step_size = 0.25 * radius if step_size is None else check_number(step_size, "step_size", 0.0)
+    eot = check_int(eot, "eot", 1)
+    check_bool(progress, "progress")
     gen = _noise(generator, None, eot, model)
     device = model.device
     shuffle_gen = generator if generator is not None and generator.device.type == "cpu" else None
@@ -335,7 +313,7 @@ def universal_air(model: LinkModel, x: torch.Tensor, y: torch.Tensor, psr_db: fl
                                                                       device=generator.device)))
 
     v = torch.zeros(k, 2, device=device)
-    bar = tqdm(range(epochs), desc=f"universal_air {psr_db:g} dB", disable=not progress)
+    bar = progress_report(range(epochs), desc=f"universal_air {psr_db:g} dB", unit="epoch", disable=not progress)
     for _ in bar:
         for idx in minibatches(len(x), batch_size, shuffle_gen):
             xb, yb = x[idx].to(device), y[idx].to(device)
@@ -392,8 +370,8 @@ def evaluate(model: LinkModel, x: torch.Tensor, y: torch.Tensor, delta_air: torc
     """
     _check_model(model, attack=False)
     _check_data(model, x, y)
-    n = _check_int("n", n, 1)
-    batch_size = _check_int("batch_size", batch_size, 1)
+    n = check_int(n, "n", 1)
+    batch_size = check_int(batch_size, "batch_size", 1)
     if generator is not None and not isinstance(generator, torch.Generator):
         raise ValueError(f"generator = {generator!r}: must be a torch.Generator or None")
     b, device = len(x), model.device

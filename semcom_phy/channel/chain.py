@@ -26,12 +26,12 @@ import math
 import numpy as np
 
 from ..config import ChannelConfig, OfdmConfig
+from ..validation import check_number, check_rng
 from .impairments import (
     INTERP_HALF_WIDTH_SAMPLES,
     _as_c64,
     _delay_times,
     _interp_at,
-    _real,
     _rotate,
     _sfo_times,
     awgn,
@@ -57,9 +57,8 @@ def _check_args(cfg, ofdm, rng, signal_power) -> float:
         raise ValueError(f"cfg = {cfg!r}: must be a ChannelConfig")
     if not isinstance(ofdm, OfdmConfig):
         raise ValueError(f"ofdm = {ofdm!r}: must be an OfdmConfig")
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng = {rng!r}: must be a numpy.random.Generator")
-    signal_power = _real(signal_power, "signal_power", 0.0, lo_open=True)
+    check_rng(rng)
+    signal_power = check_number(signal_power, "signal_power", 0.0, lo_open=True)
     nyquist_hz = ofdm.sample_rate_hz / 2
     if cfg.fading != "none" and cfg.doppler_hz >= nyquist_hz:
         raise ValueError(f"ChannelConfig.doppler_hz = {cfg.doppler_hz!r} is out of range for "

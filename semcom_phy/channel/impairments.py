@@ -22,6 +22,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..config import FADING_KINDS, MULTIPATH_PROFILES, OfdmConfig
+from ..validation import check_choice, check_int, check_number, check_rng
 
 __all__ = [
     "INTERP_HALF_WIDTH_SAMPLES",
@@ -48,6 +49,7 @@ INTERP_NUM_PHASES = 1024
 _KAISER_BETA = 9.0
 _BLOCK_OUTPUTS = 1 << 13  # outputs per gather block in the interpolator (bounds memory)
 _DEFAULT_NUM_SINUSOIDS = 16
+_PPM_RANGE = (-1e4, 1e4)  # allowed sample-rate offsets, ppm
 
 # Tapped-delay-line profiles: delays in samples (2 MSPS grid, all < the 16-sample CP) and
 # powers in dB before normalisation.
@@ -74,33 +76,12 @@ def _as_c64(x, name: str = "x", *, one_d: bool = True) -> np.ndarray:
     return arr.astype(np.complex64, copy=False)
 
 
-def _real(value, name: str, lo: float | None = None, hi: float | None = None, *,
-          lo_open: bool = False, hi_open: bool = False) -> float:
-    """``value`` as a float, raising ValueError naming it unless finite and within the range."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value):
-        raise ValueError(f"{name} = {value!r}: must be a finite real number")
-    value = float(value)
-    bad_lo = lo is not None and (value <= lo if lo_open else value < lo)
-    bad_hi = hi is not None and (value >= hi if hi_open else value > hi)
-    if bad_lo or bad_hi:
-        lo_txt = "-inf" if lo is None else f"{lo:g}"
-        hi_txt = "inf" if hi is None else f"{hi:g}"
-        allowed = f"{'(' if lo_open else '['}{lo_txt}, {hi_txt}{')' if hi_open else ']'}"
-        raise ValueError(f"{name} = {value!r} is out of range: allowed {allowed}")
-    return value
+# compatibility: use semcom_phy.validation; channel.faults imports these two names from here.
+_check_rng = check_rng
 
 
 def _int(value, name: str, lo: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-        raise ValueError(f"{name} = {value!r}: must be an integer >= {lo}")
-    return int(value)
-
-
-def _check_rng(rng) -> None:
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng = {rng!r}: must be a numpy.random.Generator "
-                         "(e.g. np.random.default_rng(seed))")
+    return check_int(value, name, lo)
 
 
 # --------------------------------------------------------------------------- noise
@@ -121,8 +102,8 @@ def noise_variance(snr_db: float, ofdm: OfdmConfig, signal_power: float = 1.0) -
     signal_power : float > 0, mean time-domain power of the transmitted samples (linear)
     returns float, total complex variance E|n|^2 per time sample (noise_var / 2 per real part)
     """
-    snr_db = _real(snr_db, "snr_db")
-    signal_power = _real(signal_power, "signal_power", 0.0, lo_open=True)
+    snr_db = check_number(snr_db, "snr_db")
+    signal_power = check_number(signal_power, "signal_power", 0.0, lo_open=True)
     if not isinstance(ofdm, OfdmConfig):
         raise ValueError(f"ofdm = {ofdm!r}: must be an OfdmConfig")
     return signal_power * ofdm.fft_size / ofdm.num_used_carriers / 10.0 ** (snr_db / 10.0)
@@ -137,8 +118,8 @@ def awgn(x, noise_var: float, rng: np.random.Generator) -> np.ndarray:
     returns complex64, same shape as x. ``noise_var == 0`` returns a copy and draws nothing.
     """
     x = _as_c64(x, one_d=False)
-    noise_var = _real(noise_var, "noise_var", 0.0)
-    _check_rng(rng)
+    noise_var = check_number(noise_var, "noise_var", 0.0)
+    check_rng(rng)
     if noise_var == 0.0:
         return x.copy()
     noise = rng.standard_normal((*x.shape, 2), dtype=np.float32).view(np.complex64)[..., 0]
@@ -159,8 +140,7 @@ def tdl_profile(name: str) -> tuple[np.ndarray, np.ndarray]:
            default 2 MSPS grid (all shorter than the default 16-sample CP), powers are linear
            and sum to 1.
     """
-    if name not in _TDL_PROFILES:
-        raise ValueError(f"name = {name!r}: allowed profiles are {', '.join(map(repr, MULTIPATH_PROFILES))}")
+    check_choice(name, "name", MULTIPATH_PROFILES)
     delays, powers_db = _TDL_PROFILES[name]
     powers = 10.0 ** (np.asarray(powers_db, dtype=np.float64) / 10.0)
     return np.asarray(delays, dtype=np.int64), powers / powers.sum()
@@ -232,22 +212,20 @@ def fading_gains(num_taps: int, num_samples: int, kind: str, rng: np.random.Gene
     rng          : numpy Generator
     returns complex64 [L, 1] (kind ``"none"`` or doppler_hz == 0) or [L, N] (time-varying).
     """
-    num_taps = _int(num_taps, "num_taps", 1)
-    num_samples = _int(num_samples, "num_samples", 0)
-    if kind not in FADING_KINDS:
-        raise ValueError(f"kind = {kind!r}: allowed values are {', '.join(map(repr, FADING_KINDS))}")
-    k_factor_db = _real(k_factor_db, "k_factor_db", -30.0, 40.0)
-    doppler_hz = _real(doppler_hz, "doppler_hz", 0.0)
-    num_sinusoids = _int(num_sinusoids, "num_sinusoids", 4)
-    if isinstance(start_sample, bool) or not isinstance(start_sample, (int, np.integer)):
-        raise ValueError(f"start_sample = {start_sample!r}: must be an integer")
-    _check_rng(rng)
+    num_taps = check_int(num_taps, "num_taps", 1)
+    num_samples = check_int(num_samples, "num_samples", 0)
+    check_choice(kind, "kind", FADING_KINDS)
+    k_factor_db = check_number(k_factor_db, "k_factor_db", -30.0, 40.0)
+    doppler_hz = check_number(doppler_hz, "doppler_hz", 0.0)
+    num_sinusoids = check_int(num_sinusoids, "num_sinusoids", 4)
+    start_sample = check_int(start_sample, "start_sample")
+    check_rng(rng)
     if kind == "none":
         return np.ones((num_taps, 1), np.complex64)
     if doppler_hz > 0:
         if sample_rate_hz is None:
             raise ValueError("sample_rate_hz = None: required when doppler_hz > 0")
-        sample_rate_hz = _real(sample_rate_hz, "sample_rate_hz", 0.0, lo_open=True)
+        sample_rate_hz = check_number(sample_rate_hz, "sample_rate_hz", 0.0, lo_open=True)
         if doppler_hz >= sample_rate_hz / 2:
             raise ValueError(f"doppler_hz = {doppler_hz!r} is out of range: allowed "
                              f"[0, {sample_rate_hz / 2:g}) (below half of sample_rate_hz)")
@@ -363,10 +341,6 @@ def _sfo_times(m: np.ndarray, ppm: float) -> np.ndarray:
     return m * (1.0 + ppm * 1e-6)
 
 
-def _check_ppm(ppm) -> float:
-    return _real(ppm, "ppm", -1e4, 1e4)
-
-
 def fractional_delay(x, delay_samples: float) -> np.ndarray:
     """Delay a stream by a real number of samples: y[m] = x(m - delay_samples).
 
@@ -382,7 +356,7 @@ def fractional_delay(x, delay_samples: float) -> np.ndarray:
     returns complex64 [N + ceil(delay_samples)]; ``delay_samples == 0`` returns a copy of x.
     """
     x = _as_c64(x)
-    delay = _real(delay_samples, "delay_samples", 0.0)
+    delay = check_number(delay_samples, "delay_samples", 0.0)
     if delay == 0.0:
         return x.copy()
     num_out = x.size + math.ceil(delay)
@@ -398,8 +372,8 @@ def sfo_num_outputs(num_samples: int, ppm: float) -> int:
     m * (1 + ppm * 1e-6) <= num_samples - 1 (float64), i.e.
     floor((num_samples - 1) / (1 + ppm * 1e-6)) + 1 for num_samples >= 1, else 0.
     """
-    num_samples = _int(num_samples, "num_samples", 0)
-    ppm = _check_ppm(ppm)
+    num_samples = check_int(num_samples, "num_samples", 0)
+    ppm = check_number(ppm, "ppm", *_PPM_RANGE)
     if num_samples == 0:
         return 0
     count = math.floor((num_samples - 1) / (1.0 + ppm * 1e-6)) + 1
@@ -426,7 +400,7 @@ def sample_rate_offset(x, ppm: float) -> np.ndarray:
             m * (1 + ppm * 1e-6) <= N - 1. ``ppm == 0`` returns a copy of x.
     """
     x = _as_c64(x)
-    ppm = _check_ppm(ppm)
+    ppm = check_number(ppm, "ppm", *_PPM_RANGE)
     if ppm == 0.0:
         return x.copy()
     m = np.arange(sfo_num_outputs(x.size, ppm), dtype=np.float64)
@@ -459,11 +433,10 @@ def frequency_offset(x, cfo_hz: float, sample_rate_hz: float, phase0_rad: float 
     returns complex64 [N] (the phase ramp is computed in float64)
     """
     x = _as_c64(x)
-    sample_rate_hz = _real(sample_rate_hz, "sample_rate_hz", 0.0, lo_open=True)
-    cfo_hz = _real(cfo_hz, "cfo_hz", -sample_rate_hz / 2, sample_rate_hz / 2, lo_open=True, hi_open=True)
-    phase0_rad = _real(phase0_rad, "phase0_rad")
-    if isinstance(start_sample, bool) or not isinstance(start_sample, (int, np.integer)):
-        raise ValueError(f"start_sample = {start_sample!r}: must be an integer")
+    sample_rate_hz = check_number(sample_rate_hz, "sample_rate_hz", 0.0, lo_open=True)
+    cfo_hz = check_number(cfo_hz, "cfo_hz", -sample_rate_hz / 2, sample_rate_hz / 2, lo_open=True, hi_open=True)
+    phase0_rad = check_number(phase0_rad, "phase0_rad")
+    start_sample = check_int(start_sample, "start_sample")
     if cfo_hz == 0.0 and phase0_rad == 0.0:
         return x.copy()
     n = np.arange(int(start_sample), int(start_sample) + x.size, dtype=np.float64)
@@ -488,11 +461,11 @@ def phase_noise_process(num_samples: int, linewidth_hz: float, sample_rate_hz: f
     phase0_rad     : float, rad
     returns float64 [num_samples], rad
     """
-    num_samples = _int(num_samples, "num_samples", 0)
-    linewidth_hz = _real(linewidth_hz, "linewidth_hz", 0.0)
-    sample_rate_hz = _real(sample_rate_hz, "sample_rate_hz", 0.0, lo_open=True)
-    phase0_rad = _real(phase0_rad, "phase0_rad")
-    _check_rng(rng)
+    num_samples = check_int(num_samples, "num_samples", 0)
+    linewidth_hz = check_number(linewidth_hz, "linewidth_hz", 0.0)
+    sample_rate_hz = check_number(sample_rate_hz, "sample_rate_hz", 0.0, lo_open=True)
+    phase0_rad = check_number(phase0_rad, "phase0_rad")
+    check_rng(rng)
     if linewidth_hz == 0.0:
         return np.full(num_samples, phase0_rad)
     sigma = math.sqrt(2 * np.pi * linewidth_hz / sample_rate_hz)
@@ -521,8 +494,8 @@ def phase_noise(x, linewidth_hz: float, sample_rate_hz: float, rng: np.random.Ge
 # --------------------------------------------------------------------------- IQ front end
 
 def _iq_coefficients(gain_db: float, phase_deg: float) -> tuple[complex, complex]:
-    gain_db = _real(gain_db, "gain_db", -20.0, 20.0)
-    phase_deg = _real(phase_deg, "phase_deg", -90.0, 90.0, lo_open=True, hi_open=True)
+    gain_db = check_number(gain_db, "gain_db", -20.0, 20.0)
+    phase_deg = check_number(phase_deg, "phase_deg", -90.0, 90.0, lo_open=True, hi_open=True)
     g = 10.0 ** (gain_db / 20.0)
     phi = math.radians(phase_deg)
     mu = (1 + g * complex(math.cos(phi), -math.sin(phi))) / 2
@@ -567,8 +540,8 @@ def dc_offset(x, amplitude: float, phase_deg: float = 0.0) -> np.ndarray:
     returns complex64, same shape as x; amplitude == 0 returns a copy.
     """
     x = _as_c64(x, one_d=False)
-    amplitude = _real(amplitude, "amplitude", 0.0)
-    phase_deg = _real(phase_deg, "phase_deg")
+    amplitude = check_number(amplitude, "amplitude", 0.0)
+    phase_deg = check_number(phase_deg, "phase_deg")
     if amplitude == 0.0:
         return x.copy()
     phi = math.radians(phase_deg)

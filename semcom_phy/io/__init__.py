@@ -1,5 +1,9 @@
-"""Files: run directories with their config and results (SigMF recording comes later)."""
+"""Files: run directories with their config and results (SigMF recording in :mod:`.sigmf_io`).
 
-from .results import atomic_write, new_run_dir, save_run
+The names below are imported on first use (PEP 562)."""
 
-__all__ = ["atomic_write", "new_run_dir", "save_run"]
+from .._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "atomic_write": ".results", "new_run_dir": ".results", "save_run": ".results",
+})

@@ -169,27 +169,56 @@ def _plain(v):
     return v
 
 
-def open_recording(meta_path: str | Path):
-    """A checked ``sigmf.SigMFFile``: the data file exists, its size is whole cf32 samples and its
-    SHA-512 matches the metadata; RecordingError otherwise."""
+def open_recording(meta_path: str | Path, notes: list[str] | None = None):
+    """A checked ``sigmf.SigMFFile``. Checked: both files exist, the metadata is JSON
+    with a ``global`` object, ``core:datatype`` is ``cf32_le`` (what the receiver reads), the data
+    is whole samples and its SHA-512 matches ``core:sha512``. A recording without ``core:sha512``
+    is refused when this project made it (it always writes one) and read with a note otherwise
+    (a foreign recording whose integrity cannot be checked), appended to ``notes`` (None: a
+    warning). RecordingError names what is wrong."""
     from sigmf import sigmffile
 
     meta_path = Path(meta_path)
     data_path = meta_path.with_suffix(".sigmf-data")
     if not meta_path.is_file() or not data_path.is_file():
         raise RecordingError(f"{meta_path.with_suffix('')}: recording incomplete (need .sigmf-meta and .sigmf-data)")
-    meta = json.loads(meta_path.read_text())
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise RecordingError(f"{meta_path}: metadata is not valid JSON ({err})") from None
+    glob = meta.get("global") if isinstance(meta, dict) else None
+    if not isinstance(glob, dict):
+        raise RecordingError(f"{meta_path}: no SigMF global object")
+    datatype = glob.get("core:datatype")
+    if datatype != "cf32_le":
+        raise RecordingError(f"{meta_path}: core:datatype {datatype!r}: the receiver reads 'cf32_le' recordings "
+                             "(complex64, little-endian)")
     size = data_path.stat().st_size
     if size % 8:
         raise RecordingError(f"{data_path}: {size} bytes is not whole cf32_le samples: truncated")
-    want = meta.get("global", {}).get("core:sha512")
-    h = hashlib.sha512()
-    with open(data_path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    if want != h.hexdigest():
-        raise RecordingError(f"{data_path}: SHA-512 does not match its metadata: the file is modified or truncated")
-    return sigmffile.fromfile(str(meta_path))
+    want = glob.get("core:sha512")
+    if want is None:
+        if "semcom:config" in glob:
+            raise RecordingError(f"{meta_path}: core:sha512 is missing (this project always records it): "
+                                 "the metadata is edited")
+        note = f"{meta_path.name}: no core:sha512, the data's integrity is not checked"
+        if notes is None:
+            import warnings
+            warnings.warn(note, stacklevel=2)
+        else:
+            notes.append(note)
+    else:
+        h = hashlib.sha512()
+        with open(data_path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        if want != h.hexdigest():
+            raise RecordingError(f"{data_path}: SHA-512 does not match its metadata: the file is modified or "
+                                 "truncated")
+    try:
+        return sigmffile.fromfile(str(meta_path), skip_checksum=True)
+    except Exception as err:                      # the sigmf package's own validation
+        raise RecordingError(f"{meta_path}: not a valid SigMF recording ({str(err).splitlines()[0]})") from None
 
 
 EXPORT_KEYS = ("iq", "iq_length", "symbols", "no_eff", "seq", "image", "label", "snr_db", "snr_est_db", "cfo_hz",

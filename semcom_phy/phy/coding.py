@@ -14,6 +14,8 @@ import zlib
 
 import numpy as np
 
+from ..validation import check_bits, check_int, check_seed
+
 __all__ = [
     "CONSTRAINT_LENGTH",
     "NUM_TAIL_BITS",
@@ -87,10 +89,8 @@ def bits_to_bytes(bits) -> bytes:
         raise ValueError(f"bits must be one-dimensional, got shape {bits.shape}")
     if bits.shape[0] % 8:
         raise ValueError(f"bits length must be a multiple of 8, got {bits.shape[0]}")
-    if bits.size and not np.issubdtype(bits.dtype, np.integer) and bits.dtype != np.bool_:
-        raise ValueError(f"bits must be an integer array of 0/1 values, got dtype {bits.dtype}")
-    if bits.size and (bits.min() < 0 or bits.max() > 1):
-        raise ValueError("bits must contain only the values 0 and 1")
+    if bits.size:                                  # [] (float64 to numpy) packs to b""
+        bits = check_bits(bits)
     return np.packbits(bits.astype(np.uint8, copy=False)).tobytes()
 
 
@@ -134,19 +134,6 @@ def _taps(generator: int) -> np.ndarray:
                      if (generator >> (CONSTRAINT_LENGTH - 1 - d)) & 1])
 
 
-def _check_bits(bits, name: str = "bits") -> np.ndarray:
-    bits = np.asarray(bits)
-    if bits.dtype == np.bool_:
-        bits = bits.view(np.uint8)
-    elif not np.issubdtype(bits.dtype, np.integer):
-        raise ValueError(f"{name} must be an integer array of 0/1 values, got dtype {bits.dtype}")
-    if bits.ndim == 0:
-        raise ValueError(f"{name} must have at least one axis, got a scalar")
-    if bits.size and (bits.min() < 0 or bits.max() > 1):
-        raise ValueError(f"{name} must contain only the values 0 and 1")
-    return bits
-
-
 def conv_encode(bits) -> np.ndarray:
     """Rate-1/2, K=7 convolutional encoder of IEEE 802.11 (17.3.5.6), terminated.
 
@@ -164,7 +151,7 @@ def conv_encode(bits) -> np.ndarray:
         Per input bit ``t`` (tail included): ``coded[..., 2t]`` is the g0 (133) output
         "A", ``coded[..., 2t+1]`` the g1 (171) output "B".
     """
-    bits = _check_bits(bits)
+    bits = check_bits(bits)
     n = bits.shape[-1]
     lead = bits.shape[:-1]
     # u : [..., NUM_TAIL_BITS zeros (initial state) | n info bits | NUM_TAIL_BITS tail zeros]
@@ -224,9 +211,7 @@ def viterbi_decode(llr, num_bits: int) -> np.ndarray:
     bits : uint8 [..., num_bits]
         Decoded information bits.
     """
-    if isinstance(num_bits, (bool, np.bool_)) or not isinstance(num_bits, (int, np.integer)) \
-            or num_bits < 0:
-        raise ValueError(f"num_bits must be a non-negative integer, got {num_bits!r}")
+    num_bits = check_int(num_bits, "num_bits", 0)
     llr = np.asarray(llr)
     if llr.ndim == 0 or not (np.issubdtype(llr.dtype, np.floating)
                              or np.issubdtype(llr.dtype, np.integer)):
@@ -299,13 +284,6 @@ def _scrambler_period(seed: int) -> np.ndarray:
     return out
 
 
-def _check_seed(seed) -> int:
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) \
-            or not 1 <= seed <= 0x7F:
-        raise ValueError(f"seed must be an integer in [1, 127] (non-zero 7-bit state), got {seed!r}")
-    return int(seed)
-
-
 def scrambling_sequence(num_bits: int, seed: int = 0x5D) -> np.ndarray:
     """IEEE 802.11 (17.3.5.5) scrambling sequence, generator x^7 + x^4 + 1.
 
@@ -326,10 +304,8 @@ def scrambling_sequence(num_bits: int, seed: int = 0x5D) -> np.ndarray:
     -------
     sequence : uint8 [num_bits]
     """
-    seed = _check_seed(seed)
-    if isinstance(num_bits, (bool, np.bool_)) or not isinstance(num_bits, (int, np.integer)) \
-            or num_bits < 0:
-        raise ValueError(f"num_bits must be a non-negative integer, got {num_bits!r}")
+    seed = check_seed(seed, lo=1, hi=0x7F)
+    num_bits = check_int(num_bits, "num_bits", 0)
     return np.resize(_scrambler_period(seed), int(num_bits))
 
 
@@ -348,5 +324,5 @@ def scramble(bits, seed: int = 0x5D) -> np.ndarray:
     scrambled : uint8 [..., n]
         ``scramble(scramble(bits, seed), seed) == bits``.
     """
-    bits = _check_bits(bits)
+    bits = check_bits(bits)
     return (bits ^ scrambling_sequence(bits.shape[-1], seed)).astype(np.uint8, copy=False)

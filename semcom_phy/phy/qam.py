@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import check_bits
+
 __all__ = [
     "MODULATIONS",
     "bits_per_symbol",
@@ -109,17 +111,6 @@ def constellation(modulation: str) -> np.ndarray:
     return _CONSTELLATIONS[modulation].copy()
 
 
-def _check_bits(bits, name: str = "bits") -> np.ndarray:
-    bits = np.asarray(bits)
-    if bits.dtype == np.bool_:
-        return bits.view(np.uint8)
-    if not np.issubdtype(bits.dtype, np.integer):
-        raise ValueError(f"{name} must be an integer array of 0/1 values, got dtype {bits.dtype}")
-    if bits.size and (bits.min() < 0 or bits.max() > 1):
-        raise ValueError(f"{name} must contain only the values 0 and 1")
-    return bits
-
-
 def map_bits(bits, modulation: str) -> np.ndarray:
     """Map bits to constellation symbols.
 
@@ -143,9 +134,7 @@ def map_bits(bits, modulation: str) -> np.ndarray:
         not a multiple of ``k``.
     """
     k = bits_per_symbol(modulation)
-    bits = _check_bits(bits)
-    if bits.ndim == 0:
-        raise ValueError("bits must have at least one axis, got a scalar")
+    bits = check_bits(bits)
     if bits.shape[-1] % k:
         raise ValueError(
             f"bits last-axis length must be a multiple of bits_per_symbol({modulation!r})={k}, "

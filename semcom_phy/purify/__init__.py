@@ -1,23 +1,20 @@
 """Diffusion purification: noise schedules and the DDPM/DDIM scheduler, the denoisers, sender
 diffusion and receiver denoising (latent and image space), keyed symbol scrambling, and the
-defense switch of the link."""
+defense switch of the link.
 
-from .defense import DEFENSES, Defense, DefenseConfig, load_defense
-from .models import ImageUNet, ImageUNetConfig, LatentDenoiser, LatentDenoiserConfig
-from .purifier import (
-                       diffuse_image,
-                       diffuse_latent,
-                       match_noise,
-                       purify_image,
-                       purify_latent,
-                       receiver_step,
-                       reverse,
-                       to_complex,
-                       to_real,
-)
-from .schedule import NoiseSchedule, beta_schedule
-from .scramble import Scrambling
+The names below are imported on first use (PEP 562): ``from semcom_phy.purify import
+DefenseConfig`` imports no torch (:mod:`.config`); the models load with the first name that
+needs them."""
 
-__all__ = ["DEFENSES", "Defense", "DefenseConfig", "load_defense", "ImageUNet", "ImageUNetConfig", "LatentDenoiser",
-           "LatentDenoiserConfig", "diffuse_image", "diffuse_latent", "match_noise", "purify_image", "purify_latent",
-           "receiver_step", "reverse", "to_complex", "to_real", "NoiseSchedule", "beta_schedule", "Scrambling"]
+from .._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "DEFENSES": ".config", "DefenseConfig": ".config",
+    "Defense": ".defense", "load_defense": ".defense",
+    "ImageUNet": ".models", "ImageUNetConfig": ".models", "LatentDenoiser": ".models", "LatentDenoiserConfig": ".models",
+    "diffuse_image": ".purifier", "diffuse_latent": ".purifier", "match_noise": ".purifier",
+    "purify_image": ".purifier", "purify_latent": ".purifier", "receiver_step": ".purifier", "reverse": ".purifier",
+    "to_complex": ".purifier", "to_real": ".purifier",
+    "NoiseSchedule": ".schedule", "beta_schedule": ".schedule",
+    "Scrambling": ".scramble",
+})

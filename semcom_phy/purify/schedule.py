@@ -20,34 +20,16 @@ are validated, which costs one host sync per call on an accelerator.
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
+
+from ..validation import check_choice, check_number
 
 __all__ = ["KINDS", "MAX_BETA", "PREDICTIONS", "NoiseSchedule", "beta_schedule"]
 
 KINDS = ("linear", "cosine")
 PREDICTIONS = ("epsilon", "sample")
 MAX_BETA = 0.999   # cosine schedule clip (Nichol & Dhariwal 2021, section 3.2)
-
-
-def _check_number(name: str, value, lo: float | None = None, hi: float | None = None, *,
-                  lo_open: bool = False, hi_open: bool = False, integer: bool = False) -> None:
-    """Raise ``ValueError`` naming ``name`` unless ``value`` is a finite number in the range."""
-    if integer and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
-        raise ValueError(f"{name} = {value!r}: must be an integer")
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{name} = {value!r}: must be a finite number")
-    if (lo is not None and (value <= lo if lo_open else value < lo)) or \
-            (hi is not None and (value >= hi if hi_open else value > hi)):
-        allowed = (f"{'(' if lo_open else '['}{'-inf' if lo is None else f'{lo:g}'}, "
-                   f"{'inf' if hi is None else f'{hi:g}'}{')' if hi_open else ']'}")
-        raise ValueError(f"{name} = {value!r} is out of range: allowed {allowed}")
-
-
-def _check_choice(name: str, value, allowed: tuple[str, ...]) -> None:
-    if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{name} = {value!r} is not supported: allowed {', '.join(map(repr, allowed))}")
 
 
 def beta_schedule(kind: str, num_steps: int, beta_start: float = 1e-4, beta_end: float = 0.02,
@@ -59,13 +41,13 @@ def beta_schedule(kind: str, num_steps: int, beta_start: float = 1e-4, beta_end:
     ``f(t) = cos(((t / T) + s) / (1 + s) * pi / 2)^2``, ``betas[t] = 1 - ab(t+1) / ab(t)``
     clipped to at most ``MAX_BETA`` (so ``alphas_cumprod[t] = ab(t + 1)`` where unclipped).
     """
-    _check_choice("kind", kind, KINDS)
-    _check_number("num_steps", num_steps, 1, integer=True)
+    check_choice(kind, "kind", KINDS)
+    check_number(num_steps, "num_steps", 1, integer=True)
     if kind == "linear":
-        _check_number("beta_start", beta_start, 0.0, 1.0, lo_open=True, hi_open=True)
-        _check_number("beta_end", beta_end, beta_start, 1.0, hi_open=True)
+        check_number(beta_start, "beta_start", 0.0, 1.0, lo_open=True, hi_open=True)
+        check_number(beta_end, "beta_end", beta_start, 1.0, hi_open=True)
         return torch.linspace(beta_start, beta_end, num_steps, dtype=torch.float64)
-    _check_number("cosine_s", cosine_s, 0.0, 1.0)
+    check_number(cosine_s, "cosine_s", 0.0, 1.0)
     t = torch.arange(num_steps + 1, dtype=torch.float64) / num_steps
     f = torch.cos((t + cosine_s) / (1 + cosine_s) * (math.pi / 2)) ** 2
     ab = f / f[0]
@@ -93,7 +75,7 @@ class NoiseSchedule:
 
     def __init__(self, num_train_steps: int = 1000, kind: str = "linear", beta_start: float = 1e-4,
                  beta_end: float = 0.02, cosine_s: float = 0.008):
-        _check_number("num_train_steps", num_train_steps, 1, integer=True)
+        check_number(num_train_steps, "num_train_steps", 1, integer=True)
         self.betas = beta_schedule(kind, num_train_steps, beta_start, beta_end, cosine_s)
         self.num_train_steps = int(num_train_steps)
         self.kind = kind
@@ -125,7 +107,7 @@ class NoiseSchedule:
                 raise ValueError(f"{name} has values in [{int(t.min())}, {int(t.max())}], out of range: "
                                  f"allowed [-1, {hi}]")
             return t
-        _check_number(name, t, -1, hi, integer=True)
+        check_number(t, name, -1, hi, integer=True)
         return torch.tensor(int(t), dtype=torch.long, device=device)
 
     @staticmethod
@@ -208,16 +190,16 @@ class NoiseSchedule:
         t_start repeat values, and :meth:`step` with ``t == t_prev`` is the identity, so those
         items idle. Items with t_start = -1 stay -1 throughout.
         """
-        _check_number("num_steps", num_steps, 1, integer=True)
+        check_number(num_steps, "num_steps", 1, integer=True)
         n = self._steps(t_start, "t_start") + 1
         i = torch.arange(num_steps + 1, device=n.device).reshape((-1,) + (1,) * n.dim())
         return (2 * n * (num_steps - i) + num_steps) // (2 * num_steps) - 1
 
     def _x0_eps(self, model_output, sample, t, la, prediction, clip):
         """pred_x0 and eps float [B, ...] (identity pred_x0 = sample, eps = 0 where t = -1)."""
-        _check_choice("prediction", prediction, PREDICTIONS)
+        check_choice(prediction, "prediction", PREDICTIONS)
         if clip is not None:
-            _check_number("clip", clip, 0.0, lo_open=True)
+            check_number(clip, "clip", 0.0, lo_open=True)
         if model_output.shape != sample.shape:
             raise ValueError(f"model_output shape = {tuple(model_output.shape)}: must equal sample "
                              f"shape {tuple(sample.shape)}")
@@ -265,7 +247,7 @@ class NoiseSchedule:
         ``prev = sqrt(ab_prev) pred_x0 + sqrt(1 - ab_prev - sigma^2) eps + sigma z``;
         ``prev = sample`` exactly where t == t_prev (and pred_x0 = sample where t = -1).
         """
-        _check_number("eta", eta, 0.0, 1.0)
+        check_number(eta, "eta", 0.0, 1.0)
         if generator is not None and not isinstance(generator, torch.Generator):
             raise ValueError(f"generator = {generator!r}: must be a torch.Generator or None")
         dev = sample.device

@@ -33,7 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-KEY_BITS = 256
+from .config import KEY_BITS
+
 _DOMAIN = b"semcom_phy/scramble/v1"
 
 

@@ -1,8 +1,14 @@
-"""Semantic codec: JSCC encoder/decoder, classifier, power normalisation, shipped weights."""
+"""Semantic codec: JSCC encoder/decoder, classifier, power normalisation, shipped weights.
 
-from .codec import (Classifier, CodecConfig, Decoder, Encoder, SemanticCodec, channel_metrics, normalize_power,
-                    symbol_channel)
-from .weights import WEIGHTS_DIR, WeightsError, load_codec, pick_device, save_weights, sha256_file
+The names below are imported on first use (PEP 562): ``WEIGHTS_DIR`` (:mod:`.paths`) imports no
+torch; the codec and the weight loaders do."""
 
-__all__ = ["Classifier", "CodecConfig", "Decoder", "Encoder", "SemanticCodec", "channel_metrics", "normalize_power",
-           "symbol_channel", "WEIGHTS_DIR", "WeightsError", "load_codec", "pick_device", "save_weights", "sha256_file"]
+from .._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "Classifier": ".codec", "CodecConfig": ".codec", "Decoder": ".codec", "Encoder": ".codec",
+    "SemanticCodec": ".codec", "channel_metrics": ".codec", "normalize_power": ".codec", "symbol_channel": ".codec",
+    "WEIGHTS_DIR": ".paths",
+    "WeightsError": ".weights", "load_codec": ".weights", "pick_device": ".weights", "save_weights": ".weights",
+    "sha256_file": ".weights",
+})

@@ -15,8 +15,7 @@ from pathlib import Path
 import torch
 
 from .codec import CodecConfig, SemanticCodec
-
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+from .paths import WEIGHTS_DIR, add_training_options  # noqa: F401 (add_training_options: re-exported)
 
 
 class WeightsError(RuntimeError):
@@ -34,18 +33,6 @@ def pick_device(name: str = "auto", threads: int = 0) -> torch.device:
         raise ValueError("device 'cuda': no CUDA device is available (install a CUDA build of torch)")
     return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else
                         ("cpu" if name == "auto" else name))
-
-
-def add_training_options(ap) -> None:
-    """The options every training script takes: ``--seed``, ``--device``, ``--threads``, ``--limit``,
-    ``--data-dir`` and ``--out`` (an ``argparse.ArgumentParser``)."""
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    ap.add_argument("--limit", type=int, default=0,
-                    help="use only this many training (and at most this many test) images: smoke tests")
-    ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: Debian path)")
-    ap.add_argument("--out", type=Path, default=WEIGHTS_DIR)
 
 
 def training_device(ap, args) -> torch.device:
@@ -101,11 +88,45 @@ def load_model(manifest_path: str | Path, build, trainer: str, map_location="cpu
 
 
 def load_codec(manifest_path: str | Path | None = None, device: str | torch.device = "cpu") -> SemanticCodec:
-    """The trained codec (eval mode) from a manifest, by default the shipped ``codec.json``."""
-    manifest, codec = load_model(manifest_path or WEIGHTS_DIR / "codec.json",
-                                 lambda m: SemanticCodec(CodecConfig(**m["config"])), "scripts/train_codec.py", device)
+    """The trained codec (eval mode) from a manifest path or a shipped name (``"codec"``), by
+    default the shipped ``codec.json``; ``codec.sha256`` and ``codec.name`` (the manifest's stem)
+    name it in results and recordings."""
+    path = resolve_manifest(manifest_path or "codec")
+    manifest, codec = load_model(path, lambda m: SemanticCodec(CodecConfig(**m["config"])), "scripts/train_codec.py",
+                                 device)
     codec.sha256 = manifest["sha256"]          # names the codec whose symbols a latent denoiser knows
+    codec.name = path.stem
     return codec
+
+
+def resolve_manifest(name: str | Path) -> Path:
+    """A manifest path from a shipped weights name (``"codec"`` -> ``semcom_phy/weights/codec.json``)
+    or a path (anything with a ``.json`` suffix or a folder in it). WeightsError naming the shipped
+    weights when a name is not one of them."""
+    text = str(name)
+    if text.endswith(".json") or "/" in text or "\\" in text:
+        return Path(text)
+    path = WEIGHTS_DIR / f"{text}.json"
+    if not path.is_file():
+        names = sorted(p.stem for p in WEIGHTS_DIR.glob("*.json"))
+        raise WeightsError(f"weights {text!r}: not a shipped name ({', '.join(names)}) nor a manifest path")
+    return path
+
+
+def find_manifest(sha256: str, name: str | None = None, folder: str | Path | None = None) -> Path:
+    """The manifest in ``folder`` (default: the installed weights) whose weights have this SHA-256:
+    how a recording names its models, without a path. WeightsError naming the hash (and the name it
+    was recorded under) when none has it."""
+    folder = Path(folder or WEIGHTS_DIR)
+    candidates = sorted(folder.glob("*.json"), key=lambda p: p.stem != name)    # the recorded name first
+    for path in candidates:
+        try:
+            if json.loads(path.read_text()).get("sha256") == sha256:
+                return path
+        except (OSError, json.JSONDecodeError, AttributeError):
+            continue
+    raise WeightsError(f"no installed weights have SHA-256 {sha256} (recorded as {name!r}) in {folder}: install "
+                       "the semcom_phy version that made the recording, or copy its manifest and weights there")
 
 
 def run_record(script: str, args, argv, device, t0: float) -> dict:

@@ -1,7 +1,10 @@
-"""Transports: one protocol (send, receive, close) for the simulated channel, ZeroMQ/GNU Radio
-and PlutoSDR. ``import zmq`` / ``import adi`` happen inside their own modules."""
+"""Transports: one protocol (send, receive, drain, close) for the simulated channel, ZeroMQ/GNU
+Radio and PlutoSDR (factories by name: :mod:`semcom_phy.transports`). Nothing heavy is imported until used (``import zmq`` / ``import adi`` inside their own modules)."""
 
-from .base import Transport, as_iq
-from .sim import SimTransport
+from .._lazy import attach
 
-__all__ = ["Transport", "SimTransport", "as_iq"]
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "Transport": ".base", "as_iq": ".base", "SimTransport": ".sim",
+    "PlutoConfig": ".pluto", "PlutoError": ".pluto", "PlutoTransport": ".pluto",
+    "FlowgraphError": ".zmq", "ZmqTransport": ".zmq",
+})

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import OfdmConfig, _check_range
+from ..config import OfdmConfig
+from ..validation import check_bool, check_field
 from .base import Transport, as_iq
 
 DAC_FULL_SCALE = 2 ** 15             # int16 value of DAC full scale (12-bit DAC, MSB-aligned)
@@ -63,23 +64,20 @@ class PlutoConfig:
     ad9364: bool = False
 
     def __post_init__(self):
+        check_bool(self.ad9364, "ad9364", owner=self)
         (lo_min, lo_max), (bw_min, bw_max) = RANGES["ad9364" if self.ad9364 else "ad9363"]
         chip = "AD9364" if self.ad9364 else "AD9363 (set ad9364=True only for a Pluto re-flashed to AD9364 mode)"
         if not isinstance(self.uri, str) or not (self.uri or self.tx_uri and self.rx_uri):
             raise ValueError(f"PlutoConfig.uri = {self.uri!r}: give a URI such as 'ip:192.168.2.1' or 'usb:1.5.5' "
                              "(or both tx_uri and rx_uri)")
-        if not lo_min <= self.lo_hz <= lo_max:
-            raise ValueError(f"PlutoConfig.lo_hz = {self.lo_hz:g} is out of range: allowed [{lo_min:g}, {lo_max:g}] Hz "
-                             f"for the {chip}")
-        _check_range(self, "sample_rate_hz", 521e3, 61.44e6)
-        if not bw_min <= self.rf_bandwidth_hz <= bw_max:
-            raise ValueError(f"PlutoConfig.rf_bandwidth_hz = {self.rf_bandwidth_hz:g} is out of range: allowed "
-                             f"[{bw_min:g}, {bw_max:g}] Hz for the {chip}")
-        _check_range(self, "rx_gain_db", -3.0, 71.0)
-        _check_range(self, "tx_attenuation_db", 0.0, 89.75)
-        _check_range(self, "tx_peak_dbfs", -40.0, 0.0)
-        _check_range(self, "rx_buffer_size", 1024, 1 << 24, integer=True)
-        _check_range(self, "kernel_buffers", 1, 64, integer=True)
+        check_field(self, "lo_hz", lo_min, lo_max, unit=f"Hz for the {chip}", fmt="g")
+        check_field(self, "sample_rate_hz", 521e3, 61.44e6, unit="Hz", fmt="g")
+        check_field(self, "rf_bandwidth_hz", bw_min, bw_max, unit=f"Hz for the {chip}", fmt="g")
+        check_field(self, "rx_gain_db", -3.0, 71.0)
+        check_field(self, "tx_attenuation_db", 0.0, 89.75)
+        check_field(self, "tx_peak_dbfs", -40.0, 0.0)
+        check_field(self, "rx_buffer_size", 1024, 1 << 24, integer=True)
+        check_field(self, "kernel_buffers", 1, 64, integer=True)
         if self.sample_rate_hz > USB2_RELIABLE_SPS:
             warnings.warn(f"PlutoConfig.sample_rate_hz = {self.sample_rate_hz:g}: USB 2.0 streams about "
                           f"{USB2_RELIABLE_SPS / 1e6:g} MSPS without drops; expect lost samples above it "
@@ -288,7 +286,7 @@ def open_pluto(cfg: PlutoConfig, ofdm: OfdmConfig, seed: int = 0) -> PlutoTransp
 
 
 def pluto_flowgraph(cfg: PlutoConfig, ofdm: OfdmConfig, python: str | None = None):
-    """The radios through GNU Radio's gr-iio instead of pyadi-iio: ``flowgraphs/pluto_txrx.py``
+    """The radios through GNU Radio's gr-iio instead of pyadi-iio: ``semcom_phy/flowgraphs/pluto_txrx.py``
     behind a streaming :class:`~semcom_phy.transport.zmq.ZmqTransport` (TX at ``tx_peak_dbfs`` plus
     a 10 dB PAPR allowance of the radio sink's +-1.0 full scale; ``drain`` collects the burst's air
     time plus half a second). A flowgraph that finds no radio exits before it is ready: the error

@@ -77,7 +77,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..channel.impairments import INTERP_HALF_WIDTH_SAMPLES, _interp_at
-from ..config import _check_range
+from ..validation import check_bool, check_number, check_optional
 
 ADC_FULL_SCALE = 2048                # 12-bit codes: rx() I and Q lie in [-2048, 2047]
 DAC_FULL_SCALE = 2048                # 12-bit DAC code = int16 >> 4 (int16 full scale 2**15)
@@ -124,12 +124,6 @@ def _as_float(value) -> float:
     return value
 
 
-def _check_optional(obj, name: str, lo: float, hi: float) -> None:
-    """``obj.<name>`` is None (off) or a finite number in [lo, hi] (ValueError naming it)."""
-    if getattr(obj, name) is not None:
-        _check_range(obj, name, lo, hi)
-
-
 class _Tx:
     """One TX buffer on the air: normalised samples ``data`` (complex128 [N], DAC full scale 1)
     played from air time ``start`` at ``rate`` samples per air sample (its radio's sample clock),
@@ -163,13 +157,9 @@ class VirtualAir:
         if isinstance(delay_samples, bool) or not isinstance(delay_samples, (int, float, np.integer, np.floating)) \
                 or not (math.isfinite(delay_samples) and int(delay_samples) == delay_samples >= 0):
             raise ValueError(f"VirtualAir.delay_samples = {delay_samples!r}: allowed a whole number of samples >= 0")
-        if not isinstance(sample_clock_offset, bool):
-            raise ValueError(f"VirtualAir.sample_clock_offset = {sample_clock_offset!r}: allowed True or False")
-        self.path_loss_db, self.noise_floor_dbfs = path_loss_db, noise_floor_dbfs
-        _check_range(self, "path_loss_db", 0.0, 200.0)
-        _check_range(self, "noise_floor_dbfs", -200.0, 0.0)
-        self.path_loss_db = float(path_loss_db)
-        self.noise_floor_dbfs = float(noise_floor_dbfs)
+        check_bool(sample_clock_offset, "sample_clock_offset", owner=self)
+        self.path_loss_db = check_number(path_loss_db, "path_loss_db", 0.0, 200.0, owner=self)
+        self.noise_floor_dbfs = check_number(noise_floor_dbfs, "noise_floor_dbfs", -200.0, 0.0, owner=self)
         self.delay_samples = int(delay_samples)
         self.sample_clock_offset = sample_clock_offset
         self.rng = rng if rng is not None else np.random.default_rng(seed)
@@ -323,15 +313,13 @@ class VirtualPluto:
                  xo_ppm: float = 0.0, ad9364: bool = False, rx_dc_dbfs: float | None = None,
                  tx_lo_leakage_dbfs: float | None = None, overflow_probability: float = 0.0,
                  seed: int = 0):
-        self.xo_ppm, self.rx_dc_dbfs, self.tx_lo_leakage_dbfs = xo_ppm, rx_dc_dbfs, tx_lo_leakage_dbfs
-        self.overflow_probability = overflow_probability   # as given, for the checks' messages
-        _check_range(self, "xo_ppm", *XO_PPM_RANGE)
-        _check_optional(self, "rx_dc_dbfs", *DC_DBFS_RANGE)
-        _check_optional(self, "tx_lo_leakage_dbfs", *DC_DBFS_RANGE)
-        _check_range(self, "overflow_probability", 0.0, OVERFLOW_PROBABILITY_MAX)
+        self.xo_ppm = check_number(xo_ppm, "xo_ppm", *XO_PPM_RANGE, owner=self)
+        self.rx_dc_dbfs = check_optional(rx_dc_dbfs, "rx_dc_dbfs", *DC_DBFS_RANGE, owner=self)
+        self.tx_lo_leakage_dbfs = check_optional(tx_lo_leakage_dbfs, "tx_lo_leakage_dbfs", *DC_DBFS_RANGE, owner=self)
+        self.overflow_probability = check_number(overflow_probability, "overflow_probability", 0.0,
+                                                 OVERFLOW_PROBABILITY_MAX, owner=self)
         self.uri = uri
         self.air = air if air is not None else VirtualAir(seed=seed)
-        self.xo_ppm, self.overflow_probability = float(xo_ppm), float(overflow_probability)
         self.ad9364 = bool(ad9364)
         self._rng = np.random.default_rng(seed)
         self._hw_rng = np.random.default_rng((seed, 1))   # DC and leakage phases, then overflows

@@ -30,9 +30,10 @@ import numpy as np
 
 from ..channel import noise_variance
 from ..config import ChannelConfig, OfdmConfig
+from ..resources import flowgraph_dir
 from .base import Transport, as_iq
 
-FLOWGRAPH_DIR = Path(__file__).resolve().parents[2] / "flowgraphs"
+FLOWGRAPH_DIR = flowgraph_dir()             # semcom_phy/flowgraphs, shipped as package data
 GR_PYTHON = "/usr/bin/python3"
 READY_PROMPT = b"Press Enter to quit"
 
@@ -71,7 +72,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 class Flowgraph:
-    """A generated GNU Radio flowgraph (``flowgraphs/<name>.py``) as a child process.
+    """A generated GNU Radio flowgraph (``semcom_phy/flowgraphs/<name>.py``) as a child process.
 
     ``params``: flowgraph parameters by id (``noise_voltage=0.1`` becomes ``--noise-voltage=0.1``,
     GRC's spelling). The process runs in its own session (its PID names its process group), its
@@ -361,7 +362,7 @@ def channel_emulator_params(cfg: ChannelConfig, ofdm: OfdmConfig, seed: int = 0,
 
 def channel_emulator(cfg: ChannelConfig, ofdm: OfdmConfig, seed: int = 0, python: str = GR_PYTHON,
                      **kwargs) -> ZmqTransport:
-    """A :class:`ZmqTransport` through a freshly started ``flowgraphs/channel_emulator.py`` that
+    """A :class:`ZmqTransport` through a freshly started ``semcom_phy/flowgraphs/channel_emulator.py`` that
     models ``cfg`` (:func:`channel_emulator_params`), on free local ports. Close it to stop the
     flowgraph."""
     params, _ = channel_emulator_params(cfg, ofdm, seed)

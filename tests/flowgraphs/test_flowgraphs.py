@@ -1,9 +1,10 @@
-"""GNU Radio flowgraphs in flowgraphs/: they compile, their generated Python is committed, and the
-channel emulator really moves IQ samples over ZeroMQ.
+"""GNU Radio flowgraphs in semcom_phy/flowgraphs/: they compile, their generated Python is committed,
+and the channel emulator really moves IQ samples over ZeroMQ.
 
 GNU Radio only imports under Debian's /usr/bin/python3, never under the project's .venv, so
-everything GNU Radio does here runs in a subprocess (`grcc`, `/usr/bin/python3 flowgraphs/X.py`);
-this process only speaks ZeroMQ to it with pyzmq. See flowgraphs/README.md.
+everything GNU Radio does here runs in a subprocess (`grcc`,
+`/usr/bin/python3 semcom_phy/flowgraphs/X.py`); this process only speaks ZeroMQ to it with pyzmq.
+See semcom_phy/flowgraphs/README.md.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ zmq = pytest.importorskip("zmq")
 from semcom_phy.transport.zmq import GR_PYTHON, Flowgraph, free_tcp_address, gnuradio_available  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
-FLOWGRAPH_DIR = REPO / "flowgraphs"
+FLOWGRAPH_DIR = REPO / "semcom_phy" / "flowgraphs"   # semcom_phy.resources.flowgraph_dir() in a checkout
 SKIP_REASON = "GNU Radio not installed: apt-get install gnuradio (make setup does)"
 
 # Every flowgraph and the command-line options its generated argparse must offer.
@@ -83,14 +84,16 @@ def test_grc_compiles_to_committed_python(name, compiled_dir):
     generated = compiled_dir / f"{name}.py"
     committed = FLOWGRAPH_DIR / f"{name}.py"
     assert generated.is_file(), f"grcc wrote no {generated.name}"
-    assert committed.is_file(), f"{committed} missing: run grcc flowgraphs/{name}.grc -o flowgraphs"
+    assert committed.is_file(), (f"{committed} missing: run "
+                                 f"grcc semcom_phy/flowgraphs/{name}.grc -o semcom_phy/flowgraphs")
     new, old = generated.read_bytes(), committed.read_bytes()
     if new != old:
         diff = "".join(difflib.unified_diff(
             old.decode(errors="replace").splitlines(True), new.decode(errors="replace").splitlines(True),
-            f"flowgraphs/{name}.py (committed)", f"grcc flowgraphs/{name}.grc (fresh)"))
-        pytest.fail(f"flowgraphs/{name}.py is not grcc's output; regenerate it with "
-                    f"`grcc flowgraphs/{name}.grc -o flowgraphs` (never edit it by hand):\n{diff[:4000]}")
+            f"semcom_phy/flowgraphs/{name}.py (committed)", f"grcc semcom_phy/flowgraphs/{name}.grc (fresh)"))
+        pytest.fail(f"semcom_phy/flowgraphs/{name}.py is not grcc's output; regenerate it with "
+                    f"`grcc semcom_phy/flowgraphs/{name}.grc -o semcom_phy/flowgraphs` "
+                    f"(never edit it by hand):\n{diff[:4000]}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -116,8 +119,8 @@ def test_help_lists_every_parameter(name, tmp_path):
 
 @contextlib.contextmanager
 def channel_emulator(**params):
-    """Run flowgraphs/channel_emulator.py with ``params`` (GRC parameter ids) through the project's
-    process manager; yield (flowgraph, push, pull) once its prompt is out. Our PUSH binds the
+    """Run semcom_phy/flowgraphs/channel_emulator.py with ``params`` (GRC parameter ids) through the
+    project's process manager; yield (flowgraph, push, pull) once its prompt is out. Our PUSH binds the
     emulator's rx_address (its PULL source connects), our PULL connects to its tx_address (its
     PUSH sink binds). Whatever happens, the process is gone afterwards."""
     ctx = zmq.Context()

@@ -30,14 +30,18 @@ def test_short_loopback_writes_the_contracted_results(run_script, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--num-images", "0"], "--num-images 0: allowed 1..10000"),
-    (["--snr", "500"], "--snr 500: allowed -30..100 dB"),
+    (["--num-images", "0"], "argument --num-images: LoopbackConfig.num_images = 0 is out of range: allowed [1, 10000]"),
+    (["--snr", "500"], "argument --snr: LoopbackConfig.snr_db = 500.0 is out of range: allowed [-30, 100]"),
+    (["--config", "/nonexistent.yaml"], "--config /nonexistent.yaml: cannot read it"),
+    (["--seed", "-1"], "argument --seed: LoopbackConfig.seed = -1 is out of range"),
+    (["--weights", "nosuch"], "weights 'nosuch': not a shipped name"),
     (["--channel", "moon"], "invalid choice: 'moon'"),
     (["--data-dir", "/nonexistent"], "apt-get install dataset-fashion-mnist"),
     (["--defense", "latent", "--votes", "3"], "votes = 3: more than one vote needs stochastic=True"),
     (["--defense", "latent", "--nfe", "0"], "nfe = 0"),
     (["--attack", "air", "--psr-db", "40"], "AttackConfig.psr_db = 40.0 is out of range: allowed [-60, 20]"),
-    (["--max-inferred", "-1"], "ModemConfig.max_inferred_frames = -1 is out of range: allowed [0, 1024]"),
+    (["--max-inferred", "-1"], "argument --max-inferred: ModemConfig.max_inferred_frames = -1 is out of range: "
+                               "allowed [0, 1024]"),
     (["--scramble", "--key", "0xZZ"], "argument --key: '0xZZ' is not an integer (decimal, or hex with 0x)"),
     (["--scramble", "--key", "-5"], "DefenseConfig.key = -5: must be an integer in [0, 2^256)"),
 ])
@@ -54,7 +58,7 @@ def test_loopback_with_each_defense(run_script, defense, tmp_path):
                      "--json", str(tmp_path / "r.json"), "--no-plot")
     assert res.returncode == 0, res.stderr
     doc = json.loads((tmp_path / "r.json").read_text())
-    assert doc["config"]["defense"]["defense"] == defense
+    assert doc["config"]["link"]["defense"]["defense"] == defense
     row = doc["results"][0]
     assert row["frames_received"] == 8 and row["psnr_db"] > 16
 
@@ -65,7 +69,7 @@ def test_an_attack_on_a_voting_defense_is_crafted_on_its_one_vote_pipeline(run_s
                      "--json", str(tmp_path / "r.json"), "--no-plot")
     assert res.returncode == 0, res.stderr
     doc = json.loads((tmp_path / "r.json").read_text())
-    assert doc["config"]["defense"]["votes"] == 2 and doc["results"][0]["frames_received"] == 8
+    assert doc["config"]["link"]["defense"]["votes"] == 2 and doc["results"][0]["frames_received"] == 8
 
 
 def test_scrambling_defeats_the_air_attack_on_the_ofdm_link(run_script, tmp_path):
@@ -75,7 +79,7 @@ def test_scrambling_defeats_the_air_attack_on_the_ofdm_link(run_script, tmp_path
                          "--out", str(tmp_path / "runs"), "--json", str(tmp_path / "r.json"), "--no-plot", *extra)
         assert res.returncode == 0, res.stderr
         doc = json.loads((tmp_path / "r.json").read_text())
-        assert doc["config"]["defense"]["scramble"] == bool(extra)
+        assert doc["config"]["link"]["defense"]["scramble"] == bool(extra)
         acc[bool(extra)] = doc["results"][0]["accuracy"]
     assert acc[False] < 0.5 and acc[True] > acc[False] + 0.3
 
@@ -93,7 +97,7 @@ def test_loopback_through_gnu_radio_reports_like_the_simulated_link(run_script, 
                      "--no-plot")
     assert res.returncode == 0, res.stderr
     doc = json.loads((tmp_path / "r.json").read_text())
-    params = doc["config"]["flowgraph"]["params"]["15"]
+    params = doc["run"]["flowgraph"]["params"]["15"]
     assert params["taps_profile"] == "three_tap" and params["fading"] == 1 and params["epsilon"] != 1.0
     row = doc["results"][0]
     assert row["num_images"] == 32 and row["frames_received"] >= 28 and row["accuracy"] > 0.6
@@ -110,7 +114,7 @@ def test_loopback_over_virtual_plutos_measures_snr_and_cfo(run_script, tmp_path)
     assert row["frames_received"] == 32 and row["accuracy"] > 0.8
     assert row["snr_db"] == pytest.approx(row["snr_est_db"], abs=0.01)            # over the air: as measured
     assert abs(row["cfo_est_hz"] - 48e3) < 500                                     # 20 ppm at 2.4 GHz
-    assert doc["config"]["radio"]["tx_uri"] == "virtual:a" and doc["config"]["radio"]["tx_burst"]["clip_rate"] == 0
+    assert doc["config"]["transport"]["radio"]["tx_uri"] == "virtual:a" and doc["run"]["radio"]["tx_burst"]["clip_rate"] == 0
     assert "CFO 48" in res.stdout
 
 

@@ -13,7 +13,7 @@ def test_ota_runs_the_loopback_from_a_preset_and_options_win_over_it(run_script,
                "--out", str(tmp_path), "--json", str(tmp_path / "r.json"), "--no-plot")
     assert res.returncode == 0, res.stderr
     doc = json.loads((tmp_path / "r.json").read_text())
-    radio = doc["config"]["radio"]
+    radio = doc["config"]["transport"]["radio"]
     assert (radio["tx_uri"], radio["lo_hz"], radio["tx_attenuation_db"]) == ("virtual:a", 2.44e9, 20.0)
     assert doc["results"][0]["frames_received"] == 16
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from semcom_phy.data.fashion_mnist import DEFAULT_ROOT
+from semcom_phy.experiments import config as C
 
 pytestmark = pytest.mark.skipif(not DEFAULT_ROOT.exists(), reason="Debian package dataset-fashion-mnist not installed")
 
@@ -33,6 +34,15 @@ def test_replay_of_a_recorded_run_reproduces_its_numbers_and_damage_is_refused(r
     assert res.returncode == 0, res.stdout + res.stderr
     meta = json.loads((data / "sim_multipath_15dB_air-10dB-rx.sigmf-meta").read_text())
     assert {(a["semcom:attack"], a["semcom:psr_db"], a["semcom:steps"]) for a in meta["annotations"]} == {("air", -10.0, 10)}
+    collection = json.loads((data / "data.sigmf-collection").read_text())["collection"]
+    assert sorted(st["name"] for st in collection["core:streams"]) == sorted(Path(m).stem for m in metas)
+    for m in metas:                                       # portable: no machine path in any metadata
+        text = Path(m).read_text()
+        assert str(tmp_path) not in text and "/tmp" not in text and "/work" not in text and "manifest" not in text
+    moved = tmp_path / "elsewhere" / "dataset"            # the dataset moved: it replays all the same
+    moved.parent.mkdir()
+    data.rename(moved)
+    data = moved
     res = run_script("scripts/replay.py",
                      str(data), "--json", str(tmp_path / "replay.json"), "--export", str(tmp_path / "f.npz"))
     assert res.returncode == 0, res.stderr
@@ -68,7 +78,15 @@ def test_replay_repeats_a_stochastic_scrambled_defense_draw_for_draw(run_script,
                      "--defense", "latent", "--stochastic", "--votes", "3", "--scramble", "--key", "0x5ec",
                      "--no-plot", "--json", str(tmp_path / "live.json"))
     assert res.returncode == 0, res.stderr
-    res = run_script("scripts/replay.py", str(data), "--json", str(tmp_path / "replay.json"))
+    for meta in data.glob("*.sigmf-meta"):                # the key is never written, its fingerprint is
+        text = meta.read_text()
+        assert "1516" not in text and "5ec" not in text.replace(C.key_fingerprint(0x5EC), "")
+        assert C.key_fingerprint(0x5EC) in text
+    res = run_script("scripts/replay.py", str(data))
+    assert res.returncode == 2 and "give the key (--key)" in res.stderr and "Traceback" not in res.stderr
+    res = run_script("scripts/replay.py", str(data), "--key", "0x5ed")
+    assert res.returncode == 2 and "does not match the key fingerprint" in res.stderr
+    res = run_script("scripts/replay.py", str(data), "--key", "0x5ec", "--json", str(tmp_path / "replay.json"))
     assert res.returncode == 0, res.stderr
     live = json.loads((tmp_path / "live.json").read_text())["results"]
     again = json.loads((tmp_path / "replay.json").read_text())["results"]

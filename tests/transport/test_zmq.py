@@ -1,5 +1,5 @@
-"""The ZeroMQ transport through a real GNU Radio flowgraph (flowgraphs/channel_emulator.py under
-Debian's Python): the transport contract, the link through GNU Radio's channel blocks, and the
+"""The ZeroMQ transport through a real GNU Radio flowgraph (semcom_phy/flowgraphs/channel_emulator.py
+under Debian's Python): the transport contract, the link through GNU Radio's channel blocks, and the
 failures a user meets (GNU Radio missing, a port taken, a dead flowgraph, a silent peer)."""
 
 import os

@@ -1,0 +1,151 @@
+"""Command-line options generated from the experiment configs.
+
+An :class:`Option` binds a flag to a dotted path of a config tree (``--nfe`` ->
+``link.defense.nfe``); its type, default and ``(default ...)`` help come from the config's own
+field, so the options cannot drift from the config. :func:`resolve` builds the config in three
+layers: the config's defaults, then ``--config FILE.yaml`` (any subset of the fields, or a
+``config.yaml`` a run wrote beside its results), then the options given on the command line.
+Invalid values are reported by the parser (exit 2) before any work starts.
+
+Imports neither torch nor GNU Radio (``--help`` answers at once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from . import config as C
+
+
+@dataclass(frozen=True)
+class Option:
+    """One flag bound to ``path`` in a config tree. ``type`` parses one value (default: from the
+    field's type); tuple fields take one or more values; booleans get ``--flag/--no-flag``."""
+
+    flag: str
+    path: str
+    help: str
+    metavar: str | None = None
+    type: Callable[[str], Any] | None = None
+    choices: tuple | None = None
+    group: str | None = None
+
+
+def key_int(text: str) -> int:
+    """``--key``: a decimal or 0x-hex integer."""
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer (decimal, or hex with 0x)") from None
+
+
+def _leaf_hint(cls, path: str):
+    """The type hint of the field at ``path`` of dataclass ``cls``."""
+    *parents, leaf = path.split(".")
+    for part in parents:
+        cls = C._dataclass_of(typing.get_type_hints(cls)[part])
+    return typing.get_type_hints(cls)[leaf]
+
+
+def _scalar(hint) -> type:
+    """The scalar type of a hint: ``int``, ``float``, ``str``, ``bool`` (``X | None`` and
+    ``tuple[X, ...]`` unwrapped)."""
+    args = [a for a in typing.get_args(hint) if a is not type(None) and a is not Ellipsis]
+    if typing.get_origin(hint) is None:
+        return hint
+    return _scalar(args[0])
+
+
+def _show(value) -> str:
+    if isinstance(value, tuple):
+        return " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "none" if value is None else str(value)
+
+
+def add_options(ap: argparse.ArgumentParser, options: tuple[Option, ...], cls, defaults=None) -> None:
+    """Add ``options`` (paths into dataclass ``cls``) to ``ap``; ``defaults``: the instance whose
+    values the help shows (default ``cls()``). Values not given stay unset (``argparse.SUPPRESS``)
+    so that a ``--config`` file is not overridden by defaults."""
+    defaults = defaults if defaults is not None else cls()
+    groups: dict[str | None, Any] = {None: ap}
+    for opt in options:
+        target = groups.get(opt.group) or groups.setdefault(opt.group, ap.add_argument_group(opt.group))
+        hint = _leaf_hint(cls, opt.path)
+        default = C.get_path(defaults, opt.path)
+        kind = _scalar(hint)
+        help_text = f"{opt.help} (default {_show(default)})" if default is not None or kind is not bool else opt.help
+        kw: dict[str, Any] = {"dest": opt.path, "default": argparse.SUPPRESS, "help": help_text}
+        if kind is bool:
+            target.add_argument(opt.flag, action=argparse.BooleanOptionalAction, **kw)
+            continue
+        kw["type"] = opt.type or kind
+        if opt.choices is not None:
+            kw["choices"] = opt.choices
+        if opt.metavar:
+            kw["metavar"] = opt.metavar
+        if typing.get_origin(hint) is tuple:
+            kw["nargs"] = "+"
+        target.add_argument(opt.flag, **kw)
+
+
+def add_config_option(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--config", type=Path, default=None, metavar="FILE.yaml",
+                    help="start from this config (any subset of the fields, or a run's config.yaml); "
+                         "options given here override it")
+
+
+def given(args: argparse.Namespace, options: tuple[Option, ...]) -> dict[str, Any]:
+    """The config paths the command line set, with their values."""
+    return {o.path: getattr(args, o.path) for o in options if hasattr(args, o.path)}
+
+
+def resolve(ap: argparse.ArgumentParser, args: argparse.Namespace, options: tuple[Option, ...], cls,
+            prefix: str = "", base: dict | None = None):
+    """The config of a command: ``cls`` defaults <- ``base`` (e.g. a hardware preset) <-
+    ``args.config`` <- the options given. A validation error (or a stored key fingerprint without
+    its key) becomes the parser's error (exit 2). ``prefix``: the path of the options' root inside
+    ``cls`` (e.g. ``loopback.``)."""
+    values: dict[str, Any] = {}
+    try:
+        data = merge(base or {}, C.read_yaml(args.config) if getattr(args, "config", None) else {})
+        values = given(args, options)
+        for path, value in values.items():
+            set_path(data, prefix + path, list(value) if isinstance(value, tuple) else value)
+        return C.load(cls, data)
+    except ValueError as err:
+        flags = [o.flag for o in options if o.path in values and f".{o.path.rsplit('.', 1)[-1]} = " in str(err)]
+        ap.error(f"argument {flags[0]}: {err}" if len(flags) == 1 else str(err))
+
+
+def merge(low: dict, high: dict) -> dict:
+    """``high`` over ``low``, mapping by mapping (a new dict; neither is changed)."""
+    out = dict(low)
+    for k, v in high.items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def set_path(data: dict, path: str, value) -> None:
+    """``data["a"]["b"]["c"] = value`` for ``path`` ``"a.b.c"``, making the dicts on the way."""
+    *parents, leaf = path.split(".")
+    for part in parents:
+        child = data.get(part)
+        if not isinstance(child, dict):
+            child = data[part] = {}
+        data = child
+    data[leaf] = value
+
+
+def unbound_paths(options: tuple[Option, ...], cls, prefix: str = "") -> list[str]:
+    """The leaf paths of ``cls`` no option sets (they are set through ``--config``)."""
+    bound = {prefix + o.path for o in options}
+    return [p for p in C.leaf_paths(cls) if p not in bound]
+
+
+__all__ = ["Option", "add_config_option", "add_options", "given", "key_int", "merge", "resolve", "set_path", "unbound_paths"]

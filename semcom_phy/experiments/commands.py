@@ -1,0 +1,390 @@
+"""The experiments' command lines: ``scripts/loopback.py``, ``record.py``, ``ota.py``,
+``replay.py`` and ``compare.py`` are these functions (also ``python -m semcom_phy <command>``).
+
+Options come from the configs (:mod:`.cli`); every command takes ``--config FILE.yaml`` and
+writes the resolved config beside its results. Errors a user can act on end the command with one
+``error: ...`` line and exit status 2; nothing heavy (torch, GNU Radio) is imported before the
+options are checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import config as C
+from .cli import Option, add_config_option, add_options, key_int, resolve
+
+LOOPBACK_HELP = """Semantic loopback: Fashion-MNIST test images through the OFDM link and back, by SNR.
+
+Each image is encoded into k complex symbols (the shipped codec), framed, sent through the link,
+found and equalised by the stream receiver, decoded and classified.
+
+--link sim (default) runs the simulated channel in this process; --link gnuradio streams the IQ
+over ZeroMQ through GNU Radio's channel blocks (the channel_emulator flowgraph under Debian's
+Python, one flowgraph per SNR, modelling the --channel profile as closely as GNU Radio can);
+--link pluto / pluto-gnuradio use PlutoSDR radios (one run at the SNR the air gives).
+
+--defense: receiver (latent denoising at the receiver only), latent (symbols diffused at the
+sender to --sender-step, denoised at the receiver from the step that matches sender plus channel
+noise), image (the image diffused before the encoder, purified by the image denoiser from
+--image-step before the classifier), median (a 3x3 median filter before the classifier),
+advtrain (the codec adversarially trained against image and air attacks) or advtrain_t1
+(against image attacks only). --scramble adds keyed symbol scrambling to any of them (a secret
+per-image permutation and phase rotation with the pre-shared --key, undone at the receiver).
+
+--attack: an adversary crafted before each run against the link's own defense at the run's SNR
+(white box): jamming, air (per-image PGD on the transmitted symbols) or universal at --psr-db,
+or pgd on the source images at L-inf --eps. Metrics stay measured against the clean images.
+
+--interleave G spreads each image's symbols over G frames. An image none of whose symbols come
+back is counted as lost (blank image, wrong class) and stays in every average.
+
+Prints a table (SNR, frames received/sent, images lost, accuracy, PSNR, SSIM, EVM after ZF and
+MMSE scaling) and writes <out>/<run>/: config.yaml (the resolved config: --config takes it back),
+results.json, images.png and curves.png.
+"""
+
+RADIO = "radio (--link pluto, pluto-gnuradio)"
+LOOPBACK_OPTIONS = (
+    Option("--link", "transport.kind", "transport: sim (the simulated channel in this process), gnuradio (GNU "
+           "Radio's channel_model over ZeroMQ), pluto (PlutoSDR radios via pyadi-iio) or pluto-gnuradio (via gr-iio)",
+           choices=C.LINKS),
+    Option("--channel", "transport.channel", "channel profile: awgn, fading (flat Rayleigh), multipath (TDL + CFO, "
+           "SFO, phase noise)", choices=("awgn", "fading", "multipath")),
+    Option("--snr", "snr_db", "SNR points, Es/N0 per data resource element", metavar="DB"),
+    Option("--num-images", "num_images", f"test images per SNR (1..{C.MAX_IMAGES})"),
+    Option("--seed", "seed", "seed of the image choice, the channel and the defense's draws"),
+    Option("--weights", "link.codec", "codec: a shipped weights name or a manifest path", metavar="NAME|FILE"),
+    Option("--data-dir", "data_dir", "Fashion-MNIST folder (default: the Debian package's)", metavar="DIR"),
+    Option("--device", "device", "torch device", choices=C.DEVICES),
+    Option("--interleave", "link.interleave", "spread each image's symbols over G frames (1: one image per frame)",
+           metavar="G"),
+    Option("--max-inferred", "link.modem.max_inferred_frames", "frames decoded where the train of frames puts them "
+           "when their own preamble or header is lost, at most N in a row (0: off)", metavar="N"),
+    Option("--record", "record", "record each run's TX and RX IQ as SigMF in DIR "
+           "(<link>_<channel>_<snr>-tx/-rx), one annotation per frame; scripts/replay.py decodes them", metavar="DIR"),
+    Option("--uri", "transport.radio.uri", "the Pluto for TX and RX, a cable loopback ('virtual': the virtual Pluto)",
+           group=RADIO),
+    Option("--tx-uri", "transport.radio.tx_uri", "two radios: the transmitter (virtual:NAME for a virtual one)",
+           group=RADIO),
+    Option("--rx-uri", "transport.radio.rx_uri", "two radios: the receiver", group=RADIO),
+    Option("--lo-hz", "transport.radio.lo_hz", "carrier frequency", group=RADIO),
+    Option("--rx-gain-db", "transport.radio.rx_gain_db", "manual RX gain", group=RADIO),
+    Option("--tx-attenuation-db", "transport.radio.tx_attenuation_db", "TX attenuation, 0 = full power", group=RADIO),
+    Option("--defense", "link.defense.defense", "the defense", choices=("none", "receiver", "latent", "image",
+                                                                         "median", "advtrain", "advtrain_t1"),
+           group="defense"),
+    Option("--sender-step", "link.defense.sender_step", "sender diffusion step t_s of the latent and image defenses",
+           group="defense"),
+    Option("--image-step", "link.defense.image_step", "image defense: the step t* the receiver diffuses the decoded "
+           "image to before the image denoiser (-1: the sender step)", group="defense"),
+    Option("--nfe", "link.defense.nfe", "denoiser evaluations per purification", group="defense"),
+    Option("--stochastic", "link.defense.stochastic", "stochastic (DDPM-like) instead of deterministic (DDIM) "
+           "sampling", group="defense"),
+    Option("--votes", "link.defense.votes", "purifications per image, majority vote (needs --stochastic)",
+           group="defense"),
+    Option("--bf16", "link.defense.bf16", "run the denoiser under bfloat16 autocast (for GPUs)", group="defense"),
+    Option("--scramble", "link.defense.scramble", "keyed symbol scrambling on top of the defense (against air "
+           "perturbations)", group="defense"),
+    Option("--key", "link.defense.key", "the scrambling's pre-shared key, an integer below 2^256, decimal or 0x-hex "
+           "(0 is a testbed key; results and recordings store only its fingerprint)", metavar="INT", type=key_int,
+           group="defense"),
+    Option("--attack", "attack.attack", "adversary crafted against the link before each run: jamming, air, universal "
+           "(on the transmitted symbols, at --psr-db) or pgd (on the source images, at --eps)",
+           choices=("none", "jamming", "air", "universal", "pgd"), group="attack"),
+    Option("--psr-db", "attack.psr_db", "perturbation-to-signal ratio of the air attacks", group="attack"),
+    Option("--eps", "attack.eps", "L-inf budget of pgd on [0, 1] images", group="attack"),
+    Option("--attack-steps", "attack.steps", "PGD iterations", group="attack"),
+)
+
+
+def _parser(description: str, epilog: str | None = None) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(description=description, epilog=epilog,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _outputs(ap: argparse.ArgumentParser, default_out: str) -> None:
+    ap.add_argument("--out", type=Path, default=Path(default_out), help=f"results directory (default {default_out})")
+    ap.add_argument("--json", type=Path, default=None, help="also write the results document to this JSON file")
+    ap.add_argument("--no-plot", action="store_true", help="skip the PNG files")
+
+
+def _fail(err: BaseException) -> int:
+    print(f"error: {err}", file=sys.stderr)
+    return 2
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that are a user's to act on (missing data, weights, GNU Radio, radio, a
+    refused setting): reported as one line, exit 2."""
+    from ..data import DatasetError
+    from ..io.sigmf_io import RecordingError
+    from ..semantic.weights import WeightsError
+    from ..transport.pluto import PlutoError
+    from ..transport.zmq import FlowgraphError
+
+    return DatasetError, WeightsError, FlowgraphError, PlutoError, RecordingError, ValueError
+
+
+def warn_ignored(cfg: C.LoopbackConfig, values: dict) -> None:
+    """Options given that the config makes meaningless: a warning each, never silence."""
+    d = cfg.link.defense
+    notes = []
+    if "link.defense.key" in values and not d.scramble:
+        notes.append("--key without --scramble: the key is not used")
+    if d.evaluations_per_image == 0 and {"link.defense.nfe", "link.defense.sender_step"} & set(values):
+        notes.append(f"--nfe/--sender-step with --defense {d.defense}: that defense runs no denoiser")
+    if cfg.transport.air and "snr_db" in values:
+        notes.append("--snr over radios: the air sets the SNR (one run)")
+    if not cfg.transport.air and {p for p in values if p.startswith("transport.radio.")}:
+        notes.append(f"radio options with --link {cfg.transport.kind}: no radio is used")
+    for n in notes:
+        print(f"warning: {n}", file=sys.stderr)
+
+
+def loopback_main(argv=None) -> int:
+    """``scripts/loopback.py``."""
+    return _loopback(argv, LOOPBACK_HELP)
+
+
+def ota_main(argv=None) -> int:
+    """``scripts/ota.py``: the loopback over radios, a hardware preset's radio settings under
+    ``--config`` and the options."""
+    return _loopback(argv, OTA_HELP, preset=True)
+
+
+def _loopback(argv, description: str, preset: bool = False) -> int:
+    from .cli import given
+
+    ap = _parser(description)
+    add_config_option(ap)
+    if preset:
+        ap.add_argument("--preset", default="cable", metavar="NAME|FILE",
+                        help="hardware preset: a shipped name (cable, ism-2.4, virtual) or a YAML file of PlutoConfig "
+                             "fields (default cable)")
+    add_options(ap, LOOPBACK_OPTIONS, C.LoopbackConfig)
+    _outputs(ap, "results/loopback")
+    args = ap.parse_args(argv)
+    base = None
+    if preset:
+        try:
+            base = {"transport": {"kind": "pluto", "radio": load_preset(args.preset)}}
+        except ValueError as err:
+            ap.error(str(err))
+    cfg = resolve(ap, args, LOOPBACK_OPTIONS, C.LoopbackConfig, base=base)
+    if preset and not cfg.transport.air:
+        ap.error(f"--link {cfg.transport.kind}: over the air the link is pluto or pluto-gnuradio")
+    warn_ignored(cfg, given(args, LOOPBACK_OPTIONS))
+    _check_out(ap, args.out)
+    from .loopback import run_loopback, save_loopback
+
+    try:
+        result = run_loopback(cfg)
+    except user_errors() as err:
+        return _fail(err)
+    print("\n" + result.table())
+    run_dir = save_loopback(result, args.out, plot=not args.no_plot, json_path=args.json)
+    print(f"results in {run_dir} ({result.elapsed_s:.1f} s)")
+    return 0
+
+
+def _check_out(ap: argparse.ArgumentParser, out: Path) -> None:
+    """A results folder that cannot be one (a file is there) is refused before any work."""
+    if out.exists() and not out.is_dir():
+        ap.error(f"--out {out}: is a file, not a folder")
+
+
+RECORD_HELP = """Record an IQ dataset: the loopback over a chosen link, every run's TX and RX streams as SigMF.
+
+    python scripts/record.py --out data/awgn --snr 0 5 10 --num-images 256
+    python scripts/record.py --out data/gr --link gnuradio --channel multipath
+    python scripts/record.py --out data/air --link pluto --uri ip:192.168.2.1
+    python scripts/record.py --out data/sweep --channel awgn multipath --attack none jamming air
+
+Every option but --out, --json and the lists --channel and --attack is the loopback's; the
+loopback runs once per channel and attack, and each SNR (or the one over-the-air run) gives
+<link>_<channel>_<snr>dB[_<attack>]-tx and -rx recordings (cf32_le, one annotation per frame).
+DIR/index.csv lists them, DIR/<DIR>.sigmf-collection is their SigMF Collection, the loopbacks'
+results go to DIR/runs/; scripts/replay.py DIR decodes the recordings again. The metadata holds
+no machine path and no key (only its fingerprint).
+"""
+
+RECORD_OPTIONS = tuple(Option(o.flag, "loopback." + o.path, o.help, o.metavar, o.type, o.choices, o.group)
+                       for o in LOOPBACK_OPTIONS if o.flag not in ("--channel", "--attack", "--record")) + (
+    Option("--channel", "channels", "channel profiles to sweep", choices=("awgn", "fading", "multipath")),
+    Option("--attack", "attacks", "attacks to sweep (budgets: --psr-db, --eps)",
+           choices=("none", "jamming", "air", "universal", "pgd")),
+    Option("--out", "out", "the dataset folder", metavar="DIR"),
+)
+
+
+def record_main(argv=None) -> int:
+    """``scripts/record.py``."""
+    from .cli import given
+
+    ap = _parser(RECORD_HELP)
+    add_config_option(ap)
+    add_options(ap, RECORD_OPTIONS, C.RecordConfig)
+    ap.add_argument("--json", type=Path, default=None, help="write {runs, results} of the live runs here")
+    ap.add_argument("--no-plot", action="store_true", help="skip the loopbacks' PNG files")
+    args = ap.parse_args(argv)
+    cfg = resolve(ap, args, RECORD_OPTIONS, C.RecordConfig)
+    warn_ignored(cfg.loopback, {p.removeprefix("loopback."): v for p, v in given(args, RECORD_OPTIONS).items()})
+    from .record import record
+
+    try:
+        result = record(cfg, plot=not args.no_plot)
+    except user_errors() as err:
+        return _fail(err)
+    for run in result.runs:
+        print("\n" + run.table())
+    print(f"{len(result.index)} recordings in {cfg.out} (index.csv, {result.collection.name})")
+    if args.json:
+        import json
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result.document(), indent=1))
+    return 0
+
+
+OTA_HELP = """Over the air: the semantic loopback through PlutoSDR radios, from a hardware preset.
+
+    python scripts/ota.py --preset cable                       # one radio, TX -> 30 dB -> RX cable
+    python scripts/ota.py --preset ism-2.4 --tx-uri ip:192.168.2.1 --rx-uri ip:192.168.3.1
+    python scripts/ota.py --preset virtual                     # two virtual radios: runs anywhere
+
+A preset (a shipped name: cable, ism-2.4, virtual; or a YAML path) holds radio settings
+(PlutoConfig fields); --config and the options given here win over it. Every other option is the
+loopback's, and the table, plots and results/ files are the loopback's. --link pluto (default)
+drives the radios with pyadi-iio; --link pluto-gnuradio through GNU Radio's gr-iio flowgraph. See
+hardware/README.md for the set-up.
+"""
+PRESET_FIXED = ("sample_rate_hz", "rf_bandwidth_hz")       # the OFDM grid's
+
+
+def load_preset(name: str) -> dict:
+    """A hardware preset's radio settings (a dict of PlutoConfig fields), checked by name."""
+    import yaml
+
+    from ..resources import preset_path
+    from ..transport.pluto import PlutoConfig
+
+    path = preset_path(name)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"--preset {path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"--preset {path}: expected a mapping of PlutoConfig fields")
+    data.pop("description", None)
+    for key in PRESET_FIXED:
+        if key in data and data[key] != C.LoopbackConfig().link.ofdm.sample_rate_hz:
+            raise ValueError(f"{path}: {key} = {data[key]}: the radios run at the OFDM grid's rate (set "
+                             "link.ofdm.sample_rate_hz in --config to change it)")
+    try:
+        C.load(PlutoConfig, data, where=f"{path}")
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"--preset {path}: {err}") from None
+    return data
+
+
+REPLAY_HELP = """Replay recorded link runs offline: receiver, purification, decoder and classifier on the
+recorded RX IQ, with the metrics a live run prints.
+
+    python scripts/loopback.py --record data/run1        # or scripts/record.py
+    python scripts/replay.py data/run1 --json replay.json --export frames.npz
+
+Each *-rx.sigmf-meta in DIR is checked first (size and SHA-512 against its metadata: a truncated
+or modified recording is reported, never decoded); its semcom:config rebuilds the run and its
+semcom:weights names the codec by SHA-256, found among the installed weights: a recording moved
+to another folder or machine replays to the same rows. A scrambled run needs --key (recordings
+hold only the key's fingerprint). A SigMF recording made elsewhere is demodulated with the link
+--config FILE.yaml describes.
+"""
+
+
+def replay_main(argv=None) -> int:
+    """``scripts/replay.py``."""
+    ap = _parser(REPLAY_HELP)
+    ap.add_argument("dir", type=Path, help="a folder of recordings (loopback.py --record, record.py) or one "
+                                            "*-rx.sigmf-meta")
+    ap.add_argument("--key", type=key_int, default=None, metavar="INT",
+                    help="the scrambling key of scrambled runs (decimal or 0x-hex)")
+    ap.add_argument("--config", type=Path, default=None, metavar="FILE.yaml",
+                    help="the loopback config of recordings made elsewhere (no semcom:config)")
+    ap.add_argument("--json", type=Path, default=None, help="write {recordings, results} here")
+    ap.add_argument("--export", type=Path, default=None, metavar="NPZ",
+                    help="also write every frame (IQ, equalised symbols, no_eff, image, label, SNRs, CFO, attack) to "
+                         "this .npz; semcom_phy.io.sigmf_io.load_frames reads it")
+    ap.add_argument("--device", choices=C.DEVICES, default="auto", help="torch device (default auto)")
+    ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: the Debian package's)")
+    args = ap.parse_args(argv)
+    foreign = None
+    if args.config:
+        try:
+            data = C.read_yaml(args.config)
+            if args.key is not None:
+                data.setdefault("link", {}).setdefault("defense", {})["key"] = args.key
+            foreign = C.load(C.LoopbackConfig, data)
+        except ValueError as err:
+            ap.error(str(err))
+    from .replay import replay
+
+    try:
+        result = replay(args.dir, key=args.key, config=foreign, device=args.device, data_dir=args.data_dir,
+                        export=args.export is not None)
+    except user_errors() as err:
+        return _fail(err)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(result.table())
+    if args.json:
+        import json
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result.document(), indent=1))
+    if args.export:
+        from ..io.sigmf_io import export_frames
+        frames = export_frames(result.frames, args.export)
+        print(f"{len(frames['seq'])} frames exported to {args.export}")
+    return 0
+
+
+COMPARE_HELP = """Compare loopback runs: their curves in one plot and their numbers side by side.
+
+    python scripts/loopback.py --channel awgn --json a.json
+    python scripts/loopback.py --channel multipath --json b.json
+    python scripts/compare.py a.json b.json --out results/compare.png
+
+Each RUN is a run folder of scripts/loopback.py (results/loopback/<run>/) or a file its --json
+wrote; record.py --json and replay.py --json documents hold several runs and give one line each.
+Lines are labelled link/channel, defense[, attack] from each run's config, made unique with what
+differs between runs of one label (--labels overrides). Prints accuracy and PSNR per SNR, one
+column per run, and writes accuracy, PSNR and SSIM against SNR to --out.
+"""
+
+
+def compare_main(argv=None) -> int:
+    """``scripts/compare.py``."""
+    ap = _parser(COMPARE_HELP)
+    ap.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run folders or JSON documents")
+    ap.add_argument("--labels", nargs="+", default=None, help="one label per line of the plot, in order")
+    ap.add_argument("--out", type=Path, default=Path("results/compare.png"),
+                    help="the plot (default results/compare.png)")
+    ap.add_argument("--title", default="", help="the plot's title")
+    args = ap.parse_args(argv)
+    from .compare import compare, load_runs
+
+    try:
+        runs = [run for p in args.runs for run in load_runs(p)]
+        if args.labels and len(args.labels) != len(runs):
+            ap.error(f"--labels: {len(args.labels)} given for {len(runs)} runs")
+        print(compare(runs, args.out, args.labels, args.title))
+    except ValueError as err:
+        return _fail(err)
+    print(f"wrote {args.out}")
+    return 0
+
+
+COMMANDS = {"loopback": loopback_main, "record": record_main, "ota": ota_main, "replay": replay_main,
+            "compare": compare_main}

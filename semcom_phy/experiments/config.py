@@ -1,0 +1,264 @@
+"""The experiment configs: frozen dataclass trees that round-trip YAML.
+
+:class:`LinkConfig` is what the semantic link is (codec, defense, interleaving, OFDM grid,
+modem); :class:`TransportConfig` what carries its IQ (the simulated channel, GNU Radio, radios);
+:class:`LoopbackConfig` one loopback experiment over them (images, SNR points, attack, seed);
+:class:`RecordConfig` a recording sweep of loopbacks. Every field is validated when the config is
+made (``ValueError`` naming the field, the value and what is allowed), so a bad option or YAML
+file fails before any work.
+
+:func:`dump` / :func:`load` turn a config into plain YAML-able data and back (unknown keys are
+refused by name). The scrambling key is never written: :func:`dump` puts its fingerprint
+(:func:`key_fingerprint`) in its place, and :func:`load` of such data needs the key again
+(``key=``) and checks it against the fingerprint.
+
+This module imports neither torch nor GNU Radio: scripts build their options from it at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..attacks.config import LIVE_ATTACKS, AttackConfig
+from ..channel.profiles import PROFILES
+from ..config import ModemConfig, OfdmConfig
+from ..purify.config import DefenseConfig
+from ..transport.pluto import PlutoConfig
+from ..validation import check_choice, check_number
+
+LINKS = ("sim", "gnuradio", "pluto", "pluto-gnuradio")
+"""Transports: the simulated channel in this process, GNU Radio's channel blocks over ZeroMQ,
+PlutoSDR radios through pyadi-iio, the radios through GNU Radio's gr-iio."""
+DEVICES = ("auto", "cpu", "cuda")
+MAX_IMAGES = 10_000          # the Fashion-MNIST test set
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    """The semantic link: ``codec`` (a shipped weights name, ``semcom_phy/weights/<name>.json``, or
+    a manifest path), the ``defense`` (a :class:`~semcom_phy.purify.DefenseConfig`, or its name),
+    ``interleave`` G (each image's symbols spread over G frames, 1..64), the OFDM grid and the
+    modem (analog payloads, zero-forcing: the decoder is trained on unbiased symbols)."""
+
+    codec: str = "codec"
+    defense: DefenseConfig = field(default_factory=DefenseConfig)
+    interleave: int = 8
+    ofdm: OfdmConfig = field(default_factory=OfdmConfig)
+    modem: ModemConfig = field(default_factory=lambda: ModemConfig(mode="analog", gap_samples=256))
+
+    def __post_init__(self):
+        if isinstance(self.defense, str):
+            object.__setattr__(self, "defense", DefenseConfig(self.defense))
+        if not isinstance(self.codec, str) or not self.codec:
+            raise ValueError(f"LinkConfig.codec = {self.codec!r}: a shipped weights name such as 'codec' or a "
+                             "manifest path")
+        check_number(self.interleave, "interleave", 1, 64, integer=True, owner=self)
+        if self.modem.mode != "analog":
+            raise ValueError(f"LinkConfig.modem.mode = {self.modem.mode!r}: the semantic link needs 'analog'")
+        if self.modem.equalizer != "zf":
+            raise ValueError(f"LinkConfig.modem.equalizer = {self.modem.equalizer!r}: the decoder is trained on "
+                             "unbiased (ZF) symbols with their no_eff; use 'zf'")
+
+
+@dataclass(frozen=True)
+class TransportConfig:
+    """What carries the IQ: ``kind`` (:data:`LINKS`), the simulated or emulated ``channel``
+    profile (``awgn``, ``fading``, ``multipath``; over radios the air is the channel) and the
+    ``radio`` settings of the Pluto kinds (its sample rate and bandwidth are the OFDM grid's)."""
+
+    kind: str = "sim"
+    channel: str = "awgn"
+    radio: PlutoConfig = field(default_factory=PlutoConfig)
+
+    def __post_init__(self):
+        check_choice(self.kind, "kind", LINKS, owner=self)
+        check_choice(self.channel, "channel", tuple(sorted(PROFILES)), owner=self)
+
+    @property
+    def air(self) -> bool:
+        """Radios: the SNR is what the air gives, one run."""
+        return self.kind.startswith("pluto")
+
+
+@dataclass(frozen=True)
+class LoopbackConfig:
+    """One loopback experiment: ``num_images`` Fashion-MNIST test images (chosen with ``seed``)
+    through the link at each of ``snr_db`` (Es/N0 per data resource element; one run over radios),
+    with an optional ``attack`` crafted against the link first; ``record``: a folder to record
+    every run's TX and RX IQ in (SigMF); ``data_dir``: the Fashion-MNIST folder (None: the Debian
+    package's); ``device``: ``auto``, ``cpu`` or ``cuda``."""
+
+    link: LinkConfig = field(default_factory=LinkConfig)
+    transport: TransportConfig = field(default_factory=TransportConfig)
+    attack: AttackConfig = field(default_factory=AttackConfig)
+    snr_db: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0)
+    num_images: int = 512
+    seed: int = 0
+    device: str = "auto"
+    data_dir: str | None = None
+    record: str | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "snr_db", tuple(self.snr_db))
+        if not self.snr_db:
+            raise ValueError("LoopbackConfig.snr_db = (): give at least one SNR point")
+        for s in self.snr_db:
+            check_number(s, "snr_db", -30.0, 100.0, owner=self)
+        check_number(self.num_images, "num_images", 1, MAX_IMAGES, integer=True, owner=self)
+        check_number(self.seed, "seed", 0, 2 ** 63 - 1, integer=True, owner=self)
+        check_choice(self.device, "device", DEVICES, owner=self)
+        rate = self.link.ofdm.sample_rate_hz
+        radio = self.transport.radio
+        if self.transport.air and (radio.sample_rate_hz != rate or radio.rf_bandwidth_hz != rate):
+            raise ValueError(f"TransportConfig.radio.sample_rate_hz = {radio.sample_rate_hz:g}, rf_bandwidth_hz = "
+                             f"{radio.rf_bandwidth_hz:g}: the radios run at the OFDM grid's rate {rate:g} "
+                             "(set LinkConfig.ofdm.sample_rate_hz to change it)")
+
+    @property
+    def runs(self) -> tuple[float | None, ...]:
+        """The SNR of each run: the configured points, or one run at the air's SNR (None)."""
+        return (None,) if self.transport.air else self.snr_db
+
+
+@dataclass(frozen=True)
+class RecordConfig:
+    """A recording sweep: the loopback once per channel profile of ``channels`` and attack of
+    ``attacks`` (at the loopback's budgets), every run recorded into ``out``."""
+
+    loopback: LoopbackConfig = field(default_factory=LoopbackConfig)
+    channels: tuple[str, ...] = ("awgn",)
+    attacks: tuple[str, ...] = ("none",)
+    out: str = "data/recordings"
+
+    def __post_init__(self):
+        object.__setattr__(self, "channels", tuple(self.channels))
+        object.__setattr__(self, "attacks", tuple(self.attacks))
+        for name, values, allowed in (("channels", self.channels, tuple(sorted(PROFILES))),
+                                      ("attacks", self.attacks, tuple(LIVE_ATTACKS))):
+            if not values:
+                raise ValueError(f"RecordConfig.{name} = (): give at least one")
+            for v in values:
+                check_choice(v, name, allowed, owner=self)
+            if len(set(values)) != len(values):
+                raise ValueError(f"RecordConfig.{name} = {values!r}: each at most once (a repeat would record "
+                                 "over the first)")
+        if self.loopback.transport.air and len(self.channels) > 1:
+            raise ValueError(f"RecordConfig.channels = {self.channels!r}: over radios the air is the channel, "
+                             "there is no channel to sweep")
+        if len(set(self.loopback.snr_db)) != len(self.loopback.snr_db):
+            raise ValueError(f"LoopbackConfig.snr_db = {self.loopback.snr_db!r}: each SNR at most once in a "
+                             "recording (a repeat would record over the first)")
+
+
+# ---- YAML round trip ------------------------------------------------------------------------------
+
+def key_fingerprint(key: int) -> str:
+    """A public name for a scrambling key: the first 16 hex digits of SHA-256 over a label and the
+    key's 32 bytes. It tells which key a run used without revealing it."""
+    return hashlib.sha256(b"semcom_phy scrambling key\0" + int(key).to_bytes(32, "big")).hexdigest()[:16]
+
+
+def dump(cfg) -> dict:
+    """A config tree -> plain nested dicts/lists for YAML or JSON; every ``DefenseConfig.key``
+    replaced by its ``key_fingerprint``."""
+    if isinstance(cfg, DefenseConfig):
+        out = {f.name: _plain(getattr(cfg, f.name)) for f in dataclasses.fields(cfg) if f.name != "key"}
+        return {**out, "key_fingerprint": key_fingerprint(cfg.key)}
+    if dataclasses.is_dataclass(cfg):
+        return {f.name: dump(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
+    return _plain(cfg)
+
+
+def _plain(v):
+    if isinstance(v, (tuple, list)):
+        return [_plain(x) for x in v]
+    return v
+
+
+def load(cls, data: dict, *, check_key: bool = True, where: str = "", base=None):
+    """Plain data (``dump``'s, or a user's YAML with any subset of the fields) -> ``cls``.
+
+    Fields not given keep ``base``'s values (default ``cls()``; nested configs keep their parent's
+    defaults); unknown keys raise ``ValueError`` naming them and the allowed ones. A
+    ``DefenseConfig`` stored with a ``key_fingerprint`` needs its ``key`` given again when it
+    scrambles, and the key must match the fingerprint (``check_key=False`` skips this, for
+    reading labels of a stored run)."""
+    where = where or cls.__name__
+    if isinstance(data, cls):
+        return data
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a mapping of {cls.__name__} fields, got {type(data).__name__} {data!r}")
+    data = dict(data)
+    fingerprint = data.pop("key_fingerprint", None) if cls is DefenseConfig else None
+    base = base if base is not None else cls()
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {unknown}; allowed: {names}")
+    kwargs = {name: getattr(base, name) for name in names}
+    for name, value in data.items():
+        sub = _dataclass_of(hints[name])
+        if sub is not None and isinstance(value, dict):
+            value = load(sub, value, check_key=check_key, where=f"{where}.{name}",
+                         base=kwargs[name] if isinstance(kwargs[name], sub) else None)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[name] = value
+    if fingerprint is not None and check_key and kwargs["scramble"] and \
+            key_fingerprint(kwargs["key"]) != fingerprint:
+        raise ValueError(f"{where}: the scrambling key is not stored with the config, only its fingerprint "
+                         f"{fingerprint}: give the key (--key)" if "key" not in data else
+                         f"{where}: the key given does not match the key fingerprint {fingerprint} of the config")
+    return cls(**kwargs)
+
+
+def _dataclass_of(hint) -> type | None:
+    """The dataclass a field's type names (also inside ``X | None``), or None."""
+    if dataclasses.is_dataclass(hint):
+        return hint
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return next((a for a in typing.get_args(hint) if dataclasses.is_dataclass(a)), None)
+    return None
+
+
+def get_path(cfg, path: str) -> Any:
+    """The value at a dotted ``path`` (``"link.defense.nfe"``) of a config tree."""
+    for part in path.split("."):
+        cfg = getattr(cfg, part)
+    return cfg
+
+
+def leaf_paths(cls, prefix: str = "") -> list[str]:
+    """Every dotted path to a non-dataclass field of ``cls``, depth first."""
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        sub = _dataclass_of(hints[f.name])
+        out += leaf_paths(sub, f"{prefix}{f.name}.") if sub is not None else [prefix + f.name]
+    return out
+
+
+def read_yaml(path: str | Path) -> dict:
+    """A config file's data (``--config FILE.yaml``): a mapping, or a clear ``ValueError``. A
+    ``config.yaml`` written beside a run's results loads as it is."""
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as err:
+        raise ValueError(f"--config {path}: cannot read it ({err.strerror})") from None
+    except yaml.YAMLError as err:
+        raise ValueError(f"--config {path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"--config {path}: expected a mapping of config fields, got {type(data).__name__}")
+    return data

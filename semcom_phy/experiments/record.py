@@ -1,0 +1,93 @@
+"""Record an IQ dataset: the loopback once per channel profile and attack, every run's TX and RX
+streams as SigMF.
+
+Each SNR point of each loopback (or the one over-the-air run) gives
+``<link>_<channel>_<snr>dB[_<attack>]-tx`` and ``-rx`` recordings (``cf32_le``, one annotation per
+frame with its sequence number, test-image indices, labels, configured SNR, measured SNR, CFO and
+SFO on the RX side, the defense and the attack with its budget). The folder also gets
+``index.csv`` (file, stream, link, channel, SNR, attack, frames, samples, SHA-512) and
+``<folder>.sigmf-collection``, a SigMF Collection naming every recording with the SHA-512 of its
+metadata, so SigMF tools see one dataset; the loopbacks' own results go to ``<folder>/runs/``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import config as C
+from .loopback import run_tags
+
+INDEX_FIELDS = ("file", "stream", "link", "channel", "snr_db", "attack", "frames", "samples", "sha512")
+
+
+@dataclass
+class RecordResult:
+    """runs : the loopbacks' results (:class:`~semcom_phy.experiments.loopback.LoopbackResult`);
+    index : the rows of ``index.csv``; collection : the SigMF Collection file."""
+
+    runs: list
+    index: list[dict]
+    collection: Path
+
+    def document(self) -> dict:
+        """``{"runs": [loopback documents], "results": [their rows]}``."""
+        docs = [r.document() for r in self.runs]
+        return {"runs": docs, "results": [row for d in docs for row in d["results"]]}
+
+
+def record(cfg: C.RecordConfig, *, plot: bool = True, log=print) -> RecordResult:
+    """Run and record the sweep ``cfg``; the loopbacks' run folders go to ``<out>/runs``."""
+    from .loopback import run_loopback, save_loopback
+
+    out = Path(cfg.out)
+    runs = []
+    for channel in cfg.channels:
+        for attack in cfg.attacks:
+            lb = cfg.loopback
+            lb = dataclasses.replace(lb, record=str(out),
+                                     transport=dataclasses.replace(lb.transport, channel=channel),
+                                     attack=dataclasses.replace(lb.attack, attack=attack))
+            result = run_loopback(lb, log=log)
+            save_loopback(result, out / "runs", plot=plot)
+            runs.append(result)
+    rows = index(out)
+    return RecordResult(runs, rows, write_collection(out))
+
+
+def index(folder: str | Path) -> list[dict]:
+    """Write ``folder/index.csv`` from the recordings' metadata; returns its rows."""
+    folder = Path(folder)
+    rows = []
+    for meta in sorted(folder.glob("*.sigmf-meta")):
+        doc = json.loads(meta.read_text())
+        g = doc["global"]
+        stored = g["semcom:config"]
+        channel, attack = run_tags(cfg := C.load(C.LoopbackConfig, stored["config"], check_key=False))
+        rows.append({"file": meta.name, "stream": "rx" if meta.stem.endswith("-rx") else "tx",
+                     "link": cfg.transport.kind, "channel": channel, "snr_db": stored["run_snr_db"], "attack": attack,
+                     "frames": len(doc.get("annotations", [])),
+                     "samples": meta.with_suffix(".sigmf-data").stat().st_size // 8, "sha512": g["core:sha512"]})
+    with open(folder / "index.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, INDEX_FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+    return rows
+
+
+def write_collection(folder: str | Path, description: str = "") -> Path:
+    """``folder/<folder name>.sigmf-collection``: every recording of ``folder`` as a stream (its
+    base name and the SHA-512 of its metadata file), written with the ``sigmf`` package."""
+    from sigmf import SigMFCollection
+
+    folder = Path(folder).resolve()
+    metas = sorted(p.name for p in folder.glob("*.sigmf-meta"))
+    collection = SigMFCollection(metafiles=metas, base_path=folder, metadata={"collection": {
+        "core:version": "1.2.0", "core:description": description or
+        f"semcom_phy link recordings: {len(metas) // 2} runs, TX and RX streams (index.csv lists them)"}})
+    path = folder / f"{folder.name}.sigmf-collection"
+    collection.tofile(path, overwrite=True)
+    return path

@@ -1,0 +1,156 @@
+"""Replay recorded link runs offline: the receiver, purification, decoder and classifier on a
+recording's RX IQ, with the metrics a live run prints.
+
+Each ``*-rx.sigmf-meta`` is checked first (size and SHA-512 against its metadata: a truncated or
+modified recording is reported, never decoded). A recording of this project carries the run in
+its ``semcom:config`` (the portable loopback config, the test-image indices, the SNR) and the
+models by name and SHA-256 in ``semcom:weights``, resolved against the installed weights, so a
+recording moved to another folder or machine replays to the same rows. The scrambling key is not
+in the recording (only its fingerprint): a scrambled run needs ``key``.
+
+A SigMF recording made elsewhere (no ``semcom:config``) is demodulated with the loopback config
+given as ``config`` (the link it carries: grid, modem, codec, defense, interleaving, and the seed
+and number of test images its frames carry); without one the error says what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import config as C
+
+
+@dataclass
+class ReplayResult:
+    """rows : the loopback's result rows, one per recording, plus ``recording`` (its file name);
+    notes : what could not be checked (e.g. a foreign recording without a hash); frames : per
+    recording what :func:`~semcom_phy.io.sigmf_io.export_frames` takes (``export=True``)."""
+
+    rows: list[dict]
+    notes: list[str] = field(default_factory=list)
+    frames: list = field(default_factory=list, repr=False)
+
+    def document(self) -> dict:
+        from ..version import code_version
+        return {"recordings": [r["recording"] for r in self.rows], "results": self.rows, "notes": self.notes,
+                "code": code_version()}
+
+    def table(self) -> str:
+        lines = [f"{'channel':>9} {'attack':>14} {'SNR dB':>7} {'frames rx/tx':>13} {'lost':>5} {'accuracy':>9} "
+                 f"{'PSNR dB':>8} {'SSIM':>6}  recording"]
+        for r in self.rows:
+            lines.append(f"{r['channel']:>9} {r['attack']:>14} {r['snr_db']:>7g} {r['frames_received']:>6}/"
+                         f"{r['frames_sent']:<6} {r['images_lost']:>5} {r['accuracy']:>9.3f} {r['psnr_db']:>8.2f} "
+                         f"{r['ssim']:>6.3f}  {r['recording']}")
+        return "\n".join(lines)
+
+
+def run_of(meta: dict, name: str, config: C.LoopbackConfig | None, key: int | None) -> tuple[C.LoopbackConfig, dict]:
+    """(the loopback config, the run details) a recording's global metadata ``meta`` names, or
+    ``config`` for a foreign recording. Raises ``RecordingError`` saying what is missing."""
+    from ..io.sigmf_io import RecordingError
+
+    stored = meta.get("semcom:config")
+    ours = isinstance(stored, dict) and stored.get("experiment") == "loopback" and isinstance(stored.get("config"), dict)
+    if not ours:
+        if config is None:
+            raise RecordingError(
+                f"{name}: no semcom:config (not recorded by this version of semcom_phy): give the link it carries "
+                "with --config FILE.yaml (a loopback config: link.ofdm, link.modem, link.codec, link.defense, "
+                "link.interleave, and seed and num_images for the test images its frames carry)")
+        return config, {"run_snr_db": None}
+    data = stored["config"]
+    if key is not None:
+        data = json.loads(json.dumps(data))
+        data.setdefault("link", {}).setdefault("defense", {})["key"] = key
+    try:
+        cfg = C.load(C.LoopbackConfig, data)
+    except ValueError as err:
+        raise RecordingError(f"{name}: {err}") from None
+    run = stored.get("run") if isinstance(stored.get("run"), dict) else {}
+    return cfg, {**run, "run_snr_db": stored.get("run_snr_db")}
+
+
+def replay_recording(meta_path: str | Path, *, device, test, key: int | None = None,
+                     config: C.LoopbackConfig | None = None):
+    """One RX recording -> (the loopback's result row plus ``recording``, what ``export_frames``
+    takes of it, notes). ``test``: the Fashion-MNIST test split."""
+    import torch
+
+    from ..data import pick_test_images, to_tensor
+    from ..io.sigmf_io import RecordingError, open_recording
+    from ..link import Link
+    from ..phy import StreamReceiver
+    from ..purify import load_defense
+    from ..semantic import load_codec
+    from ..semantic.weights import find_manifest, resolve_manifest
+    from .loopback import run_tags
+
+    meta_path = Path(meta_path)
+    notes: list[str] = []
+    rec = open_recording(meta_path, notes)
+    glob = rec.get_global_info()
+    cfg, run = run_of(glob, meta_path.name, config, key)
+    ofdm, link_cfg = cfg.link.ofdm, cfg.link
+    rate = glob.get("core:sample_rate")
+    if rate != ofdm.sample_rate_hz:
+        raise RecordingError(f"{meta_path.name}: core:sample_rate {rate} Hz, the link's grid runs at "
+                             f"{ofdm.sample_rate_hz:g} Hz (set link.ofdm.sample_rate_hz in --config)")
+    weights = glob.get("semcom:weights") or {}
+    codec_ref = weights.get("codec")
+    manifest = find_manifest(codec_ref["sha256"], codec_ref.get("name")) if isinstance(codec_ref, dict) \
+        else resolve_manifest(link_cfg.codec)
+    codec = load_codec(manifest, device)
+    defense = load_defense(link_cfg.defense, codec, device)
+    pick = np.asarray(run["images"], dtype=np.int64) if "images" in run else \
+        pick_test_images(cfg.num_images, np.random.default_rng(cfg.seed), test=test).indices
+    if pick.ndim != 1 or pick.size == 0 or pick.min() < 0 or pick.max() >= len(test) or np.unique(pick).size != pick.size:
+        raise RecordingError(f"{meta_path.name}: semcom:config run.images must be distinct test-set indices "
+                             f"in [0, {len(test) - 1}]")
+    x = to_tensor(test.images[pick]).to(device)
+    labels = torch.from_numpy(test.labels[pick].astype(np.int64)).to(device)
+    link = Link(codec, None, ofdm, link_cfg.modem, defense, torch.Generator(device).manual_seed(cfg.seed),
+                        link_cfg.interleave)
+    with torch.no_grad():
+        z = defense.encode(x, link.generator).cpu().numpy().astype(np.complex64)
+    samples = rec.read_samples().astype(np.complex64)
+    rx = StreamReceiver(ofdm, link_cfg.modem)
+    frames = rx.push(samples) + rx.flush()
+    out = link.receive(z, frames, rx.stats)
+    snr = run["run_snr_db"]
+    m = out.metrics(x, labels)
+    channel, attack = run_tags(cfg)
+    row = {"snr_db": snr if snr is not None else round(m["snr_est_db"] or float("nan"), 2),
+           "channel": channel, "attack": attack, **m, "recording": meta_path.name}
+    return row, (meta_path.name, samples, frames, rec.get_annotations(), ofdm, snr), notes
+
+
+def replay(folder: str | Path, *, key: int | None = None, config: C.LoopbackConfig | None = None,
+           device: str = "auto", data_dir: str | None = None, export: bool = False) -> ReplayResult:
+    """Every ``*-rx.sigmf-meta`` of ``folder`` (or one such file), sorted by channel, attack and SNR."""
+    from ..data import load_split
+    from ..io.sigmf_io import RecordingError
+    from ..semantic import pick_device
+
+    folder = Path(folder)
+    metas = [folder] if folder.is_file() else sorted(folder.glob("*-rx.sigmf-meta"))
+    if not metas:
+        raise RecordingError(f"no *-rx.sigmf-meta recordings in {folder}")
+    dev = pick_device(device)
+    test = load_split("test", data_dir)
+    result = ReplayResult([])
+    for meta in metas:
+        row, frames, notes = replay_recording(meta, device=dev, test=test, key=key, config=config)
+        result.rows.append(row)
+        result.notes += notes
+        if export:
+            result.frames.append(frames)
+    result.rows.sort(key=lambda r: (r["channel"], r["attack"], r["snr_db"] is None, r["snr_db"]))
+    return result
+
+
+__all__ = ["ReplayResult", "replay", "replay_recording", "run_of"]

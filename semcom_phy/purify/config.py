@@ -1,0 +1,61 @@
+"""The defense's settings (:class:`DefenseConfig`) and the names of the defenses: torch-free, so
+scripts build their options and configs before they import the models (:mod:`.defense` holds the
+models and re-exports these names)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import _check_choice, _check_range
+
+KEY_BITS = 256                       # scrambling keys are integers in [0, 2^KEY_BITS) (:mod:`.scramble`)
+DEFENSES = ("none", "receiver", "latent", "image", "median", "advtrain", "advtrain_t1")
+ADVTRAIN = {"advtrain": "scripts/train_adversarial.py", "advtrain_t1": "scripts/train_adversarial.py --psr-db=-inf"}
+NO_DENOISER = ("none", "median", *ADVTRAIN)
+
+__all__ = ["KEY_BITS", "DEFENSES", "ADVTRAIN", "NO_DENOISER", "DefenseConfig"]
+
+
+@dataclass(frozen=True)
+class DefenseConfig:
+    """``sender_step``: t_s of the sender's diffusion (latent and image defenses); ``nfe``: denoiser
+    evaluations per purification; ``stochastic``: DDPM-like sampling (eta 1) instead of DDIM
+    (eta 0); ``votes``: purifications per received image (needs ``stochastic``); ``bf16``: run the
+    denoiser under bfloat16 autocast (for GPUs; the scheduler arithmetic stays in float32);
+    ``scramble``: keyed symbol scrambling with the pre-shared ``key`` (an integer below 2^256; the
+    default 0 is a testbed key, recorded with each run so that replays can unscramble);
+    ``image_step``: the step t* the image defense's receiver diffuses the decoded image to before
+    the image denoiser runs it back (DiffPure's t*; -1: the sender's t_s; larger: the codec carries
+    lightly diffused images, the receiver purifies harder)."""
+
+    defense: str = "none"
+    sender_step: int = 60
+    nfe: int = 4
+    stochastic: bool = False
+    votes: int = 1
+    bf16: bool = False
+    scramble: bool = False
+    key: int = 0
+    image_step: int = -1
+
+    def __post_init__(self):
+        _check_choice(self, "defense", DEFENSES)
+        _check_range(self, "sender_step", 0, 999, integer=True)
+        _check_range(self, "nfe", 1, 100, integer=True)
+        _check_range(self, "image_step", -1, 999, integer=True)
+        _check_range(self, "votes", 1, 64, integer=True)
+        if not isinstance(self.scramble, bool):
+            raise ValueError(f"DefenseConfig.scramble = {self.scramble!r}: must be true or false")
+        if isinstance(self.key, bool) or not isinstance(self.key, int) or not 0 <= self.key < 2 ** KEY_BITS:
+            raise ValueError(f"DefenseConfig.key = {self.key!r}: must be an integer in [0, 2^{KEY_BITS})")
+        if self.votes > 1 and not self.stochastic:
+            raise ValueError(f"DefenseConfig.votes = {self.votes}: more than one vote needs stochastic=True "
+                             "(deterministic purifications of one received vector are identical)")
+
+    @property
+    def eta(self) -> float:
+        return 1.0 if self.stochastic else 0.0
+
+    @property
+    def evaluations_per_image(self) -> int:
+        return 0 if self.defense in NO_DENOISER else self.nfe * self.votes

@@ -1,0 +1,83 @@
+"""Transports by name: the few lines a notebook or an experiment needs to get one.
+
+    from semcom_phy import transports
+    t = transports.sim("multipath", snr_db=10)            # the simulated channel, in this process
+    t = transports.gnuradio("awgn", snr_db=10)            # GNU Radio's channel blocks over ZeroMQ
+    t = transports.pluto("ip:192.168.2.1")                # a PlutoSDR with a TX->RX cable
+    t = transports.pluto(tx_uri="virtual:a", rx_uri="virtual:b")   # two virtual boards
+
+Every transport is a context manager (``with ... as t``) and is closed when done; GNU Radio's
+flowgraph process stops with it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .channel.profiles import channel_profile
+from .config import OfdmConfig
+from .transport.pluto import PlutoConfig
+
+
+def sim(channel: str = "awgn", snr_db: float | None = None, seed: int | np.random.Generator = 0,
+        ofdm: OfdmConfig = OfdmConfig()):
+    """The simulated channel ``channel`` (a profile name: ``awgn``, ``fading``, ``multipath``, or a
+    :class:`~semcom_phy.config.ChannelConfig`) at ``snr_db`` (Es/N0 per data resource element; None:
+    no noise); ``seed``: an int or a numpy Generator (shared with the caller's other draws)."""
+    from .transport.sim import SimTransport
+
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    return SimTransport(_channel(channel, snr_db), ofdm, rng)
+
+
+def gnuradio(channel: str = "awgn", snr_db: float | None = None, seed: int = 0, ofdm: OfdmConfig = OfdmConfig()):
+    """GNU Radio's ``channel_model`` modelling ``channel`` at ``snr_db`` (as closely as its blocks
+    can), in a flowgraph process under Debian's Python, IQ over ZeroMQ. Raises
+    :class:`~semcom_phy.transport.zmq.FlowgraphError` naming what to install when GNU Radio is
+    missing."""
+    from .transport.zmq import channel_emulator
+
+    require_gnuradio()
+    return channel_emulator(_channel(channel, snr_db), ofdm, seed=seed)
+
+
+def require_gnuradio() -> None:
+    """Raise :class:`~semcom_phy.transport.zmq.FlowgraphError` saying what to install unless GNU
+    Radio runs under Debian's Python."""
+    from .transport.zmq import FlowgraphError, gnuradio_available
+
+    reason = gnuradio_available()
+    if reason:
+        raise FlowgraphError(f"--link gnuradio: {reason}")
+
+
+def pluto(uri: str | PlutoConfig = PlutoConfig.uri, *, ofdm: OfdmConfig = OfdmConfig(), seed: int = 0,
+          gnuradio: bool = False, **radio):
+    """PlutoSDR radios: ``uri`` (one radio, a TX->RX cable; ``virtual`` for the virtual Pluto) or a
+    :class:`~semcom_phy.transport.pluto.PlutoConfig`; other :class:`PlutoConfig` fields as keywords
+    (``tx_uri``, ``rx_uri``, ``lo_hz``, ``rx_gain_db``, ``tx_attenuation_db``...). The sample rate
+    and bandwidth are the OFDM grid's. ``gnuradio``: through GNU Radio's gr-iio flowgraph instead of
+    pyadi-iio. Raises :class:`~semcom_phy.transport.pluto.PlutoError` naming the URI when no radio
+    answers."""
+    from .transport.pluto import open_pluto, pluto_flowgraph
+
+    cfg = uri if isinstance(uri, PlutoConfig) else PlutoConfig(uri=uri)
+    cfg = dataclasses.replace(cfg, sample_rate_hz=ofdm.sample_rate_hz, rf_bandwidth_hz=ofdm.sample_rate_hz, **radio)
+    return pluto_flowgraph(cfg, ofdm) if gnuradio else open_pluto(cfg, ofdm, seed)
+
+
+def open_transport(cfg, snr_db: float | None, ofdm: OfdmConfig, seed: int, rng: np.random.Generator | None = None):
+    """The transport a :class:`~semcom_phy.experiments.TransportConfig` names, at ``snr_db`` (the
+    simulated and emulated channels; radios ignore it): ``rng`` the simulated channel's draws
+    (default: seeded ``seed``), ``seed`` GNU Radio's and the virtual radios'."""
+    if cfg.air:
+        return pluto(cfg.radio, ofdm=ofdm, seed=seed, gnuradio=cfg.kind == "pluto-gnuradio")
+    if cfg.kind == "gnuradio":
+        return gnuradio(cfg.channel, snr_db, seed, ofdm)
+    return sim(cfg.channel, snr_db, rng if rng is not None else seed, ofdm)
+
+
+def _channel(channel, snr_db):
+    return channel_profile(channel, snr_db) if isinstance(channel, str) else dataclasses.replace(channel, snr_db=snr_db)

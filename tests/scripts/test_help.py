@@ -1,0 +1,47 @@
+"""``--help`` of the scripts answers without importing torch (torch and the models load after the
+options are parsed; the wall time is measured and reported, not asserted here)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# the scripts whose parsers are torch-free; add a script here once its --help is
+SCRIPTS = [
+    "scripts/train_codec.py",
+    "scripts/train_purifier.py",
+    "scripts/train_adversarial.py",
+    "scripts/evaluate.py",
+    "scripts/bench_purify.py",
+    "scripts/bench_phy.py",
+    "scripts/bench_link.py",
+    "scripts/bench_receiver.py",
+    "scripts/phy_loopback.py",
+    "hardware/check_pluto.py",
+]
+
+# runs a script as ``python SCRIPT --help`` would, then says whether torch was imported
+WRAPPER = """
+import runpy, sys
+path = sys.argv[1]
+sys.argv = [path, "--help"]
+try:
+    runpy.run_path(path, run_name="__main__")
+except SystemExit as stop:
+    if stop.code not in (0, None):
+        raise
+print("torch imported:", "torch" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help_imports_no_torch(script):
+    res = subprocess.run([sys.executable, "-c", WRAPPER, str(ROOT / script)], capture_output=True, text=True,
+                         timeout=120, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    *help_lines, verdict = res.stdout.rstrip("\n").split("\n")
+    assert verdict == "torch imported: False", f"{script} --help imports torch"
+    assert "usage:" in "\n".join(help_lines), res.stdout
