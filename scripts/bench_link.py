@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark the ZeroMQ transport through GNU Radio, side by side with a raw pyzmq loop.
 
-1. ``transport_msps``: complex64 samples per second through ``flowgraphs/channel_emulator.py``
+1. ``transport_msps``: complex64 samples per second through the ``channel_emulator`` flowgraph (``semcom_phy/flowgraphs/``)
    (clean channel) with :class:`semcom_phy.transport.zmq.ZmqTransport`: a sender thread calls
    ``send`` while the main thread ``receive``s, counting from the first send to the last sample
    back. The samples carry a counter (real part n mod 2^23, imaginary part n // 2^23, exact in
@@ -67,6 +67,7 @@ import numpy as np  # noqa: E402
 
 from semcom_phy.config import ChannelConfig, ModemConfig, OfdmConfig  # noqa: E402
 from semcom_phy.transport.zmq import Flowgraph, channel_emulator, free_tcp_address, gnuradio_available  # noqa: E402
+from semcom_phy.version import code_version  # noqa: E402
 
 CHUNK = 1 << 16
 LAG, HELD = 3, 5                       # channel_model: y[n] = x[n + 3]; 5 samples stay inside
@@ -344,7 +345,7 @@ def main(argv=None) -> int:
            "transport_vs_raw_zmq": transport["msps"] / raw["msps"], "images_per_s": rates,
            "recording_overhead": recording_overhead(args.images), "receive_path": receive_path(air_s),
            "transport": transport, "raw_zmq": raw,
-           "config": {"samples": num, "chunk_samples": CHUNK, "flowgraph": "flowgraphs/channel_emulator.py (clean)",
+           "config": {"samples": num, "chunk_samples": CHUNK, "flowgraph": "semcom_phy/flowgraphs/channel_emulator.py (clean)",
                       "images": args.images, "loopback": "awgn 10 dB, defense none", "air_s": air_s}}
     ok = all(r["mismatched"] == 0 and r["returned"] == r["expected_back"] for r in (transport, raw))
     print(f"transport: {transport['returned']} samples back of {transport['expected_back']} expected, "
@@ -356,7 +357,7 @@ def main(argv=None) -> int:
 def _write(path: Path, doc: dict, shown: tuple, ok: bool) -> int:
     """Write the JSON, print its headline keys (the receive path's top level); 0 if ``ok``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=1) + "\n")
+    path.write_text(json.dumps({**doc, "code": code_version()}, indent=1) + "\n")
     head = {k: doc[k] for k in shown}
     if "receive_path" in head:
         head["receive_path"] = {k: v for k, v in head["receive_path"].items() if not isinstance(v, dict)}

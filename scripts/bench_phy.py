@@ -38,6 +38,7 @@ import numpy as np  # noqa: E402
 
 from semcom_phy.channel import apply_channel, awgn, noise_variance  # noqa: E402
 from semcom_phy.config import MODULATIONS, ChannelConfig, ModemConfig, OfdmConfig, to_dict  # noqa: E402
+from semcom_phy.version import code_version  # noqa: E402
 from semcom_phy.phy import StreamReceiver, transmit  # noqa: E402
 from semcom_phy.phy import frame as fr  # noqa: E402
 from semcom_phy.phy.ofdm import ofdm_demodulate, split_symbols  # noqa: E402
@@ -285,7 +286,7 @@ def main(argv=None) -> int:
     }
     result["elapsed_s"] = round(time.perf_counter() - t_start, 1)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=1))
+    args.json.write_text(json.dumps({**result, "code": code_version()}, indent=1))
     if args.plot:
         plot_ber(rows, args.plot)
     print("Eb/N0 at BER 1e-3 [dB]: " + ", ".join(

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from semcom_phy.progress import progress
 from semcom_phy.purify.config import DefenseConfig
+from semcom_phy.version import code_version
 
 
 def run(defense, x, snr, batch, gen):
@@ -119,7 +120,7 @@ def main(argv=None) -> int:
            "torch": torch.__version__, "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
            "results": rows}
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(doc, indent=1))
+    args.json.write_text(json.dumps({**doc, "code": code_version()}, indent=1))
     print(f"{'defense':>9} {'NFE':>4} {'accuracy':>9} {'PSNR dB':>8} {'img/s':>9} {'ms/img':>8} {'peak MB':>8}")
     for r in rows:
         print(f"{r['defense']:>9} {r['nfe']:>4} {r['accuracy']:>9.3f} {r['psnr_db']:>8.2f} {r['images_per_s']:>9.1f} "

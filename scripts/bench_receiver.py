@@ -45,6 +45,7 @@ import numpy as np  # noqa: E402
 
 from semcom_phy.channel import apply_channel, awgn, multipath, noise_variance  # noqa: E402
 from semcom_phy.channel import faults  # noqa: E402
+from semcom_phy.version import code_version  # noqa: E402
 from semcom_phy.config import ChannelConfig, ModemConfig, OfdmConfig  # noqa: E402
 from semcom_phy.phy import StreamReceiver, transmit  # noqa: E402
 from semcom_phy.phy import frame as fr  # noqa: E402
@@ -275,7 +276,7 @@ def main(argv=None) -> int:
         bar.write(f"{name}: {json.dumps(result[name])}")
     result["elapsed_s"] = round(time.time() - t0, 1)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=1))
+    args.json.write_text(json.dumps({**result, "code": code_version()}, indent=1))
     print(f"wrote {args.json} in {result['elapsed_s']} s")
     return 0
 

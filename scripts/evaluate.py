@@ -58,6 +58,7 @@ import numpy as np
 import yaml
 
 from semcom_phy.io import atomic_write
+from semcom_phy.version import code_version
 from semcom_phy.progress import progress
 from semcom_phy.purify.config import DEFENSES, DefenseConfig
 from semcom_phy.resources import config_names, config_path, package_dir
@@ -513,7 +514,8 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     shown = path.resolve()
     shown = shown.relative_to(CONFIG_DIR.parent.parent) if shown.is_relative_to(CONFIG_DIR.parent.parent) else shown
-    atomic_write(out / "config.yaml", yaml.safe_dump({"config_file": str(shown), **cfg.__dict__}, sort_keys=False))
+    atomic_write(out / "config.yaml", yaml.safe_dump({"config_file": str(shown), **cfg.__dict__,
+                                                      "code": code_version()}, sort_keys=False))
     try:
         runner = Runner(cfg, device, args.data_dir)
     except (DatasetError, WeightsError) as err:
@@ -551,7 +553,8 @@ def main(argv=None) -> int:
         plots(out, cfg, rows)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"config": cfg.__dict__, "sanity": checks, "results": rows}, indent=1))
+        args.json.write_text(json.dumps({"config": cfg.__dict__, "code": code_version(), "sanity": checks,
+                                         "results": rows}, indent=1))
     print("\n".join(headline_table(rows, cfg)))
     for name, c in checks.items():
         print(f"{'PASS' if c['ok'] else 'FAILED'} {name}: {c['detail']}")

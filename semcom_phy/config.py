@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 import numpy as np
 
@@ -23,18 +22,6 @@ EQUALIZERS = ("zf", "mmse")
 CHANNEL_ESTIMATORS = ("smoothed", "ls")
 MULTIPATH_PROFILES = ("none", "tdl-short", "tdl-medium", "tdl-long")
 FADING_KINDS = ("none", "rayleigh", "rician")
-
-
-# compatibility: use semcom_phy.validation (check_field, check_number, check_choice); these two
-# names stay while modules that import them from here move over.
-def _check_range(obj: Any, name: str, lo: float | None = None, hi: float | None = None, **kwargs) -> None:
-    """Raise ``ValueError`` unless ``obj.<name>`` lies in [lo, hi] (``lo_open``, ``integer``, ...)."""
-    check_field(obj, name, lo, hi, **kwargs)
-
-
-def _check_choice(obj: Any, name: str, choices) -> None:
-    """Raise ``ValueError`` unless ``obj.<name>`` is one of ``choices``."""
-    check_field(obj, name, choices=choices)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ import torch
 from PIL import Image
 
 from .attacks.model import LinkModel
-from .config import _check_choice
+from .validation import check_field
 from .phy.coding import conv_encode, crc32, scramble, viterbi_decode
 from .phy.qam import MODULATIONS, bits_per_symbol, demap_soft, map_bits
 from .purify import Defense, DefenseConfig
@@ -55,7 +55,7 @@ class DigitalConfig:
     coded: bool = True
 
     def __post_init__(self):
-        _check_choice(self, "modulation", tuple(MODULATIONS))
+        check_field(self, "modulation", choices=tuple(MODULATIONS))
         if not isinstance(self.coded, bool):
             raise ValueError(f"DigitalConfig.coded = {self.coded!r}: must be true or false")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import _check_choice, _check_range
+from .validation import check_field
 
 __all__ = ["PRECISIONS", "ReceiveConfig"]
 
@@ -36,9 +36,9 @@ class ReceiveConfig:
     precision: str = "float32"
 
     def __post_init__(self):
-        _check_range(self, "batch_samples", 1, 1 << 26, integer=True)
-        _check_range(self, "decode_block", 1, 4096, integer=True)
-        _check_range(self, "block_wait_s", 0.0, 10.0)
-        _check_range(self, "queue_size", 1, 4096, integer=True)
-        _check_range(self, "decoder_threads", 0, 256, integer=True)
-        _check_choice(self, "precision", PRECISIONS)
+        check_field(self, "batch_samples", 1, 1 << 26, integer=True)
+        check_field(self, "decode_block", 1, 4096, integer=True)
+        check_field(self, "block_wait_s", 0.0, 10.0)
+        check_field(self, "queue_size", 1, 4096, integer=True)
+        check_field(self, "decoder_threads", 0, 256, integer=True)
+        check_field(self, "precision", choices=PRECISIONS)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import _check_choice, _check_range
+from ..validation import check_field
 
 __all__ = ["LIVE_ATTACKS", "AIR_ATTACKS", "AttackConfig"]
 
@@ -27,11 +27,11 @@ class AttackConfig:
     universal_images: int = 1024
 
     def __post_init__(self):
-        _check_choice(self, "attack", LIVE_ATTACKS)
-        _check_range(self, "psr_db", -60.0, 20.0)
-        _check_range(self, "eps", 0.0, 1.0)
-        _check_range(self, "steps", 1, 10_000, integer=True)
-        _check_range(self, "universal_images", 1, 60_000, integer=True)
+        check_field(self, "attack", choices=LIVE_ATTACKS)
+        check_field(self, "psr_db", -60.0, 20.0)
+        check_field(self, "eps", 0.0, 1.0)
+        check_field(self, "steps", 1, 10_000, integer=True)
+        check_field(self, "universal_images", 1, 60_000, integer=True)
 
     @property
     def name(self) -> str:

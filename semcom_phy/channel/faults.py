@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .impairments import _as_c64, _check_rng, _int
+from ..validation import check_int, check_rng
+from .impairments import _as_c64
 
 # IEEE 802.11-2016 17.3.3: L-STF and L-LTF on carriers -26..26
 _L_STF = np.sqrt(13 / 6) * np.array(
@@ -24,7 +25,7 @@ def drop_samples(x, at: int, count: int) -> np.ndarray:
     """x without samples [at, at + count): a slip (what a receive overflow loses).
     x complex [n] -> complex64 [n - count]."""
     x = _as_c64(x)
-    at, count = _int(at, "at"), _int(count, "count")
+    at, count = check_int(at, "at", 0), check_int(count, "count", 0)
     return np.concatenate([x[:at], x[at + count:]])
 
 
@@ -32,28 +33,28 @@ def repeat_samples(x, at: int, count: int) -> np.ndarray:
     """x with samples [at, at + count) sent twice (a buffer delivered again).
     x complex [n] -> complex64 [n + count]."""
     x = _as_c64(x)
-    at, count = _int(at, "at"), _int(count, "count")
+    at, count = check_int(at, "at", 0), check_int(count, "count", 0)
     return np.concatenate([x[:at + count], x[at:]])
 
 
 def zero_samples(x, at: int, count: int) -> np.ndarray:
     """x with samples [at, at + count) set to 0 (a driver's fill for samples it lost)."""
     x = _as_c64(x).copy()
-    x[_int(at, "at"):at + _int(count, "count")] = 0
+    x[check_int(at, "at", 0):at + check_int(count, "count", 0)] = 0
     return x
 
 
 def nonfinite_samples(x, at: int, count: int = 1, value: complex = complex("nan")) -> np.ndarray:
     """x with samples [at, at + count) set to ``value`` (NaN or inf)."""
     x = _as_c64(x).copy()
-    x[_int(at, "at"):at + _int(count, "count")] = value
+    x[check_int(at, "at", 0):at + check_int(count, "count", 0)] = value
     return x
 
 
 def tone(num_samples: int, frequency: float, power: float, phase_rad: float = 0.0) -> np.ndarray:
     """complex64 [num_samples]: sqrt(power) exp(j (2 pi frequency n + phase)); ``frequency`` in
     cycles per sample (0: a DC line)."""
-    n = np.arange(_int(num_samples, "num_samples"), dtype=np.float64)
+    n = np.arange(check_int(num_samples, "num_samples", 0), dtype=np.float64)
     return (np.sqrt(power) * np.exp(1j * (2 * np.pi * frequency * n + phase_rad))).astype(np.complex64)
 
 
@@ -64,7 +65,7 @@ def wifi_like_bursts(num_samples: int, rng: np.random.Generator, num_symbols: in
     ``num_symbols`` symbols of 80 samples (CP 16) with random QPSK on the 48 data carriers and
     BPSK pilots, at mean power ``power`` inside a burst. Its preamble repeats at lags 16, 32 and
     64 like ours does at 32 and 64, but its training sequences are not ours."""
-    _check_rng(rng)
+    check_rng(rng)
     k = np.arange(-26, 27)
     bins = k % 64
 
@@ -82,5 +83,5 @@ def wifi_like_bursts(num_samples: int, rng: np.random.Generator, num_symbols: in
     body = ofdm(data)
     symbols = np.concatenate([body[:, -16:], body], axis=1).ravel()
     burst = np.concatenate([stf, ltf[-32:], ltf, ltf, symbols, np.zeros(gap_samples)])
-    reps = -(-_int(num_samples, "num_samples") // burst.size)
+    reps = -(-check_int(num_samples, "num_samples", 0) // burst.size)
     return (np.sqrt(power) * np.tile(burst, reps)[:num_samples]).astype(np.complex64)

@@ -76,14 +76,6 @@ def _as_c64(x, name: str = "x", *, one_d: bool = True) -> np.ndarray:
     return arr.astype(np.complex64, copy=False)
 
 
-# compatibility: use semcom_phy.validation; channel.faults imports these two names from here.
-_check_rng = check_rng
-
-
-def _int(value, name: str, lo: int = 0) -> int:
-    return check_int(value, name, lo)
-
-
 # --------------------------------------------------------------------------- noise
 
 def noise_variance(snr_db: float, ofdm: OfdmConfig, signal_power: float = 1.0) -> float:

@@ -60,7 +60,7 @@ def _runs_of(doc, file: Path) -> list[Run]:
 
 def unique_labels(runs: list[Run]) -> list[str]:
     """The runs' labels, each made unique: runs sharing a label get the config fields that differ
-    among them (``seed 1, num_images 64``), or ``#2``, ``#3`` where their configs agree."""
+    among them (``seed 1, num_images 64``), then ``#2``, ``#3`` where that still leaves a tie."""
     labels = [r.label for r in runs]
     for label in set(labels):
         same = [i for i, x in enumerate(labels) if x == label]
@@ -68,9 +68,13 @@ def unique_labels(runs: list[Run]) -> list[str]:
             continue
         flat = [_flatten(runs[i].config or {}) for i in same]
         keys = sorted({k for f in flat for k in f if len({repr(g.get(k)) for g in flat}) > 1})
-        for n, (i, f) in enumerate(zip(same, flat), 1):
+        for i, f in zip(same, flat):
             extra = ", ".join(f"{k.rsplit('.', 1)[-1]} {_short(f.get(k))}" for k in keys[:2])
-            labels[i] = f"{label} ({extra})" if extra else f"{label} #{n}"
+            labels[i] = f"{label} ({extra})" if extra else label
+    for label in set(labels):                                  # still shared (equal configs): numbered
+        same = [i for i, x in enumerate(labels) if x == label]
+        for n, i in enumerate(same[1:] if len(same) > 1 else [], 2):
+            labels[i] = f"{label} #{n}"
     return labels
 
 

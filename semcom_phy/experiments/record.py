@@ -7,7 +7,8 @@ frame with its sequence number, test-image indices, labels, configured SNR, meas
 SFO on the RX side, the defense and the attack with its budget). The folder also gets
 ``index.csv`` (file, stream, link, channel, SNR, attack, frames, samples, SHA-512) and
 ``<folder>.sigmf-collection``, a SigMF Collection naming every recording with the SHA-512 of its
-metadata, so SigMF tools see one dataset; the loopbacks' own results go to ``<folder>/runs/``.
+metadata, so SigMF tools see one dataset, and ``config.yaml``, the resolved sweep (``--config``
+takes it back); the loopbacks' own results go to ``<folder>/runs/``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class RecordResult:
 
 def record(cfg: C.RecordConfig, *, plot: bool = True, log=print) -> RecordResult:
     """Run and record the sweep ``cfg``; the loopbacks' run folders go to ``<out>/runs``."""
+    import yaml
+
+    from ..io import atomic_write
     from .loopback import run_loopback, save_loopback
 
     out = Path(cfg.out)
@@ -55,6 +59,7 @@ def record(cfg: C.RecordConfig, *, plot: bool = True, log=print) -> RecordResult
             save_loopback(result, out / "runs", plot=plot)
             runs.append(result)
     rows = index(out)
+    atomic_write(out / "config.yaml", yaml.safe_dump(C.dump(cfg), sort_keys=False))   # the resolved sweep
     return RecordResult(runs, rows, write_collection(out))
 
 

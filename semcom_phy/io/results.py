@@ -30,6 +30,12 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 def save_run(run_dir: Path, config: dict, results: dict) -> None:
-    """Write ``config.yaml`` (what produced the run) and ``results.json`` atomically."""
+    """Write ``config.yaml`` (what produced the run) and ``results.json`` atomically; the results
+    name the code that made them (``code``: :func:`~semcom_phy.version.code_version`) unless they
+    already do."""
+    from ..version import code_version
+
     atomic_write(run_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
-    atomic_write(run_dir / "results.json", json.dumps(results, indent=1))
+    has_code = "code" in results or "code" in results.get("run", {})
+    atomic_write(run_dir / "results.json", json.dumps(results if has_code else {**results, "code": code_version()},
+                                                      indent=1))

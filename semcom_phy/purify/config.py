@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import _check_choice, _check_range
+from ..validation import check_field
 
 KEY_BITS = 256                       # scrambling keys are integers in [0, 2^KEY_BITS) (:mod:`.scramble`)
 DEFENSES = ("none", "receiver", "latent", "image", "median", "advtrain", "advtrain_t1")
@@ -39,11 +39,11 @@ class DefenseConfig:
     image_step: int = -1
 
     def __post_init__(self):
-        _check_choice(self, "defense", DEFENSES)
-        _check_range(self, "sender_step", 0, 999, integer=True)
-        _check_range(self, "nfe", 1, 100, integer=True)
-        _check_range(self, "image_step", -1, 999, integer=True)
-        _check_range(self, "votes", 1, 64, integer=True)
+        check_field(self, "defense", choices=DEFENSES)
+        check_field(self, "sender_step", 0, 999, integer=True)
+        check_field(self, "nfe", 1, 100, integer=True)
+        check_field(self, "image_step", -1, 999, integer=True)
+        check_field(self, "votes", 1, 64, integer=True)
         if not isinstance(self.scramble, bool):
             raise ValueError(f"DefenseConfig.scramble = {self.scramble!r}: must be true or false")
         if isinstance(self.key, bool) or not isinstance(self.key, int) or not 0 <= self.key < 2 ** KEY_BITS:

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from ..config import _check_range
+from ..validation import check_field
 
 
 def step_embedding(t: torch.Tensor, dim: int, num_train_steps: int) -> torch.Tensor:
@@ -37,10 +37,10 @@ class LatentDenoiserConfig:
     num_train_steps: int = 1000
 
     def __post_init__(self):
-        _check_range(self, "dim", 2, 4096, integer=True)
-        _check_range(self, "hidden", 16, 8192, integer=True)
-        _check_range(self, "depth", 1, 32, integer=True)
-        _check_range(self, "num_train_steps", 2, 100_000, integer=True)
+        check_field(self, "dim", 2, 4096, integer=True)
+        check_field(self, "hidden", 16, 8192, integer=True)
+        check_field(self, "depth", 1, 32, integer=True)
+        check_field(self, "num_train_steps", 2, 100_000, integer=True)
 
 
 class _ResidualMLP(nn.Module):
@@ -81,8 +81,8 @@ class ImageUNetConfig:
     num_train_steps: int = 1000
 
     def __post_init__(self):
-        _check_range(self, "channels", 8, 256, integer=True)
-        _check_range(self, "num_train_steps", 2, 100_000, integer=True)
+        check_field(self, "channels", 8, 256, integer=True)
+        check_field(self, "num_train_steps", 2, 100_000, integer=True)
 
 
 class _ResBlock(nn.Module):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..config import _check_range
+from ..validation import check_field
 
 NOISE_LOG10_RANGE = (-4.0, 1.0)   # log10(no_eff) is clipped to this range at the decoder input
 
@@ -34,8 +34,8 @@ class CodecConfig:
     channels: int = 48
 
     def __post_init__(self):
-        _check_range(self, "num_symbols", 8, 784, integer=True)
-        _check_range(self, "channels", 4, 256, integer=True)
+        check_field(self, "num_symbols", 8, 784, integer=True)
+        check_field(self, "channels", 4, 256, integer=True)
 
     @property
     def bandwidth_ratio(self) -> float:

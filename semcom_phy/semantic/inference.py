@@ -20,10 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import _check_choice
+from ..validation import check_field
 from .codec import SemanticCodec
 
-PRECISIONS = ("float32", "bfloat16")
+from ..receive_config import PRECISIONS  # noqa: E402 (the one list)
 
 
 class InferenceCodec:
@@ -31,7 +31,7 @@ class InferenceCodec:
 
     def __init__(self, codec: SemanticCodec, precision: str = "float32"):
         self.precision = precision
-        _check_choice(self, "precision", PRECISIONS)
+        check_field(self, "precision", choices=PRECISIONS)
         self.cfg = codec.cfg
         model = copy.deepcopy(codec).eval().requires_grad_(False)
         for parent in list(model.modules()):

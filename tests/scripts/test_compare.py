@@ -24,3 +24,16 @@ def test_runs_are_compared_by_label_and_bad_input_is_named(run_script, tmp_path)
     (tmp_path / "junk.json").write_text("{}")
     res = run_script("scripts/compare.py", str(tmp_path / "junk.json"))
     assert res.returncode == 2 and "no result rows" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_runs_that_share_a_label_get_what_differs_between_them():
+    from semcom_phy.experiments.compare import Run, unique_labels
+    from semcom_phy.experiments.config import LoopbackConfig, dump
+
+    rows = [{"snr_db": 5, "accuracy": 0.5, "psnr_db": 20.0}]
+    a, b = dump(LoopbackConfig(seed=0)), dump(LoopbackConfig(seed=1))
+    runs = [Run("sim/awgn, defense none", rows, None, a), Run("sim/awgn, defense none", rows, None, b),
+            Run("sim/awgn, defense none", rows, None, a), Run("sim/fading, defense none", rows, None, a)]
+    labels = unique_labels(runs)
+    assert len(set(labels)) == 4
+    assert labels[1] == "sim/awgn, defense none (seed 1)" and labels[3] == "sim/fading, defense none"
