@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark the ZeroMQ transport through GNU Radio, side by side with a raw pyzmq loop.
 
-1. ``transport_msps``: complex64 samples per second through the ``channel_emulator`` flowgraph (``semcom_phy/flowgraphs/``)
-   (clean channel) with :class:`semcom_phy.transport.zmq.ZmqTransport`: a sender thread calls
+1. ``transport_msps``: complex64 samples per second through the ``channel_emulator`` flowgraph
+   (``semcom_phy/flowgraphs/``, clean channel) with :class:`semcom_phy.transport.zmq.ZmqTransport`: a sender thread calls
    ``send`` while the main thread ``receive``s, counting from the first send to the last sample
    back. The samples carry a counter (real part n mod 2^23, imaginary part n // 2^23, exact in
    float32), so every sample that comes back is checked: none lost, none duplicated, none out of

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Robustness evaluation: channel x SNR x defense x attack x budget, over seeds.
 
-Every cell runs on the differentiable link model (``semcom_phy.attacks.LinkModel``: the defense's
+Every cell runs on the differentiable link model (``semcom_phy.SymbolLink``: the defense's
 sender, the channel as the equaliser leaves it, the defense's receiver), so every attack can take
 gradients through the whole pipeline. ``awgn`` is Gaussian noise at the SNR; ``multipath`` is
 Rayleigh fading per symbol after ZF equalisation (what a frequency-selective OFDM channel leaves
@@ -182,16 +182,17 @@ class Runner:
         """One seed of one cell: {accuracy, worst_of_n[, psnr_db, ssim, ms_per_image]}."""
         import torch
 
-        from semcom_phy.attacks import LinkModel, evaluate, gaussian_jamming, pgd, pgd_air, universal_air
+        from semcom_phy.attacks import evaluate, gaussian_jamming, pgd, pgd_air, universal_air
+        from semcom_phy.symbol_link import SymbolLink
         from semcom_phy.digital import DigitalConfig, DigitalLinkModel, burst_air, jamming
         from semcom_phy.metrics import psnr_db, ssim
 
         name, fading = attack["attack"], channel == "multipath"
         defense = self.defenses[label]
         digital = isinstance(defense, DigitalConfig)
-        model = DigitalLinkModel(self.codec, snr, fading, defense) if digital else LinkModel(defense, snr, fading)
+        model = DigitalLinkModel(self.codec, snr, fading, defense) if digital else SymbolLink(defense, snr, fading)
         # a K-vote defense is attacked through its one-vote pipeline and scored with its K votes
-        target = model if digital or model.votes == 1 else LinkModel(defense.single_vote(), snr, fading)
+        target = model if digital or model.votes == 1 else SymbolLink(defense.single_vote(), snr, fading)
         x, y = self.data(seed)
         x, y = x[:attack.get("num_images")], y[:attack.get("num_images")]
         steps, eot = attack.get("steps", 10), attack.get("eot", 1)
@@ -211,7 +212,7 @@ class Runner:
         elif name == "pgd":
             key = (channel, snr, "pgd", budget, seed, steps, len(x))
             if key not in self._transfer:
-                self._transfer[key] = pgd(LinkModel(self.undefended, snr, fading), x, y, budget, steps=steps,
+                self._transfer[key] = pgd(SymbolLink(self.undefended, snr, fading), x, y, budget, steps=steps,
                                           generator=self.gen(seed, 4))
             x_adv = self._transfer[key]
         elif name in ("pgd_adaptive", "pgd_bpda"):
@@ -234,7 +235,7 @@ class Runner:
         elif name == "air":
             key = (channel, snr, "air", budget, seed, steps, len(x))
             if key not in self._transfer:
-                self._transfer[key] = pgd_air(LinkModel(self.undefended, snr, fading), x, y, budget, steps=steps,
+                self._transfer[key] = pgd_air(SymbolLink(self.undefended, snr, fading), x, y, budget, steps=steps,
                                               generator=self.gen(seed, 8))
             delta = self._transfer[key]
         elif name == "air_adaptive":

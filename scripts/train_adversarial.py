@@ -3,7 +3,7 @@
 
 Starts from the shipped codec (``--init``) and fine-tunes encoder, decoder and classifier together
 on adversarial examples crafted at every step through the differentiable link
-(``semcom_phy.attacks.LinkModel``, undefended; Madry et al., "Towards deep learning models
+(``semcom_phy.SymbolLink``, undefended; Madry et al., "Towards deep learning models
 resistant to adversarial attacks", ICLR 2018). Batches alternate between the two threats the
 evaluation uses:
 
@@ -57,7 +57,8 @@ def main(argv=None) -> int:
     import torch                                           # after the options: --help needs no torch
     import torch.nn.functional as F
 
-    from semcom_phy.attacks import LinkModel, pgd, pgd_air
+    from semcom_phy.attacks import pgd, pgd_air
+    from semcom_phy.symbol_link import SymbolLink
     from semcom_phy.data import data_manifest, minibatches, training_tensors
     from semcom_phy.purify import Defense, DefenseConfig
     from semcom_phy.semantic import channel_metrics, load_codec, save_weights
@@ -86,7 +87,7 @@ def main(argv=None) -> int:
                 x, y = x_train[idx], y_train[idx]
                 snr = args.snr_min + (args.snr_max - args.snr_min) * float(torch.rand(1, generator=gen, device=device))
                 fading = bool(torch.rand(1, generator=gen, device=device) < args.fading_prob)
-                model = LinkModel(defense, snr, fading)
+                model = SymbolLink(defense, snr, fading)
                 codec.eval()
                 x_sent, delta = x, None
                 if i % 2 == 0:

@@ -14,7 +14,7 @@ image depend on how well PNG compresses it (about 520 bytes: some 4200 QPSK symb
 times the semantic link's 128), so the comparison is at equal SNR per symbol, not equal bandwidth;
 :attr:`DigitalLinkModel.num_symbols` reports the cost.
 
-:class:`DigitalLinkModel` has :class:`~semcom_phy.attacks.LinkModel`'s interface, so the
+:class:`DigitalLinkModel` has :class:`~semcom_phy.symbol_link.SymbolLink`'s interface, so the
 evaluation scores it like any defense. A received image is either exactly the sent one or lost,
 so its gradient is the identity (straight-through): image attacks (T1) are white-box PGD on the
 classifier through the channel. Air attacks (T2) have no gradient through hard decisions and
@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .attacks.model import LinkModel
+from .symbol_link import SymbolLink
 from .validation import check_field
 from .phy.coding import conv_encode, crc32, scramble, viterbi_decode
 from .phy.qam import MODULATIONS, bits_per_symbol, demap_soft, map_bits
@@ -100,9 +100,9 @@ def _interleaver(n: int) -> np.ndarray:
     return order
 
 
-class DigitalLinkModel(LinkModel):
+class DigitalLinkModel(SymbolLink):
     """The digital link at ``snr_db`` (AWGN, or Rayleigh per symbol after ZF equalisation), with
-    :class:`~semcom_phy.attacks.LinkModel`'s call: ``model(x, delta_air, generator) -> (x_hat,
+    :class:`~semcom_phy.symbol_link.SymbolLink`'s call: ``model(x, delta_air, generator) -> (x_hat,
     logits)``. ``delta_air``: complex [B, :attr:`capacity`], added to each packet's symbols (the
     entries past a packet's length are not transmitted). Classification by ``codec``'s classifier."""
 

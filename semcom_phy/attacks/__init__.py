@@ -5,7 +5,7 @@ L2 budget (:func:`fgsm`, :func:`pgd`); T2, physical-layer attacks, add a perturb
 transmitted symbols within a PSR budget, per example and white box (:func:`pgd_air`) or one
 input-agnostic vector (:func:`universal_air`), with Gaussian jamming at the same PSR as the control
 (:func:`gaussian_jamming`). Attacks are adaptive: they differentiate the whole
-:class:`LinkModel` (sender diffusion, channel, every reverse step of the purification) with
+:class:`~semcom_phy.symbol_link.SymbolLink` (sender diffusion, channel, every reverse step of the purification) with
 expectation over transformation over its randomness, with BPDA as a second view and a fixed-noise
 white-box variant; :func:`evaluate` scores a defense over independent draws, including the
 worst-of-N (resubmission) figure. Report the lowest robust accuracy over these views.

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from semcom_phy.data.fashion_mnist import DEFAULT_ROOT
 
@@ -61,6 +62,18 @@ def test_loopback_with_each_defense(run_script, defense, tmp_path):
     assert doc["config"]["link"]["defense"]["defense"] == defense
     row = doc["results"][0]
     assert row["frames_received"] == 8 and row["psnr_db"] > 16
+    # "classifier on the originals" is the defense's own codec's (image, advtrain* carry their own)
+    from semcom_phy.data import load_split, to_tensor
+    from semcom_phy.metrics import accuracy
+    from semcom_phy.semantic import load_codec
+
+    own = {"image": "codec_image", "advtrain": "codec_advtrain", "advtrain_t1": "codec_advtrain_t1"}.get(defense, "codec")
+    test = load_split("test")
+    ids = doc["run"]["images"]
+    codec = load_codec(own)
+    assert doc["run"]["weights"].get("defense_codec", doc["run"]["weights"]["codec"])["name"] == own
+    assert doc["clean_accuracy"] == accuracy(codec.classify(to_tensor(test.images[ids])),
+                                             torch.from_numpy(test.labels[ids].astype("int64")))
 
 
 def test_an_attack_on_a_voting_defense_is_crafted_on_its_one_vote_pipeline(run_script, tmp_path):
