@@ -9,6 +9,8 @@ Scripts build one config, pass it down and save it next to their results
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -195,30 +197,67 @@ class ChannelConfig:
 
 
 def to_dict(cfg) -> dict:
-    """Plain nested dict (tuples become lists) for YAML/JSON."""
+    """A config tree -> plain nested dicts and lists for YAML or JSON. A secret field
+    (``field(metadata={"secret": ...})``: the scrambling key) is never written: its public
+    ``<name>_fingerprint`` (a property of its config) takes its place."""
     def plain(v):
         if dataclasses.is_dataclass(v):
-            return {f.name: plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
+            return {(f"{f.name}_fingerprint" if f.metadata.get("secret") else f.name):
+                    plain(getattr(v, f"{f.name}_fingerprint" if f.metadata.get("secret") else f.name))
+                    for f in dataclasses.fields(v)}
         if isinstance(v, (tuple, list)):
             return [plain(x) for x in v]
         return v
     return plain(cfg)
 
 
-def from_dict(cls, data: dict):
-    """Build ``cls`` from a dict, rejecting unknown keys by name (nested dataclasses too)."""
+def from_dict(cls, data: dict, *, where: str = "", base=None):
+    """Plain data (``to_dict``'s, or a user's YAML with any subset of the fields) -> ``cls``.
+
+    Fields not given keep ``base``'s values (default ``cls()``), so nested configs keep their
+    parent's defaults; lists become tuples; unknown keys raise ``ValueError`` naming them, where
+    they are and the allowed ones; the configs' own checks run as they are built. A secret field
+    stored as ``<name>_fingerprint`` must be given again (and match) when the field its metadata
+    names is set (the key, when the defense scrambles)."""
+    where = where or cls.__name__
+    if isinstance(data, cls):
+        return data
     if not isinstance(data, dict):
-        raise ValueError(f"{cls.__name__}: expected a mapping, got {type(data).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
+        raise ValueError(f"{where}: expected a mapping of {cls.__name__} fields, got {type(data).__name__} {data!r}")
+    base = base if base is not None else cls()
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    secret = {f.name: f.metadata["secret"] for f in dataclasses.fields(cls) if f.metadata.get("secret")}
+    data = dict(data)
+    stored = {name: data.pop(f"{name}_fingerprint") for name in secret if f"{name}_fingerprint" in data}
+    unknown = sorted(set(data) - set(names))
     if unknown:
-        raise ValueError(f"{cls.__name__}: unknown key(s) {unknown}; allowed: {sorted(fields)}")
-    kwargs = {}
+        raise ValueError(f"{where}: unknown key(s) {unknown}; allowed: {names}")
+    kwargs = {name: getattr(base, name) for name in names}
     for name, value in data.items():
-        ftype = fields[name].type
-        sub = _DATACLASSES.get(ftype if isinstance(ftype, str) else getattr(ftype, "__name__", ""))
-        kwargs[name] = from_dict(sub, value) if sub is not None and isinstance(value, dict) else value
-    return cls(**kwargs)
+        sub = dataclass_of(hints[name])
+        if sub is not None and isinstance(value, dict):
+            value = from_dict(sub, value, where=f"{where}.{name}",
+                              base=kwargs[name] if isinstance(kwargs[name], sub) else None)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[name] = value
+    obj = cls(**kwargs)
+    for name, fingerprint in stored.items():
+        if getattr(obj, secret[name]) and getattr(obj, f"{name}_fingerprint") != fingerprint:
+            raise ValueError(
+                f"{where}.{name}: not stored with the config, only its fingerprint {fingerprint}: give it (--{name})"
+                if name not in data else f"{where}.{name} does not match the {name}_fingerprint {fingerprint} of the config")
+    return obj
+
+
+def dataclass_of(hint) -> type | None:
+    """The dataclass a field's type hint names (also inside ``X | None``), or None."""
+    if dataclasses.is_dataclass(hint):
+        return hint
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return next((a for a in typing.get_args(hint) if dataclasses.is_dataclass(a)), None)
+    return None
 
 
 @dataclass(frozen=True)
@@ -229,5 +268,3 @@ class PhyConfig:
     modem: ModemConfig = field(default_factory=ModemConfig)
     channel: ChannelConfig = field(default_factory=ChannelConfig)
 
-
-_DATACLASSES = {c.__name__: c for c in (OfdmConfig, ModemConfig, ChannelConfig, PhyConfig)}

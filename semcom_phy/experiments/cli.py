@@ -47,7 +47,7 @@ def _leaf_hint(cls, path: str):
     """The type hint of the field at ``path`` of dataclass ``cls``."""
     *parents, leaf = path.split(".")
     for part in parents:
-        cls = C._dataclass_of(typing.get_type_hints(cls)[part])
+        cls = C.dataclass_of(typing.get_type_hints(cls)[part])
     return typing.get_type_hints(cls)[leaf]
 
 
@@ -65,7 +65,7 @@ def _show(value) -> str:
         return " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
     if isinstance(value, float):
         return f"{value:g}"
-    return "none" if value is None else str(value)
+    return "none" if value is None or value == "" else str(value)
 
 
 def add_options(ap: argparse.ArgumentParser, options: tuple[Option, ...], cls, defaults=None) -> None:
@@ -79,16 +79,16 @@ def add_options(ap: argparse.ArgumentParser, options: tuple[Option, ...], cls, d
         hint = _leaf_hint(cls, opt.path)
         default = C.get_path(defaults, opt.path)
         kind = _scalar(hint)
-        help_text = f"{opt.help} (default {_show(default)})" if default is not None or kind is not bool else opt.help
-        kw: dict[str, Any] = {"dest": opt.path, "default": argparse.SUPPRESS, "help": help_text}
+        kw: dict[str, Any] = {"dest": opt.path, "default": argparse.SUPPRESS,
+                              "help": f"{opt.help} (default {_show(default)})"}
         if kind is bool:
             target.add_argument(opt.flag, action=argparse.BooleanOptionalAction, **kw)
             continue
         kw["type"] = opt.type or kind
         if opt.choices is not None:
             kw["choices"] = opt.choices
-        if opt.metavar:
-            kw["metavar"] = opt.metavar
+        if opt.metavar or opt.choices is None:
+            kw["metavar"] = opt.metavar or opt.flag.lstrip("-").upper().replace("-", "_")
         if typing.get_origin(hint) is tuple:
             kw["nargs"] = "+"
         target.add_argument(opt.flag, **kw)

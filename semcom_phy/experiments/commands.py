@@ -13,6 +13,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..attacks.config import LIVE_ATTACKS
+from ..channel.profiles import PROFILES
+from ..purify.config import DEFENSES
 from . import config as C
 from .cli import Option, add_config_option, add_options, key_int, resolve
 
@@ -47,35 +50,35 @@ results.json, images.png and curves.png.
 """
 
 RADIO = "radio (--link pluto, pluto-gnuradio)"
+CHANNELS = tuple(PROFILES)
 LOOPBACK_OPTIONS = (
     Option("--link", "transport.kind", "transport: sim (the simulated channel in this process), gnuradio (GNU "
            "Radio's channel_model over ZeroMQ), pluto (PlutoSDR radios via pyadi-iio) or pluto-gnuradio (via gr-iio)",
            choices=C.LINKS),
     Option("--channel", "transport.channel", "channel profile: awgn, fading (flat Rayleigh), multipath (TDL + CFO, "
-           "SFO, phase noise)", choices=("awgn", "fading", "multipath")),
+           "SFO, phase noise)", choices=CHANNELS),
     Option("--snr", "snr_db", "SNR points, Es/N0 per data resource element", metavar="DB"),
     Option("--num-images", "num_images", f"test images per SNR (1..{C.MAX_IMAGES})"),
     Option("--seed", "seed", "seed of the image choice, the channel and the defense's draws"),
     Option("--weights", "link.codec", "codec: a shipped weights name or a manifest path", metavar="NAME|FILE"),
-    Option("--data-dir", "data_dir", "Fashion-MNIST folder (default: the Debian package's)", metavar="DIR"),
+    Option("--data-dir", "data_dir", "Fashion-MNIST folder (none: the Debian package's)", metavar="DIR"),
     Option("--device", "device", "torch device", choices=C.DEVICES),
     Option("--interleave", "link.interleave", "spread each image's symbols over G frames (1: one image per frame)",
            metavar="G"),
     Option("--max-inferred", "link.modem.max_inferred_frames", "frames decoded where the train of frames puts them "
            "when their own preamble or header is lost, at most N in a row (0: off)", metavar="N"),
     Option("--record", "record", "record each run's TX and RX IQ as SigMF in DIR "
-           "(<link>_<channel>_<snr>-tx/-rx), one annotation per frame; scripts/replay.py decodes them", metavar="DIR"),
+           "(<link>_<channel>_<snr>-tx/-rx), one annotation per frame; scripts/replay.py decodes them (none: no "
+           "recording)", metavar="DIR"),
     Option("--uri", "transport.radio.uri", "the Pluto for TX and RX, a cable loopback ('virtual': the virtual Pluto)",
            group=RADIO),
-    Option("--tx-uri", "transport.radio.tx_uri", "two radios: the transmitter (virtual:NAME for a virtual one)",
+    Option("--tx-uri", "transport.radio.tx_uri", "two radios: the transmitter (virtual:NAME for a virtual one; none: --uri)",
            group=RADIO),
-    Option("--rx-uri", "transport.radio.rx_uri", "two radios: the receiver", group=RADIO),
+    Option("--rx-uri", "transport.radio.rx_uri", "two radios: the receiver (none: --uri)", group=RADIO),
     Option("--lo-hz", "transport.radio.lo_hz", "carrier frequency", group=RADIO),
     Option("--rx-gain-db", "transport.radio.rx_gain_db", "manual RX gain", group=RADIO),
     Option("--tx-attenuation-db", "transport.radio.tx_attenuation_db", "TX attenuation, 0 = full power", group=RADIO),
-    Option("--defense", "link.defense.defense", "the defense", choices=("none", "receiver", "latent", "image",
-                                                                         "median", "advtrain", "advtrain_t1"),
-           group="defense"),
+    Option("--defense", "link.defense.defense", "the defense", choices=DEFENSES, group="defense"),
     Option("--sender-step", "link.defense.sender_step", "sender diffusion step t_s of the latent and image defenses",
            group="defense"),
     Option("--image-step", "link.defense.image_step", "image defense: the step t* the receiver diffuses the decoded "
@@ -93,7 +96,7 @@ LOOPBACK_OPTIONS = (
            group="defense"),
     Option("--attack", "attack.attack", "adversary crafted against the link before each run: jamming, air, universal "
            "(on the transmitted symbols, at --psr-db) or pgd (on the source images, at --eps)",
-           choices=("none", "jamming", "air", "universal", "pgd"), group="attack"),
+           choices=LIVE_ATTACKS, group="attack"),
     Option("--psr-db", "attack.psr_db", "perturbation-to-signal ratio of the air attacks", group="attack"),
     Option("--eps", "attack.eps", "L-inf budget of pgd on [0, 1] images", group="attack"),
     Option("--attack-steps", "attack.steps", "PGD iterations", group="attack"),
@@ -196,58 +199,6 @@ def _check_out(ap: argparse.ArgumentParser, out: Path) -> None:
         ap.error(f"--out {out}: is a file, not a folder")
 
 
-RECORD_HELP = """Record an IQ dataset: the loopback over a chosen link, every run's TX and RX streams as SigMF.
-
-    python scripts/record.py --out data/awgn --snr 0 5 10 --num-images 256
-    python scripts/record.py --out data/gr --link gnuradio --channel multipath
-    python scripts/record.py --out data/air --link pluto --uri ip:192.168.2.1
-    python scripts/record.py --out data/sweep --channel awgn multipath --attack none jamming air
-
-Every option but --out, --json and the lists --channel and --attack is the loopback's; the
-loopback runs once per channel and attack, and each SNR (or the one over-the-air run) gives
-<link>_<channel>_<snr>dB[_<attack>]-tx and -rx recordings (cf32_le, one annotation per frame).
-DIR/index.csv lists them, DIR/<DIR>.sigmf-collection is their SigMF Collection, the loopbacks'
-results go to DIR/runs/; scripts/replay.py DIR decodes the recordings again. The metadata holds
-no machine path and no key (only its fingerprint).
-"""
-
-RECORD_OPTIONS = tuple(Option(o.flag, "loopback." + o.path, o.help, o.metavar, o.type, o.choices, o.group)
-                       for o in LOOPBACK_OPTIONS if o.flag not in ("--channel", "--attack", "--record")) + (
-    Option("--channel", "channels", "channel profiles to sweep", choices=("awgn", "fading", "multipath")),
-    Option("--attack", "attacks", "attacks to sweep (budgets: --psr-db, --eps)",
-           choices=("none", "jamming", "air", "universal", "pgd")),
-    Option("--out", "out", "the dataset folder", metavar="DIR"),
-)
-
-
-def record_main(argv=None) -> int:
-    """``scripts/record.py``."""
-    from .cli import given
-
-    ap = _parser(RECORD_HELP)
-    add_config_option(ap)
-    add_options(ap, RECORD_OPTIONS, C.RecordConfig)
-    ap.add_argument("--json", type=Path, default=None, help="write {runs, results} of the live runs here")
-    ap.add_argument("--no-plot", action="store_true", help="skip the loopbacks' PNG files")
-    args = ap.parse_args(argv)
-    cfg = resolve(ap, args, RECORD_OPTIONS, C.RecordConfig)
-    warn_ignored(cfg.loopback, {p.removeprefix("loopback."): v for p, v in given(args, RECORD_OPTIONS).items()})
-    from .record import record
-
-    try:
-        result = record(cfg, plot=not args.no_plot)
-    except user_errors() as err:
-        return _fail(err)
-    for run in result.runs:
-        print("\n" + run.table())
-    print(f"{len(result.index)} recordings in {cfg.out} (index.csv, {result.collection.name})")
-    if args.json:
-        import json
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result.document(), indent=1))
-    return 0
-
-
 OTA_HELP = """Over the air: the semantic loopback through PlutoSDR radios, from a hardware preset.
 
     python scripts/ota.py --preset cable                       # one radio, TX -> 30 dB -> RX cable
@@ -287,6 +238,58 @@ def load_preset(name: str) -> dict:
     except (ValueError, TypeError) as err:
         raise ValueError(f"--preset {path}: {err}") from None
     return data
+
+
+RECORD_HELP = """Record an IQ dataset: the loopback over a chosen link, every run's TX and RX streams as SigMF.
+
+    python scripts/record.py --out data/awgn --snr 0 5 10 --num-images 256
+    python scripts/record.py --out data/gr --link gnuradio --channel multipath
+    python scripts/record.py --out data/air --link pluto --uri ip:192.168.2.1
+    python scripts/record.py --out data/sweep --channel awgn multipath --attack none jamming air
+
+Every option but --out, --json and the lists --channel and --attack is the loopback's; the
+loopback runs once per channel and attack, and each SNR (or the one over-the-air run) gives
+<link>_<channel>_<snr>dB[_<attack>]-tx and -rx recordings (cf32_le, one annotation per frame).
+DIR/index.csv lists them, DIR/<DIR>.sigmf-collection is their SigMF Collection, the loopbacks'
+results go to DIR/runs/; scripts/replay.py DIR decodes the recordings again. The metadata holds
+no machine path and no key (only its fingerprint).
+"""
+
+RECORD_OPTIONS = tuple(Option(o.flag, "loopback." + o.path, o.help, o.metavar, o.type, o.choices, o.group)
+                       for o in LOOPBACK_OPTIONS if o.flag not in ("--channel", "--attack", "--record")) + (
+    Option("--channel", "channels", "channel profiles to sweep", choices=CHANNELS),
+    Option("--attack", "attacks", "attacks to sweep (budgets: --psr-db, --eps)",
+           choices=LIVE_ATTACKS),
+    Option("--out", "out", "the dataset folder", metavar="DIR"),
+)
+
+
+def record_main(argv=None) -> int:
+    """``scripts/record.py``."""
+    from .cli import given
+
+    ap = _parser(RECORD_HELP)
+    add_config_option(ap)
+    add_options(ap, RECORD_OPTIONS, C.RecordConfig)
+    ap.add_argument("--json", type=Path, default=None, help="write {runs, results} of the live runs here")
+    ap.add_argument("--no-plot", action="store_true", help="skip the loopbacks' PNG files")
+    args = ap.parse_args(argv)
+    cfg = resolve(ap, args, RECORD_OPTIONS, C.RecordConfig)
+    warn_ignored(cfg.loopback, {p.removeprefix("loopback."): v for p, v in given(args, RECORD_OPTIONS).items()})
+    from .record import record
+
+    try:
+        result = record(cfg, plot=not args.no_plot)
+    except user_errors() as err:
+        return _fail(err)
+    for run in result.runs:
+        print("\n" + run.table())
+    print(f"{len(result.index)} recordings in {cfg.out} (index.csv, {result.collection.name})")
+    if args.json:
+        import json
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result.document(), indent=1))
+    return 0
 
 
 REPLAY_HELP = """Replay recorded link runs offline: receiver, purification, decoder and classifier on the

@@ -47,7 +47,7 @@ def _runs_of(doc, file: Path) -> list[Run]:
         raise ValueError(f"{file}: no result rows (expected a loopback, record or replay document)")
     if "config" in doc:
         try:
-            cfg = C.load(C.LoopbackConfig, doc["config"], check_key=False)
+            cfg = C.load(C.LoopbackConfig, C.without_secrets(doc["config"]))
         except ValueError as err:
             raise ValueError(f"{file}: its config is not a loopback config ({err})") from None
         return [Run(run_label(cfg), doc["results"], doc.get("clean_accuracy"), doc["config"])]

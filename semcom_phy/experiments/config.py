@@ -8,9 +8,9 @@ made (``ValueError`` naming the field, the value and what is allowed), so a bad 
 file fails before any work.
 
 :func:`dump` / :func:`load` turn a config into plain YAML-able data and back (unknown keys are
-refused by name). The scrambling key is never written: :func:`dump` puts its fingerprint
-(:func:`key_fingerprint`) in its place, and :func:`load` of such data needs the key again
-(``key=``) and checks it against the fingerprint.
+refused by name): they are :func:`semcom_phy.config.to_dict` and :func:`~semcom_phy.config.from_dict`.
+The scrambling key is never written: its fingerprint (:func:`key_fingerprint`) takes its place,
+and loading such data for a scrambling defense needs the key again and checks it.
 
 This module imports neither torch nor GNU Radio: scripts build their options from it at once.
 """
@@ -18,8 +18,6 @@ This module imports neither torch nor GNU Radio: scripts build their options fro
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +25,8 @@ from typing import Any
 
 from ..attacks.config import LIVE_ATTACKS, AttackConfig
 from ..channel.profiles import PROFILES
-from ..config import ModemConfig, OfdmConfig
-from ..purify.config import DefenseConfig
+from ..config import ModemConfig, OfdmConfig, dataclass_of, from_dict, to_dict
+from ..purify.config import DefenseConfig, key_fingerprint  # noqa: F401 (key_fingerprint: re-exported)
 from ..transport.pluto import PlutoConfig
 from ..validation import check_choice, check_number
 
@@ -156,76 +154,18 @@ class RecordConfig:
                              "recording (a repeat would record over the first)")
 
 
-# ---- YAML round trip ------------------------------------------------------------------------------
+# ---- YAML round trip: one loader for every config (semcom_phy.config) ---------------------------
 
-def key_fingerprint(key: int) -> str:
-    """A public name for a scrambling key: the first 16 hex digits of SHA-256 over a label and the
-    key's 32 bytes. It tells which key a run used without revealing it."""
-    return hashlib.sha256(b"semcom_phy scrambling key\0" + int(key).to_bytes(32, "big")).hexdigest()[:16]
+dump = to_dict
+load = from_dict
 
 
-def dump(cfg) -> dict:
-    """A config tree -> plain nested dicts/lists for YAML or JSON; every ``DefenseConfig.key``
-    replaced by its ``key_fingerprint``."""
-    if isinstance(cfg, DefenseConfig):
-        out = {f.name: _plain(getattr(cfg, f.name)) for f in dataclasses.fields(cfg) if f.name != "key"}
-        return {**out, "key_fingerprint": key_fingerprint(cfg.key)}
-    if dataclasses.is_dataclass(cfg):
-        return {f.name: dump(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
-    return _plain(cfg)
-
-
-def _plain(v):
-    if isinstance(v, (tuple, list)):
-        return [_plain(x) for x in v]
-    return v
-
-
-def load(cls, data: dict, *, check_key: bool = True, where: str = "", base=None):
-    """Plain data (``dump``'s, or a user's YAML with any subset of the fields) -> ``cls``.
-
-    Fields not given keep ``base``'s values (default ``cls()``; nested configs keep their parent's
-    defaults); unknown keys raise ``ValueError`` naming them and the allowed ones. A
-    ``DefenseConfig`` stored with a ``key_fingerprint`` needs its ``key`` given again when it
-    scrambles, and the key must match the fingerprint (``check_key=False`` skips this, for
-    reading labels of a stored run)."""
-    where = where or cls.__name__
-    if isinstance(data, cls):
-        return data
-    if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected a mapping of {cls.__name__} fields, got {type(data).__name__} {data!r}")
-    data = dict(data)
-    fingerprint = data.pop("key_fingerprint", None) if cls is DefenseConfig else None
-    base = base if base is not None else cls()
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(data) - set(names))
-    if unknown:
-        raise ValueError(f"{where}: unknown key(s) {unknown}; allowed: {names}")
-    kwargs = {name: getattr(base, name) for name in names}
-    for name, value in data.items():
-        sub = _dataclass_of(hints[name])
-        if sub is not None and isinstance(value, dict):
-            value = load(sub, value, check_key=check_key, where=f"{where}.{name}",
-                         base=kwargs[name] if isinstance(kwargs[name], sub) else None)
-        elif isinstance(value, list):
-            value = tuple(value)
-        kwargs[name] = value
-    if fingerprint is not None and check_key and kwargs["scramble"] and \
-            key_fingerprint(kwargs["key"]) != fingerprint:
-        raise ValueError(f"{where}: the scrambling key is not stored with the config, only its fingerprint "
-                         f"{fingerprint}: give the key (--key)" if "key" not in data else
-                         f"{where}: the key given does not match the key fingerprint {fingerprint} of the config")
-    return cls(**kwargs)
-
-
-def _dataclass_of(hint) -> type | None:
-    """The dataclass a field's type names (also inside ``X | None``), or None."""
-    if dataclasses.is_dataclass(hint):
-        return hint
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        return next((a for a in typing.get_args(hint) if dataclasses.is_dataclass(a)), None)
-    return None
+def without_secrets(data):
+    """Config data without the stored fingerprints of secrets (``key_fingerprint``): what reading
+    a stored run's labels needs, where the key does not matter."""
+    if isinstance(data, dict):
+        return {k: without_secrets(v) for k, v in data.items() if not k.endswith("_fingerprint")}
+    return data
 
 
 def get_path(cfg, path: str) -> Any:
@@ -240,7 +180,7 @@ def leaf_paths(cls, prefix: str = "") -> list[str]:
     hints = typing.get_type_hints(cls)
     out = []
     for f in dataclasses.fields(cls):
-        sub = _dataclass_of(hints[f.name])
+        sub = dataclass_of(hints[f.name])
         out += leaf_paths(sub, f"{prefix}{f.name}.") if sub is not None else [prefix + f.name]
     return out
 

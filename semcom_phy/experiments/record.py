@@ -71,7 +71,7 @@ def index(folder: str | Path) -> list[dict]:
         doc = json.loads(meta.read_text())
         g = doc["global"]
         stored = g["semcom:config"]
-        channel, attack = run_tags(cfg := C.load(C.LoopbackConfig, stored["config"], check_key=False))
+        channel, attack = run_tags(cfg := C.load(C.LoopbackConfig, C.without_secrets(stored["config"])))
         rows.append({"file": meta.name, "stream": "rx" if meta.stem.endswith("-rx") else "tx",
                      "link": cfg.transport.kind, "channel": channel, "snr_db": stored["run_snr_db"], "attack": attack,
                      "frames": len(doc.get("annotations", [])),

@@ -4,7 +4,8 @@ models and re-exports these names)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 
 from ..validation import check_field
 
@@ -13,7 +14,13 @@ DEFENSES = ("none", "receiver", "latent", "image", "median", "advtrain", "advtra
 ADVTRAIN = {"advtrain": "scripts/train_adversarial.py", "advtrain_t1": "scripts/train_adversarial.py --psr-db=-inf"}
 NO_DENOISER = ("none", "median", *ADVTRAIN)
 
-__all__ = ["KEY_BITS", "DEFENSES", "ADVTRAIN", "NO_DENOISER", "DefenseConfig"]
+__all__ = ["KEY_BITS", "DEFENSES", "ADVTRAIN", "NO_DENOISER", "DefenseConfig", "key_fingerprint"]
+
+
+def key_fingerprint(key: int) -> str:
+    """A public name for a scrambling key: the first 16 hex digits of SHA-256 over a fixed label
+    and the key's 32 bytes. It tells which key a run used without revealing it."""
+    return hashlib.sha256(b"semcom_phy scrambling key\0" + int(key).to_bytes(KEY_BITS // 8, "big")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -23,7 +30,9 @@ class DefenseConfig:
     (eta 0); ``votes``: purifications per received image (needs ``stochastic``); ``bf16``: run the
     denoiser under bfloat16 autocast (for GPUs; the scheduler arithmetic stays in float32);
     ``scramble``: keyed symbol scrambling with the pre-shared ``key`` (an integer below 2^256; the
-    default 0 is a testbed key, recorded with each run so that replays can unscramble);
+    default 0 is a testbed key). The key is secret: :func:`~semcom_phy.config.to_dict` writes
+    ``key_fingerprint`` in its place, and :func:`~semcom_phy.config.from_dict` of such data with
+    ``scramble`` needs the matching key (a stored run replays only with its key);
     ``image_step``: the step t* the image defense's receiver diffuses the decoded image to before
     the image denoiser runs it back (DiffPure's t*; -1: the sender's t_s; larger: the codec carries
     lightly diffused images, the receiver purifies harder)."""
@@ -35,7 +44,7 @@ class DefenseConfig:
     votes: int = 1
     bf16: bool = False
     scramble: bool = False
-    key: int = 0
+    key: int = field(default=0, repr=False, metadata={"secret": "scramble"})   # matters when scrambling
     image_step: int = -1
 
     def __post_init__(self):
@@ -51,6 +60,11 @@ class DefenseConfig:
         if self.votes > 1 and not self.stochastic:
             raise ValueError(f"DefenseConfig.votes = {self.votes}: more than one vote needs stochastic=True "
                              "(deterministic purifications of one received vector are identical)")
+
+    @property
+    def key_fingerprint(self) -> str:
+        """:func:`key_fingerprint` of ``key``: what configs and recordings store in its place."""
+        return key_fingerprint(self.key)
 
     @property
     def eta(self) -> float:

@@ -25,7 +25,7 @@ def test_a_config_round_trips_through_yaml_and_never_holds_the_key():
     with pytest.raises(ValueError, match="only its fingerprint"):
         C.load(C.LoopbackConfig, data)                           # a scrambled config needs its key again
     data["link"]["defense"]["key"] = 999
-    with pytest.raises(ValueError, match="does not match the key fingerprint"):
+    with pytest.raises(ValueError, match="does not match the key_fingerprint"):
         C.load(C.LoopbackConfig, data)
     data["link"]["defense"]["key"] = 12345
     assert C.load(C.LoopbackConfig, data) == cfg

@@ -83,9 +83,9 @@ def test_replay_repeats_a_stochastic_scrambled_defense_draw_for_draw(run_script,
         assert "1516" not in text and "5ec" not in text.replace(C.key_fingerprint(0x5EC), "")
         assert C.key_fingerprint(0x5EC) in text
     res = run_script("scripts/replay.py", str(data))
-    assert res.returncode == 2 and "give the key (--key)" in res.stderr and "Traceback" not in res.stderr
+    assert res.returncode == 2 and "give it (--key)" in res.stderr and "Traceback" not in res.stderr
     res = run_script("scripts/replay.py", str(data), "--key", "0x5ed")
-    assert res.returncode == 2 and "does not match the key fingerprint" in res.stderr
+    assert res.returncode == 2 and "does not match the key_fingerprint" in res.stderr
     res = run_script("scripts/replay.py", str(data), "--key", "0x5ec", "--json", str(tmp_path / "replay.json"))
     assert res.returncode == 0, res.stderr
     live = json.loads((tmp_path / "live.json").read_text())["results"]
