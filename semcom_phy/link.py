@@ -164,12 +164,12 @@ class Link:
         ``codec``: an already loaded codec instead of ``config.codec``."""
         from .experiments.config import LinkConfig
         from .purify import load_defense
-        from .semantic.weights import load_codec, pick_device, resolve_manifest
+        from .semantic.weights import load_codec, pick_device
         from .transports import sim
 
         config = config if config is not None else LinkConfig()
         device = device if isinstance(device, torch.device) else pick_device(device)
-        codec = codec if codec is not None else load_codec(resolve_manifest(config.codec), device)
+        codec = codec if codec is not None else load_codec(config.codec, device)
         defense = load_defense(config.defense, codec, device)
         return cls(codec, transport if transport is not None else sim(ofdm=config.ofdm), config.ofdm, config.modem,
                    defense, torch.Generator(device).manual_seed(seed), config.interleave, recorder, receive)

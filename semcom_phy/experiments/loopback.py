@@ -130,7 +130,6 @@ def run_loopback(cfg: LoopbackConfig, *, log=print) -> LoopbackResult:
     from ..progress import progress
     from ..purify import load_defense
     from ..semantic import load_codec, pick_device
-    from ..semantic.weights import resolve_manifest
     from ..symbol_link import SymbolLink
     from ..transport.zmq import channel_emulator_params
     from ..transports import open_transport, require_gnuradio
@@ -142,7 +141,7 @@ def run_loopback(cfg: LoopbackConfig, *, log=print) -> LoopbackResult:
         require_gnuradio()                                  # a missing GNU Radio or radio: before any work
     radios = open_transport(cfg.transport, None, ofdm, cfg.seed) if cfg.transport.air else None
     try:
-        codec = load_codec(resolve_manifest(link_cfg.codec), device)
+        codec = load_codec(link_cfg.codec, device)
         defense = load_defense(link_cfg.defense, codec, device)
         test = load_split("test", cfg.data_dir)
         train = load_split("train", cfg.data_dir) if cfg.attack.attack == "universal" else None
@@ -186,7 +185,7 @@ def run_loopback(cfg: LoopbackConfig, *, log=print) -> LoopbackResult:
             with radios or open_transport(cfg.transport, snr, ofdm, cfg.seed, rng) as transport:
                 generator = torch.Generator(device).manual_seed(cfg.seed)       # every run from the same seed
                 link = Link(codec, transport, ofdm, link_cfg.modem, defense, generator, link_cfg.interleave,
-                                    recorder)
+                            recorder)
                 out = link.run(x, image_ids=pick, labels=labels.cpu().numpy(), x_sent=x_sent, delta_air=delta)
                 tx_burst = getattr(transport, "last_burst", None)
         except BaseException:                                # an interrupted run leaves no recording behind

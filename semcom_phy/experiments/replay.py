@@ -87,7 +87,7 @@ def replay_recording(meta_path: str | Path, *, device, test, key: int | None = N
     from ..phy import StreamReceiver
     from ..purify import load_defense
     from ..semantic import load_codec
-    from ..semantic.weights import find_manifest, resolve_manifest
+    from ..semantic.weights import find_manifest
     from .loopback import run_tags
 
     meta_path = Path(meta_path)
@@ -103,7 +103,7 @@ def replay_recording(meta_path: str | Path, *, device, test, key: int | None = N
     weights = glob.get("semcom:weights") or {}
     codec_ref = weights.get("codec")
     manifest = find_manifest(codec_ref["sha256"], codec_ref.get("name")) if isinstance(codec_ref, dict) \
-        else resolve_manifest(link_cfg.codec)
+        else link_cfg.codec
     codec = load_codec(manifest, device)
     defense = load_defense(link_cfg.defense, codec, device)
     pick = np.asarray(run["images"], dtype=np.int64) if "images" in run else \

@@ -1,5 +1,6 @@
 """Transports: one protocol (send, receive, drain, close) for the simulated channel, ZeroMQ/GNU
-Radio and PlutoSDR (factories by name: :mod:`semcom_phy.transports`). Nothing heavy is imported until used (``import zmq`` / ``import adi`` inside their own modules)."""
+Radio and PlutoSDR (factories by name: :mod:`semcom_phy.transports`). Nothing heavy is imported
+until used (``import zmq`` / ``import adi`` inside their own modules)."""
 
 from .._lazy import attach
 
