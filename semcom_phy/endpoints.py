@@ -8,7 +8,7 @@
                         (purification, decoder, classifier) -> images none of whose symbols came back blanked
 
 What lies between them is the channel: the OFDM PHY and a transport in
-:class:`~semcom_phy.link.SemanticLink`, :func:`~semcom_phy.semantic.symbol_channel` in
+:class:`~semcom_phy.link.Link`, :func:`~semcom_phy.semantic.symbol_channel` in
 :class:`~semcom_phy.symbol_link.SymbolLink`. Both ends work with and without gradients (they
 add no ``no_grad``); they draw random numbers only through the defense (the sender's diffusion
 noise, the reverse process's noise), from the generator the caller passes.

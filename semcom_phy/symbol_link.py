@@ -1,7 +1,7 @@
 """The differentiable symbol-level link: the model the attacks target.
 
 :class:`SymbolLink` chains, with gradients through every stage, the two ends of the link
-(:mod:`semcom_phy.endpoints`, the same ones :class:`~semcom_phy.link.SemanticLink` runs) around
+(:mod:`semcom_phy.endpoints`, the same ones :class:`~semcom_phy.link.Link` runs) around
 the symbol channel::
 
     images x -> Sender (defense sender: sender diffusion, encode; scrambling) -> symbols s [B, k]

@@ -115,7 +115,7 @@ class Recording:
 
 class LinkRecorder:
     """The TX and RX streams of a link run as two recordings ``<base>-tx`` and ``<base>-rx``, one
-    annotation per frame in each (``SemanticLink(..., recorder=...)``); ``fields``: ``semcom:``
+    annotation per frame in each (``Link(..., recorder=...)``); ``fields``: ``semcom:``
     values every annotation carries (configured SNR, defense). Use as a context manager: a clean
     exit closes both recordings, an exception aborts them."""
 
