@@ -103,6 +103,12 @@ class Defense:
         return d
 
     @property
+    def weights(self) -> dict:
+        """SHA-256 of the models this defense runs: ``codec`` (its own or the link's) and
+        ``denoiser`` (None without one): what names it in results."""
+        return {"codec": getattr(self.codec, "sha256", None), "denoiser": getattr(self.denoiser, "sha256", None)}
+
+    @property
     def draws_at_receiver(self) -> bool:
         """Whether :meth:`decode` draws from its generator (the denoising defenses): its outputs
         then depend on which images are decoded together, and in which order."""
@@ -188,6 +194,7 @@ def load_defense(cfg: DefenseConfig, codec: SemanticCodec, device: str | torch.d
     model_cls, cfg_cls = (ImageUNet, ImageUNetConfig) if cfg.defense == "image" else (LatentDenoiser, LatentDenoiserConfig)
     manifest, model = load_model(root / f"{name}.json", lambda m: model_cls(cfg_cls(**m["config"])),
                                  "scripts/train_purifier.py", device)
+    model.sha256 = manifest["sha256"]                   # names the denoiser in results (evaluation keys)
     schedule = NoiseSchedule(**manifest["schedule"])
     if cfg.defense == "image":
         field = "image_step" if cfg.image_step >= 0 else "sender_step"          # the step purification starts at
