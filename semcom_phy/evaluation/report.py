@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..io import atomic_write
 from .config import ADAPTIVE_T1, T1, T2, Config, defense_config
+from .runner import wilson
 
 def sanity(rows: list[dict], cfg: Config) -> dict:
     """The checks every run computes: a failed one is reported, never hidden."""
@@ -128,17 +129,30 @@ def write_report(out: Path, cfg: Config, rows: list[dict], checks: dict, other_r
     for name, c in checks.items():
         lines.append(f"- {'PASS' if c['ok'] else '**FAILED**'} `{name}`: {c['detail']}")
     lines += ["", "## Headline", ""] + headline_table(rows, cfg)
-    lines += ["", "## All cells", "", "| channel | SNR dB | defense | attack | budget | accuracy | +- | worst-of-N | "
-              "PSNR dB | SSIM | ms/image |", "|---" * 11 + "|"]
+    lines += ["", "## All cells", "", "Accuracy: mean over seeds, its standard deviation over seeds (+-) and the "
+              "Wilson 95 % interval over the images scored (images x seeds).", "",
+              "| channel | SNR dB | defense | attack | budget | accuracy | +- | 95 % CI | worst-of-N | "
+              "PSNR dB | SSIM | ms/image |", "|---" * 12 + "|"]
     for r in rows:
         f = lambda k, fmt: format(r[k], fmt) if k in r else "-"            # noqa: E731
+        lo, hi = ci95(r)
         lines.append(f"| {r['channel']} | {r['snr_db']:g} | {r['defense']} | {r['attack']} | "
                      f"{'-' if r['budget'] is None else format(r['budget'], 'g')} | {r['accuracy_mean']:.3f} | "
-                     f"{r['accuracy_std']:.3f} | {r['worst_of_n_mean']:.3f} | {f('psnr_db_mean', '.2f')} | "
+                     f"{r['accuracy_std']:.3f} | {lo:.3f}-{hi:.3f} | {r['worst_of_n_mean']:.3f} | {f('psnr_db_mean', '.2f')} | "
                      f"{f('ssim_mean', '.3f')} | {f('ms_per_image_mean', '.2f')} |")
-    lines += ["", "Plots: `acc_vs_snr.png`, `quality_vs_snr.png`, `acc_vs_linf.png`, `acc_vs_psr.png`, "
+    lines += ["", "Plots (error bars: the Wilson 95 % intervals): `acc_vs_snr.png`, `quality_vs_snr.png`, `acc_vs_linf.png`, `acc_vs_psr.png`, "
               "`acc_vs_cost.png`."]
     atomic_write(out / "report.md", "\n".join(lines) + "\n")
+
+
+PALETTE = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",   # Okabe-Ito
+           "#7F7F7F", "#8C564B", "#17BECF", "#BCBD22", "#9467BD", "#1F3A93", "#A50026", "#4D9221")
+"""16 colours that stay apart (the 8 of Okabe and Ito, then 8 of distinct hue and lightness): one per defense."""
+
+
+def ci95(row: dict, key: str = "accuracy") -> list[float]:
+    """A row's Wilson 95 % interval of ``key`` (rows made before it was stored: from its mean)."""
+    return row.get(f"{key}_ci95") or wilson(row[f"{key}_mean"], row["num_images"] * len(row["seeds"]))
 
 
 def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
@@ -150,8 +164,7 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
 
     h = cfg.headline
     labels = [d["label"] for d in cfg.defenses]
-    colors = [f"C{i}" for i in range(len(labels))] if len(labels) <= 10 else \
-        [plt.get_cmap("tab20")(i % 20) for i in range(len(labels))]
+    colors = [PALETTE[i % len(PALETTE)] for i in range(len(labels))]
 
     def finish(fig, path: Path) -> None:
         fig.tight_layout()
@@ -199,9 +212,16 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
         styles = ("o--", "s-", ":")
         for i, lab in enumerate(labels):
             for att, style in zip(attacks, styles):
-                xs, ys = series(lab, att, channel=h["channel"], snr=h["snr_db"], x="budget")
-                if xs:
-                    ax.plot(xs, ys, style, color=colors[i])
+                pts = {}
+                for r in rows:                           # the first configured entry at each budget
+                    if r["defense"] == lab and r["kind"] == att and r["channel"] == h["channel"] \
+                            and r["snr_db"] == h["snr_db"]:
+                        pts.setdefault(r["budget"], r)
+                if pts:
+                    xs = sorted(pts)
+                    ys = [pts[b]["accuracy_mean"] for b in xs]
+                    err = [[y - ci95(pts[b])[0] for b, y in zip(xs, ys)], [ci95(pts[b])[1] - y for b, y in zip(xs, ys)]]
+                    ax.errorbar(xs, ys, yerr=err, fmt=style, color=colors[i], capsize=2, elinewidth=0.8)
         ax.set(xlabel=xlabel, ylabel="accuracy", ylim=(0, 1), title=f"{h['channel']}, {h['snr_db']} dB")
         ax.grid(alpha=0.3)
         # colour: the defense; line style: the attack

@@ -110,7 +110,8 @@ def evaluate(cfg: Config, out: str | Path, device, data_dir=None, plot: bool = T
         row = {"key": key, "channel": channel, "snr_db": snr, "defense": d["label"],
                "defense_config": {k: v for k, v in d.items() if k != "label"}, "attack": label(a), "kind": a["attack"],
                "budget": budget, "attack_config": a, "seeds": seeds,
-               "num_images": min(cfg.num_images, a.get("num_images", cfg.num_images)), **aggregate(per_seed),
+               "num_images": (n := min(cfg.num_images, a.get("num_images", cfg.num_images))),
+               **aggregate(per_seed, n),
                "elapsed_s": round(time.time() - c0, 2), "weights": weights[d["label"]], "code": code}
         done[key] = row
         with open(jsonl, "a") as f:                         # one line per finished cell: resumable

@@ -129,10 +129,21 @@ def cells(cfg: Config):
                             yield channel, snr, d, a, budget
 
 
-def aggregate(per_seed: list[dict]) -> dict:
+def aggregate(per_seed: list[dict], num_images: int) -> dict:
+    """Per key of the seeds' rows: ``<k>_mean`` and ``<k>_std`` (over seeds); for the accuracies
+    also ``<k>_ci95`` [lo, hi], the Wilson 95 % interval over the ``num_images`` x seeds images
+    scored (the draws of one image are not independent, so the image is the trial)."""
     out = {}
     for k in per_seed[0]:
         v = np.array([r[k] for r in per_seed], float)
         out[f"{k}_mean"], out[f"{k}_std"] = float(v.mean()), float(v.std())
+        if k in ("accuracy", "worst_of_n", "clean_accuracy"):
+            out[f"{k}_ci95"] = wilson(float(v.mean()), num_images * len(per_seed))
     return out
+
+
+def wilson(p: float, n: int, z: float = 1.959964) -> list[float]:
+    """The Wilson score interval [lo, hi] of a proportion ``p`` observed over ``n`` trials."""
+    centre, half = (p + z * z / (2 * n)) / (1 + z * z / n), z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return [round(float(max(0.0, centre - half)), 4), round(float(min(1.0, centre + half)), 4)]
 
