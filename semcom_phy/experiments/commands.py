@@ -17,7 +17,7 @@ from ..attacks.config import LIVE_ATTACKS
 from ..channel.profiles import PROFILES
 from ..purify.config import DEFENSES
 from . import config as C
-from .cli import Option, add_config_option, add_options, key_int, resolve
+from .cli import Option, add_config_option, add_options, given, key_int, resolve
 
 LOOPBACK_HELP = """Semantic loopback: Fashion-MNIST test images through the OFDM link and back, by SNR.
 
@@ -159,8 +159,6 @@ def ota_main(argv=None) -> int:
 
 
 def _loopback(argv, description: str, preset: bool = False) -> int:
-    from .cli import given
-
     ap = _parser(description)
     add_config_option(ap)
     if preset:
@@ -266,8 +264,6 @@ RECORD_OPTIONS = tuple(Option(o.flag, "loopback." + o.path, o.help, o.metavar, o
 
 def record_main(argv=None) -> int:
     """``scripts/record.py``."""
-    from .cli import given
-
     ap = _parser(RECORD_HELP)
     add_config_option(ap)
     add_options(ap, RECORD_OPTIONS, C.RecordConfig)
