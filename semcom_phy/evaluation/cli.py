@@ -80,6 +80,9 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: Debian path)")
     ap.add_argument("--no-plot", action="store_true")
+    ap.add_argument("--ray", default=None, metavar="auto|ADDRESS",
+                    help="run the cells on Ray: 'auto' starts a local instance on all cores, an address (HEAD:6379) "
+                         "joins a cluster started with `ray start --head` (default: in this process)")
     args = ap.parse_args(argv)
     from ..data import DatasetError
     from ..semantic import WeightsError, pick_device
@@ -102,8 +105,8 @@ def main(argv=None) -> int:
     atomic_write(out / "config.yaml", yaml.safe_dump({"config_file": str(shown), **cfg.__dict__,
                                                       "code": code_version()}, sort_keys=False))
     try:
-        result = evaluate(cfg, out, device, args.data_dir, plot=not args.no_plot)
-    except (DatasetError, WeightsError) as err:
+        result = evaluate(cfg, out, device, args.data_dir, plot=not args.no_plot, ray=args.ray)
+    except (DatasetError, WeightsError, ImportError, ConnectionError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.json:

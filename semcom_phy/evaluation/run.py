@@ -79,9 +79,12 @@ def read_rows(path: Path) -> tuple[dict[str, dict], int]:
     return done, torn
 
 
-def evaluate(cfg: Config, out: str | Path, device, data_dir=None, plot: bool = True, log=print) -> EvaluationResult:
+def evaluate(cfg: Config, out: str | Path, device, data_dir=None, plot: bool = True, log=print,
+             ray: str | None = None) -> EvaluationResult:
     """Run every cell of ``cfg`` not already in ``<out>/results.jsonl``, then write ``report.md``
-    (the sanity checks first) and the plots from the current config's rows."""
+    (the sanity checks first) and the plots from the current config's rows. ``ray``: ``"auto"``
+    (a local Ray instance on all cores) or a cluster's address: the cells run there
+    (:mod:`.distributed`), their rows stream back into the same file; None: in this process."""
     from ..progress import progress
     from ..version import code_version
     from .report import plots, sanity, write_report
@@ -103,19 +106,32 @@ def evaluate(cfg: Config, out: str | Path, device, data_dir=None, plot: bool = T
     todo = [(c, k) for c, k in plan if k not in done]
     log(f"{len(plan) - len(todo)} cells done before, {len(todo)} to run")
     code = code_version()
-    for (channel, snr, d, a, budget), key in progress(todo, desc=f"evaluate {cfg.name}", unit="cell"):
-        c0 = time.time()
-        seeds = a.get("seeds", cfg.seeds)
-        per_seed = [runner.cell(channel, snr, d["label"], a, budget, s) for s in seeds]
+    bar = progress(total=len(todo), desc=f"evaluate {cfg.name}", unit="cell")
+
+    def finish(item, per_seed: list[dict], seconds: float) -> None:
+        """One cell's row, appended as soon as it is done: an interrupted run resumes."""
+        (channel, snr, d, a, budget), key = item
         row = {"key": key, "channel": channel, "snr_db": snr, "defense": d["label"],
                "defense_config": {k: v for k, v in d.items() if k != "label"}, "attack": label(a), "kind": a["attack"],
-               "budget": budget, "attack_config": a, "seeds": seeds,
+               "budget": budget, "attack_config": a, "seeds": a.get("seeds", cfg.seeds),
                "num_images": (n := min(cfg.num_images, a.get("num_images", cfg.num_images))),
-               **aggregate(per_seed, n),
-               "elapsed_s": round(time.time() - c0, 2), "weights": weights[d["label"]], "code": code}
+               **aggregate(per_seed, n), "elapsed_s": round(seconds, 2), "weights": weights[d["label"]], "code": code}
         done[key] = row
-        with open(jsonl, "a") as f:                         # one line per finished cell: resumable
+        with open(jsonl, "a") as f:
             f.write(json.dumps(row) + "\n")
+        bar.update(1)
+
+    if ray and todo:
+        from ..semantic.paths import WEIGHTS_DIR
+        from .distributed import run_cells
+        run_cells(cfg, todo, ray, getattr(device, "type", str(device)), data_dir, WEIGHTS_DIR, finish, log)
+    else:
+        for item in todo:
+            (channel, snr, d, a, budget), _ = item
+            c0 = time.time()
+            finish(item, [runner.cell(channel, snr, d["label"], a, budget, s) for s in a.get("seeds", cfg.seeds)],
+                   time.time() - c0)
+    bar.close()
     wanted = [k for _, k in plan]
     rows = [done[k] for k in wanted]
     checks = sanity(rows, cfg)

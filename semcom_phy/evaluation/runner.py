@@ -4,6 +4,7 @@ one seed, on the differentiable link (:class:`~semcom_phy.symbol_link.SymbolLink
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,7 +16,11 @@ if TYPE_CHECKING:
     import torch
 
 class Runner:
-    def __init__(self, cfg: Config, device: torch.device, data_dir=None):
+    """The models and data of one config, loaded once; :meth:`cell` computes one seed of a cell.
+    ``weights_dir``: where the weights are (default: the installed ones; a Ray worker passes the
+    copies it got from the object store)."""
+
+    def __init__(self, cfg: Config, device: torch.device, data_dir=None, weights_dir=None):
         import torch
 
         from semcom_phy.data import load_split, to_tensor
@@ -24,15 +29,18 @@ class Runner:
         from semcom_phy.semantic import load_codec
 
         self.cfg, self.device = cfg, device
-        self.codec = load_codec(device=device)
+        from semcom_phy.semantic.paths import WEIGHTS_DIR
+
+        root = Path(weights_dir or WEIGHTS_DIR)
+        self.codec = load_codec(root / "codec.json", device)
         test, train = load_split("test", data_dir), load_split("train", data_dir)
         self.test_x, self.test_y = to_tensor(test.images), torch.from_numpy(test.labels.astype(np.int64))
         self.train_x, self.train_y = to_tensor(train.images), torch.from_numpy(train.labels.astype(np.int64))
         self.defenses = {}
         for d in cfg.defenses:
             c = defense_config(d)
-            self.defenses[d["label"]] = c if isinstance(c, DigitalConfig) else load_defense(c, self.codec, device)
-        self.undefended = load_defense(DefenseConfig("none"), self.codec, device)
+            self.defenses[d["label"]] = c if isinstance(c, DigitalConfig) else load_defense(c, self.codec, device, root)
+        self.undefended = load_defense(DefenseConfig("none"), self.codec, device, root)
         self._transfer: dict = {}                            # non-adaptive attacks, shared by the defenses
 
     def data(self, seed: int):

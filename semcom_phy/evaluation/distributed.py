@@ -1,0 +1,124 @@
+"""The evaluation's cells on Ray: one worker (an actor) per CPU, or per GPU when the cells run on
+CUDA, each holding the models once; cells go out one at a time per worker and their rows come
+back as each finishes, so the driver appends them to ``results.jsonl`` as it does in-process and
+an interrupted distributed run resumes like a local one.
+
+Workers get the weights from Ray's object store, by SHA-256: the driver puts every file of the
+installed weights (manifests and tensors) there once; a worker writes the files into a folder of
+its own, checks each against its hash, and loads them from there, so no path of the driver's
+machine is ever used on another. The Fashion-MNIST test and training sets are read on each node
+(the Debian package ``dataset-fashion-mnist``, or ``data_dir`` there).
+
+``address``: ``"auto"`` starts a local Ray instance on this machine's cores; anything else joins
+an existing cluster (``ray start --head`` on one machine, ``ray start --address HEAD:6379`` on
+the others, then ``--ray HEAD:6379``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from .config import Config
+
+
+def ray_module():
+    """``import ray``, or an ImportError saying how to install it."""
+    try:
+        import ray
+    except ImportError as err:
+        raise ImportError("--ray needs Ray: pip install 'ray>=2.30' (make setup installs it)") from err
+    return ray
+
+
+def weights_bundle(folder: Path) -> dict[str, tuple[str, object]]:
+    """Every file of the weights folder in the object store: ``{file name: (sha256, ObjectRef)}``."""
+    ray = ray_module()
+    out = {}
+    for path in sorted(Path(folder).iterdir()):
+        if path.is_file() and path.suffix in (".json", ".pt"):
+            data = path.read_bytes()
+            out[path.name] = (hashlib.sha256(data).hexdigest(), ray.put(data))
+    return out
+
+
+class CellWorker:
+    """A Ray actor: the weights written from the object store into its own folder (each file
+    checked against its SHA-256), a :class:`~semcom_phy.evaluation.runner.Runner` on them, and
+    ``cells(batch)`` computing each seed of each cell."""
+
+    def __init__(self, cfg: Config, device: str, data_dir, bundle: dict, threads: int = 1):
+        import tempfile
+
+        import torch
+
+        ray = ray_module()
+        from ..semantic import pick_device
+        from .runner import Runner
+
+        torch.set_num_threads(threads)
+        self.folder = Path(tempfile.mkdtemp(prefix="semcom_weights_"))
+        refs = {name: ref for name, (_, ref) in bundle.items()}
+        for (name, (sha, _)), data in zip(bundle.items(), ray.get(list(refs.values()))):
+            if hashlib.sha256(data).hexdigest() != sha:
+                raise RuntimeError(f"weights file {name}: the object store's copy does not match SHA-256 {sha[:16]}...")
+            (self.folder / name).write_bytes(data)
+        self.runner = Runner(cfg, pick_device(device), data_dir, weights_dir=self.folder)
+
+    def cell(self, channel: str, snr: float, label: str, attack: dict, budget, seeds: list[int]) -> list[dict]:
+        """Every seed of one cell (what the in-process driver computes)."""
+        return [self.runner.cell(channel, snr, label, attack, budget, s) for s in seeds]
+
+
+def cost(cfg: Config, channel, snr, defense: dict, attack: dict, budget) -> float:
+    """A rough relative cost of a cell (for scheduling only): the denoiser evaluations per image
+    times the gradient steps and EOT draws, times the seeds and images."""
+    nfe = 0 if defense.get("defense") in ("none", "median", "advtrain", "advtrain_t1", "digital") else \
+        defense.get("nfe", 4) * defense.get("votes", 1)
+    steps = 1 if attack["attack"] in ("clean", "noise", "jamming") else \
+        attack.get("steps", 10) * attack.get("eot", 1) * (attack.get("epochs", 2) * 8 if attack["attack"] == "universal"
+                                                          else 1)
+    return (1 + nfe) * (1 + steps) * len(attack.get("seeds", cfg.seeds)) * attack.get("num_images", cfg.num_images)
+
+
+def run_cells(cfg: Config, todo: Iterable[tuple], address: str, device: str, data_dir, weights_dir: Path,
+              on_done: Callable[[tuple, list[dict], float], None], log=print) -> None:
+    """Compute ``todo`` (``(cell, key)`` pairs, ``cell = (channel, snr, defense, attack, budget)``)
+    on Ray; ``on_done(item, per_seed, seconds)`` is called in this process as each cell finishes."""
+    import time
+
+    ray = ray_module()
+    todo = sorted(todo, key=lambda item: -cost(cfg, *item[0]))      # the longest first: no long tail at the end
+    if not ray.is_initialized():
+        ray.init(address=None if address == "auto" else address, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    gpus = device == "cuda"
+    resources = ray.cluster_resources()
+    slots = int(resources.get("GPU" if gpus else "CPU", 0))
+    if slots < 1:
+        raise RuntimeError(f"the Ray cluster at {address!r} has no {'GPU' if gpus else 'CPU'} to run cells on")
+    bundle = weights_bundle(weights_dir)
+    actor = ray.remote(num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1)(CellWorker)
+    workers = [actor.remote(cfg, device, None if data_dir is None else str(data_dir), bundle)
+               for _ in range(min(slots, len(todo)))]
+    log(f"ray: {len(workers)} worker(s) on {resources.get('CPU', 0):g} CPU(s), {resources.get('GPU', 0):g} GPU(s)")
+    pending, started = {}, {}
+    queue = iter(todo)
+
+    def submit(worker) -> bool:
+        item = next(queue, None)
+        if item is None:
+            return False
+        (channel, snr, d, a, budget), _ = item
+        ref = worker.cell.remote(channel, snr, d["label"], a, budget, a.get("seeds", cfg.seeds))
+        pending[ref], started[ref] = (worker, item), time.time()
+        return True
+
+    for w in workers:
+        submit(w)
+    while pending:
+        (ref,), _ = ray.wait(list(pending), num_returns=1)
+        worker, item = pending.pop(ref)
+        on_done(item, ray.get(ref), time.time() - started.pop(ref))
+        submit(worker)
