@@ -1,7 +1,7 @@
 # Set-up and main jobs. Every target is idempotent: a second `make test` skips set-up in seconds.
 #   make run     set up, then run the main job (python scripts/loopback.py on the default link)
 #   make test    set up, then run the test suite
-#   make bench   set up, then run the PHY, purification and GNU Radio link benchmarks (JSON in results/bench_*.json)
+#   make bench   set up, then run the PHY, purification, GNU Radio link and evaluation scale-out benchmarks (JSON in results/bench_*.json)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -40,6 +40,7 @@ bench: setup
 	$(PY) scripts/bench_phy.py --json results/bench_phy.json
 	$(PY) scripts/bench_purify.py --json results/bench_purify.json
 	$(PY) scripts/bench_link.py --json results/bench_link.json
+	$(PY) scripts/bench_evaluate.py --json results/bench_evaluate.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

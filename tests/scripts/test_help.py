@@ -24,6 +24,7 @@ SCRIPTS = [
     "scripts/bench_phy.py",
     "scripts/bench_link.py",
     "scripts/bench_receiver.py",
+    "scripts/bench_evaluate.py",
     "scripts/phy_loopback.py",
     "hardware/check_pluto.py",
 ]
