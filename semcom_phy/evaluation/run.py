@@ -94,9 +94,8 @@ def evaluate(cfg: Config, out: str | Path, device, data_dir=None, plot: bool = T
     out.mkdir(parents=True, exist_ok=True)
     runner = Runner(cfg, device, data_dir)
     codec = runner.codec.sha256
-    weights = {d["label"]: {"link_codec": codec, **(runner.defenses[d["label"]].weights
-                                                     if hasattr(runner.defenses[d["label"]], "weights") else {})}
-               for d in cfg.defenses}
+    weights = {d["label"]: {"link_codec": codec, **getattr(runner.defenses[d["label"]], "weights", {})}
+               for d in cfg.defenses}                          # the digital baseline runs no model of its own
     jsonl = out / "results.jsonl"
     done, torn = read_rows(jsonl)
     if torn:
