@@ -3,14 +3,13 @@ one seed, on the differentiable link (:class:`~semcom_phy.symbol_link.SymbolLink
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..purify.config import DefenseConfig
-from .config import T2, Config, defense_config
+from .config import Config, defense_config
 
 if TYPE_CHECKING:
     import torch
@@ -53,15 +52,14 @@ class Runner:
         return torch.Generator(self.device).manual_seed(seed * 1_000_003 + salt)
 
     def cell(self, channel: str, snr: float, label: str, attack: dict, budget, seed: int) -> dict:
-        """One seed of one cell: {accuracy, worst_of_n[, psnr_db, ssim, ms_per_image]}."""
-        import torch
-
-        from semcom_phy.attacks import evaluate, gaussian_jamming, pgd, pgd_air, universal_air
+        """One seed of one cell: {accuracy, worst_of_n[, clean_accuracy, psnr_db, ssim, ms_per_image]},
+        computed by the attack's entry of :data:`~semcom_phy.evaluation.attacks.ATTACKS`."""
+        from semcom_phy.digital import DigitalConfig, DigitalLinkModel
         from semcom_phy.symbol_link import SymbolLink
-        from semcom_phy.digital import DigitalConfig, DigitalLinkModel, burst_air, jamming
-        from semcom_phy.metrics import psnr_db, ssim
 
-        name, fading = attack["attack"], channel == "multipath"
+        from .attacks import ATTACKS, Cell
+
+        fading = channel == "multipath"
         defense = self.defenses[label]
         digital = isinstance(defense, DigitalConfig)
         model = DigitalLinkModel(self.codec, snr, fading, defense) if digital else SymbolLink(defense, snr, fading)
@@ -69,61 +67,8 @@ class Runner:
         target = model if digital or model.votes == 1 else SymbolLink(defense.single_vote(), snr, fading)
         x, y = self.data(seed)
         x, y = x[:attack.get("num_images")], y[:attack.get("num_images")]
-        steps, eot = attack.get("steps", 10), attack.get("eot", 1)
-        n, bs = self.cfg.worst_of_n, self.cfg.batch_size
-        if name == "clean":
-            t0 = time.perf_counter()
-            with torch.no_grad():
-                x_hat, _ = model(x, generator=self.gen(seed, 1))
-            ms = 1e3 * (time.perf_counter() - t0) / len(x)
-            out = evaluate(model, x, y, n=n, generator=self.gen(seed, 2), batch_size=bs)
-            return {"accuracy": out["accuracy"], "worst_of_n": out["worst_of_n"], "ms_per_image": ms,
-                    "psnr_db": float(psnr_db(x_hat, x).mean()), "ssim": float(ssim(x_hat, x).mean())}
-        delta, x_adv = None, x
-        if name == "noise":
-            signs = torch.randint(0, 2, x.shape, generator=self.gen(seed, 3), device=self.device) * 2 - 1
-            x_adv = (x + budget * signs).clamp(0, 1)
-        elif name == "pgd":
-            key = (channel, snr, "pgd", budget, seed, steps, len(x))
-            if key not in self._transfer:
-                self._transfer[key] = pgd(SymbolLink(self.undefended, snr, fading), x, y, budget, steps=steps,
-                                          generator=self.gen(seed, 4))
-            x_adv = self._transfer[key]
-        elif name in ("pgd_adaptive", "pgd_bpda"):
-            x_adv = pgd(target, x, y, budget, steps=steps, eot=eot, generator=self.gen(seed, 5),
-                        bpda=name == "pgd_bpda")
-        elif name == "pgd_fixed" or (name == "air_fixed" and not digital):
-            fixed = seed * 7919 + 11
-            if name == "pgd_fixed":
-                x_adv = pgd(target, x, y, budget, steps=steps, generator=self.gen(seed, 6), fixed_noise_seed=fixed)
-            else:
-                delta = pgd_air(target, x, y, budget, steps=steps, generator=self.gen(seed, 11), fixed_noise_seed=fixed)
-            out = evaluate(model, x_adv, y, delta_air=delta, n=1,
-                           generator=torch.Generator(self.device).manual_seed(fixed), batch_size=len(x))
-            return {"accuracy": out["accuracy"], "worst_of_n": out["worst_of_n"]}
-        elif digital and name in T2:
-            delta = (jamming(model, x, budget, self.gen(seed, 7)) if name == "jamming" else
-                     burst_air(model, x, budget, universal=name == "universal"))
-        elif name == "jamming":
-            delta = gaussian_jamming((len(x), model.num_symbols), budget, self.gen(seed, 7), self.device)
-        elif name == "air":
-            key = (channel, snr, "air", budget, seed, steps, len(x))
-            if key not in self._transfer:
-                self._transfer[key] = pgd_air(SymbolLink(self.undefended, snr, fading), x, y, budget, steps=steps,
-                                              generator=self.gen(seed, 8))
-            delta = self._transfer[key]
-        elif name == "air_adaptive":
-            delta = pgd_air(target, x, y, budget, steps=steps, eot=eot, generator=self.gen(seed, 9))
-        elif name == "universal":
-            pick = torch.from_numpy(np.random.default_rng(seed + 1).choice(
-                len(self.train_x), self.cfg.universal_train_images, replace=False))
-            delta = universal_air(target, self.train_x[pick], self.train_y[pick], budget,
-                                  epochs=attack.get("epochs", 2), eot=eot, generator=self.gen(seed, 10))
-        out = evaluate(model, x_adv, y, delta_air=delta, n=n, generator=self.gen(seed, 2), batch_size=bs)
-        row = {"accuracy": out["accuracy"], "worst_of_n": out["worst_of_n"]}
-        if budget == 0:                          # the sanity check's reference: clean, same images and draws
-            row["clean_accuracy"] = evaluate(model, x, y, n=n, generator=self.gen(seed, 2), batch_size=bs)["accuracy"]
-        return row
+        return ATTACKS[attack["attack"]](Cell(self, channel, snr, fading, digital, model, target, x, y, attack, budget,
+                                              seed))
 
 
 def cells(cfg: Config):
