@@ -209,7 +209,7 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
     for fname, attacks, xlabel in (("acc_vs_linf.png", ("pgd", "pgd_adaptive", "noise"), "L-inf budget"),
                                    ("acc_vs_psr.png", ("air", "air_adaptive", "jamming"), "PSR [dB]")):
         fig, ax = plt.subplots(figsize=(9, 4))
-        styles = ("o--", "s-", ":")
+        styles = ("o--", "s-", "x:")        # every style has a marker: a control at one budget stays visible
         for i, lab in enumerate(labels):
             for att, style in zip(attacks, styles):
                 pts = {}
@@ -228,8 +228,7 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
         first = ax.legend([Line2D([], [], color=colors[i]) for i in range(len(labels))], labels, fontsize=7,
                           title="defense", loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax.add_artist(first)
-        ax.legend([Line2D([], [], color="k", marker=st[0] if st[0] in "os" else None,
-                          linestyle=st[1:] if st[0] in "os" else st) for st in styles], attacks, fontsize=7,
+        ax.legend([Line2D([], [], color="k", marker=st[0], linestyle=st[1:]) for st in styles], attacks, fontsize=7,
                   title="attack", handlelength=3, loc="lower left", bbox_to_anchor=(1.01, 0.0))
         finish(fig, out / fname)
 
