@@ -291,17 +291,18 @@ def pluto_flowgraph(cfg: PlutoConfig, ofdm: OfdmConfig, python: str | None = Non
     a 10 dB PAPR allowance of the radio sink's +-1.0 full scale; ``drain`` collects the burst's air
     time plus half a second). A flowgraph that finds no radio exits before it is ready: the error
     names the URI."""
-    from .zmq import GR_PYTHON, Flowgraph, FlowgraphError, ZmqTransport, free_tcp_address
+    from .zmq import GR_PYTHON, Flowgraph, FlowgraphError, ZmqTransport, private_endpoints
 
     _check_grid(cfg, ofdm)
-    push, pull = free_tcp_address(), free_tcp_address()
+    folder, push, pull = private_endpoints()
     params = {"rx_address": push, "tx_address": pull, "uri": cfg.uri, "tx_uri": cfg.tx_uri, "rx_uri": cfg.rx_uri,
               "lo_hz": cfg.lo_hz, "samp_rate": cfg.sample_rate_hz, "bandwidth_hz": cfg.rf_bandwidth_hz,
               "rx_gain_db": cfg.rx_gain_db, "tx_attenuation_db": cfg.tx_attenuation_db,
               "buffer_size": cfg.rx_buffer_size}
     try:
         return ZmqTransport(push, pull, Flowgraph("pluto_txrx", params, python=python or GR_PYTHON),
-                            tx_scale=10 ** ((cfg.tx_peak_dbfs - 10.0) / 20), stream_rate_hz=cfg.sample_rate_hz)
+                            tx_scale=10 ** ((cfg.tx_peak_dbfs - 10.0) / 20), stream_rate_hz=cfg.sample_rate_hz,
+                            private_dir=folder)
     except FlowgraphError as err:
         if "Unable to create context" in str(err) or "No device" in str(err):
             where = repr(cfg.tx) if cfg.tx == cfg.rx else f"{cfg.tx!r} (TX), {cfg.rx!r} (RX)"

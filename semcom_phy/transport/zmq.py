@@ -6,6 +6,13 @@ GNU Radio 3.10.5's ZMQ blocks cannot choose to bind or connect (docs/conventions
 ``pull_address`` (the flowgraph's push sink binds it). Items are raw complex64 samples, no tags;
 message boundaries mean nothing.
 
+Isolation: a PUSH socket deals messages round-robin to every peer, so any process that connects
+to either socket would take a share of the IQ. The flowgraphs this module starts therefore get
+``ipc://`` endpoints in a fresh folder of mode 0700 (no other user can connect), the transport
+counts the peers on its PUSH socket (a second one is an error), and ``drain`` checks that a
+sample-preserving peer returned what was sent (a shortfall is a transport error, never channel
+loss). ``free_tcp_address`` stays for peers on TCP by choice, with that risk.
+
 ``send`` queues samples on the PUSH socket (bounded by ``send_timeout_s``); a background thread
 drains the PULL socket all the time, so a large burst never deadlocks against a full return path;
 ``receive`` hands over what has arrived. :class:`Flowgraph` runs a generated flowgraph script
@@ -35,6 +42,8 @@ from .base import Transport, as_iq
 
 FLOWGRAPH_DIR = flowgraph_dir()             # semcom_phy/flowgraphs, shipped as package data
 GR_PYTHON = "/usr/bin/python3"
+MISSING_SLACK_SAMPLES = 4096     # samples a sample-preserving peer may hold back at the end of a drain
+MISSING_SLACK = 1e-3             # ... or this fraction of those sent (a resampler's SFO: ppm)
 READY_PROMPT = b"Press Enter to quit"
 
 
@@ -61,6 +70,16 @@ def free_tcp_address(host: str = "127.0.0.1") -> str:
     with socket.socket() as s:
         s.bind((host, 0))
         return f"tcp://{host}:{s.getsockname()[1]}"
+
+
+def private_endpoints() -> tuple[str, str, str]:
+    """(folder, push address, pull address): ``ipc://`` endpoints in a new folder only this user
+    can enter (mode 0700), so no other user's process can connect to either socket; the transport
+    that gets the folder removes it when it closes."""
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="semcom_zmq_")          # created 0700
+    return folder, f"ipc://{folder}/tx", f"ipc://{folder}/rx"
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -185,7 +204,8 @@ class Flowgraph:
 class ZmqTransport(Transport):
     """IQ to and from a ZMQ peer (a GNU Radio flowgraph), optionally owning its :class:`Flowgraph`.
 
-    push_address : where our PUSH binds (the flowgraph's ``pull_source`` connects here)
+    push_address : where our PUSH binds (the flowgraph's ``pull_source`` connects here; any second
+        peer there is a :class:`FlowgraphError`)
     pull_address : where our PULL connects (the flowgraph's ``push_sink`` binds here)
     flowgraph : started before the sockets if not running yet, stopped by :meth:`close`
     send_timeout_s : how long ``send`` may block on a peer that takes nothing
@@ -194,12 +214,15 @@ class ZmqTransport(Transport):
     stream_rate_hz : set for a peer that streams without pause (a radio's receiver): ``drain`` then
         collects for the air time of the samples sent since the last drain plus ``latency_s``
         instead of waiting for as many samples as were sent
+    private_dir : the folder of private ``ipc://`` endpoints (:func:`private_endpoints`), removed on close
     """
 
     def __init__(self, push_address: str, pull_address: str, flowgraph: Flowgraph | None = None,
                  send_timeout_s: float = 10.0, chunk_samples: int = 1 << 16, tx_scale: float = 1.0,
-                 stream_rate_hz: float | None = None, latency_s: float = 0.5):
+                 stream_rate_hz: float | None = None, latency_s: float = 0.5, private_dir: str | None = None):
         self.tx_scale, self.stream_rate_hz, self.latency_s = float(tx_scale), stream_rate_hz, float(latency_s)
+        self.push_address, self.pull_address, self._private_dir = push_address, pull_address, private_dir
+        self._peers = 0                                      # peers connected to our PUSH now
         self._burst = 0                                      # samples sent since the last drain
         import zmq
 
@@ -218,8 +241,11 @@ class ZmqTransport(Transport):
             self._push.bind(push_address)
         except zmq.ZMQError as err:
             self._ctx.destroy(linger=0)
+            if private_dir:
+                shutil.rmtree(private_dir, ignore_errors=True)
             raise FlowgraphError(f"cannot bind {push_address}: {err} (port taken? pick another address, e.g. "
                                  "semcom_phy.transport.zmq.free_tcp_address())") from err
+        self._monitor = self._push.get_monitor_socket(zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
         self._pull = self._ctx.socket(zmq.PULL)
         self._pull.setsockopt(zmq.LINGER, 0)
         self._pull.connect(pull_address)
@@ -269,6 +295,20 @@ class ZmqTransport(Transport):
             raise FlowgraphError(f"the receive thread failed: {self._error!r}")
         if self.flowgraph is not None:
             self.flowgraph.check()
+        self._check_peers()
+
+    def _check_peers(self) -> None:
+        """A PUSH socket deals its messages round-robin to every peer: a second one would take a
+        share of the IQ. Count the peers connected to ours; more than one is a transport error."""
+        from zmq.utils.monitor import recv_monitor_message
+
+        zmq = self._zmq
+        while self._monitor.poll(0):
+            event = recv_monitor_message(self._monitor, zmq.NOBLOCK)["event"]
+            self._peers += 1 if event == zmq.EVENT_ACCEPTED else -1 if event == zmq.EVENT_DISCONNECTED else 0
+        if self._peers > 1:
+            raise FlowgraphError(f"{self._peers} peers are connected to {self.push_address}, where only the flowgraph "
+                                 "may be: another local process is taking a share of the transmitted IQ")
 
     def send(self, iq: np.ndarray) -> None:
         self._check()
@@ -317,6 +357,11 @@ class ZmqTransport(Transport):
             if not got.size:
                 break
             parts.append(got)
+        missing = expected - self.samples_received
+        if missing > max(MISSING_SLACK_SAMPLES, MISSING_SLACK * expected):
+            raise FlowgraphError(f"{missing} of the {expected} samples sent did not come back from {self.pull_address}: "
+                                 "another process connected there takes a share, or the flowgraph lost them (a "
+                                 "transport fault, not channel loss)")
         return np.concatenate(parts) if parts else np.zeros(0, np.complex64)
 
     def close(self) -> None:
@@ -328,6 +373,8 @@ class ZmqTransport(Transport):
         self._ctx.destroy(linger=0)
         if self.flowgraph is not None:
             self.flowgraph.stop()
+        if self._private_dir:
+            shutil.rmtree(self._private_dir, ignore_errors=True)
 
 
 def channel_emulator_params(cfg: ChannelConfig, ofdm: OfdmConfig, seed: int = 0,
@@ -363,9 +410,10 @@ def channel_emulator_params(cfg: ChannelConfig, ofdm: OfdmConfig, seed: int = 0,
 def channel_emulator(cfg: ChannelConfig, ofdm: OfdmConfig, seed: int = 0, python: str = GR_PYTHON,
                      **kwargs) -> ZmqTransport:
     """A :class:`ZmqTransport` through a freshly started ``semcom_phy/flowgraphs/channel_emulator.py`` that
-    models ``cfg`` (:func:`channel_emulator_params`), on free local ports. Close it to stop the
+    models ``cfg`` (:func:`channel_emulator_params`), on ``ipc://`` endpoints in a private folder
+    (:func:`private_endpoints`: no other user can connect). Close it to stop the
     flowgraph."""
     params, _ = channel_emulator_params(cfg, ofdm, seed)
-    push, pull = free_tcp_address(), free_tcp_address()
+    folder, push, pull = private_endpoints()
     flowgraph = Flowgraph("channel_emulator", {**params, "rx_address": push, "tx_address": pull}, python=python)
-    return ZmqTransport(push, pull, flowgraph, **kwargs)
+    return ZmqTransport(push, pull, flowgraph, private_dir=folder, **kwargs)
