@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from semcom_phy.validation import arg_type
+
 COSTLY_DEFENSES = ("receiver", "latent", "image")
 COSTLY_ATTACKS = ("pgd_adaptive", "pgd_bpda", "air_adaptive", "universal")
 
@@ -33,14 +35,13 @@ def main(argv=None) -> int:
     ap.add_argument("--config", default="quick", help="a shipped config or a YAML file (default quick)")
     ap.add_argument("--all", action="store_true", help="every cell of the config, not only the costly ones")
     ap.add_argument("--ray", default="auto", metavar="auto|ADDRESS", help="where the Ray run goes (default auto)")
-    ap.add_argument("--threads", type=int, default=0,
+    ap.add_argument("--threads", type=arg_type(int, 0, 1024), default=0,
                     help="torch threads of the in-process run (default 0: torch's own, all cores; Ray workers use 1 each)")
-    ap.add_argument("--num-images", type=int, default=0, help="images per cell (default 0: the config's)")
+    ap.add_argument("--num-images", type=arg_type(int, 1, 10_000), default=None,
+                    help="images per cell, 1..10000 (default: the config's)")
     ap.add_argument("--json", type=Path, default=Path("results/bench_evaluate.json"),
                     help="the JSON document (default results/bench_evaluate.json)")
     args = ap.parse_args(argv)
-    if args.threads < 0 or args.num_images < 0:
-        ap.error("--threads and --num-images: allowed 0 (the default) or more")
     import ray
     import torch
 

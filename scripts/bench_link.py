@@ -67,6 +67,7 @@ import numpy as np  # noqa: E402
 
 from semcom_phy.config import ChannelConfig, ModemConfig, OfdmConfig  # noqa: E402
 from semcom_phy.transport.zmq import Flowgraph, channel_emulator, free_tcp_address, gnuradio_available  # noqa: E402
+from semcom_phy.validation import arg_type  # noqa: E402
 from semcom_phy.version import code_version  # noqa: E402
 
 CHUNK = 1 << 16
@@ -320,13 +321,14 @@ def receive_path(air_s: float, repeats: int = 2) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="10^7 samples instead of 10^8, 1.5 s of air instead of 4")
-    ap.add_argument("--samples", type=int, default=None, help="samples per throughput run (overrides --quick)")
-    ap.add_argument("--images", type=int, default=512, help="images per loopback run (default 512, the loopback's)")
-    ap.add_argument("--air-s", type=float, default=None, help="seconds of air in the receive-path runs (overrides --quick)")
+    ap.add_argument("--samples", type=arg_type(int, 1, 10**9), default=None,
+                    help="samples per throughput run, 1..1e9 (overrides --quick)")
+    ap.add_argument("--images", type=arg_type(int, 1, 10_000), default=512, help="images per loopback run (default 512, the loopback's)")
+    ap.add_argument("--air-s", type=arg_type(float, 0.01, 3600.0), default=None, help="seconds of air in the receive-path runs (overrides --quick)")
     ap.add_argument("--receive-path-only", action="store_true", help="only the receive path (no GNU Radio needed)")
     ap.add_argument("--json", type=Path, default=Path("results/bench_link.json"))
     args = ap.parse_args(argv)
-    air_s = args.air_s or (1.5 if args.quick else 4.0)
+    air_s = args.air_s if args.air_s is not None else (1.5 if args.quick else 4.0)
     if not 0.05 <= air_s <= 60:
         ap.error(f"--air-s {air_s:g}: allowed 0.05..60")
     if args.receive_path_only:
@@ -336,7 +338,7 @@ def main(argv=None) -> int:
     if reason:
         print(f"error: {reason}", file=sys.stderr)
         return 2
-    num = args.samples or (10**7 if args.quick else 10**8)
+    num = args.samples if args.samples is not None else (10**7 if args.quick else 10**8)
     if num < 10 * CHUNK:
         ap.error(f"--samples {num}: at least {10 * CHUNK}")
     transport, raw = run_transport(num), run_raw(num)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from semcom_phy.progress import progress
 from semcom_phy.purify.config import DefenseConfig
+from semcom_phy.validation import arg_type
 from semcom_phy.version import code_version
 
 
@@ -60,18 +61,20 @@ def main(argv=None) -> int:
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     ap.add_argument("--json", type=Path, default=Path("results/bench_purify.json"))
     ap.add_argument("--snr", type=float, default=10.0, help="channel SNR, dB (default 10)")
-    ap.add_argument("--num-images", type=int, default=None, help="test images (default 1024, quick 256)")
-    ap.add_argument("--nfe", type=int, nargs="+", default=None, help="NFE values (default 1 2 4 8, quick 1 4)")
-    ap.add_argument("--votes", type=int, default=1, help="purifications per image (stochastic when > 1)")
-    ap.add_argument("--batch-size", type=int, default=256)
-    ap.add_argument("--repeats", type=int, default=None, help="timed runs per row, best kept (default 3, quick 1)")
+    ap.add_argument("--num-images", type=arg_type(int, 1, 10_000), default=None,
+                    help="test images, 1..10000 (default 1024, quick 256)")
+    ap.add_argument("--nfe", type=arg_type(int, 1, 100), nargs="+", default=None,
+                    help="NFE values, 1..100 (default 1 2 4 8, quick 1 4)")
+    ap.add_argument("--votes", type=arg_type(int, 1, 64), default=1, help="purifications per image (stochastic when > 1)")
+    ap.add_argument("--batch-size", type=arg_type(int, 1, 65_536), default=256)
+    ap.add_argument("--repeats", type=arg_type(int, 1, 100), default=None, help="timed runs per row, best kept (default 3, quick 1)")
     ap.add_argument("--bf16", action="store_true", help="run the denoisers under bf16 autocast")
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--threads", type=arg_type(int, 0, 1024), default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    n = args.num_images or (256 if args.quick else 1024)
-    nfes = args.nfe or ([1, 4] if args.quick else [1, 2, 4, 8])
-    repeats = args.repeats or (1 if args.quick else 3)
+    n = args.num_images if args.num_images is not None else (256 if args.quick else 1024)
+    nfes = args.nfe if args.nfe is not None else ([1, 4] if args.quick else [1, 2, 4, 8])
+    repeats = args.repeats if args.repeats is not None else (1 if args.quick else 3)
     import torch                                           # after the options: --help needs no torch
 
     from semcom_phy.data import DatasetError, load_split, to_tensor

@@ -317,3 +317,25 @@ def check_field(obj: Any, name: str, lo: float | None = None, hi: float | None =
     if choices is not None:
         return check_choice(value, name, choices, owner=obj)
     return check_number(value, name, lo, hi, owner=obj, **kwargs)
+
+
+def arg_type(kind: type, lo: float | None = None, hi: float | None = None):
+    """An ``argparse`` ``type=`` that parses ``kind`` (int or float) and checks it with
+    :func:`check_number` in [lo, hi]: ``--num-images 0`` is refused with the range named, never
+    read as "the default".
+
+    Output: a function str -> int | float raising ``argparse.ArgumentTypeError``."""
+    import argparse
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        try:
+            return check_number(value, "value", lo, hi, integer=kind is int)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err).replace("value = ", "", 1)) from None
+
+    parse.__name__ = kind.__name__
+    return parse
