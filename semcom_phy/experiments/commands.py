@@ -337,7 +337,10 @@ def replay_main(argv=None) -> int:
         return _fail(err)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(result.table())
+    for err in result.errors:
+        print(f"error: {err}", file=sys.stderr)
+    if result.rows:
+        print(result.table())
     if args.json:
         import json
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -346,6 +349,10 @@ def replay_main(argv=None) -> int:
         from ..io.sigmf_io import export_frames
         frames = export_frames(result.frames, args.export)
         print(f"{len(frames['seq'])} frames exported to {args.export}")
+    if result.errors:
+        print(f"error: {len(result.errors)} of {len(result.errors) + len(result.rows)} recordings refused "
+              "(listed above); the others replayed", file=sys.stderr)
+        return 2
     return 0
 
 

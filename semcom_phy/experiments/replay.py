@@ -28,16 +28,18 @@ from . import config as C
 class ReplayResult:
     """rows : the loopback's result rows, one per recording, plus ``recording`` (its file name);
     notes : what could not be checked (e.g. a foreign recording without a hash); frames : per
-    recording what :func:`~semcom_phy.io.sigmf_io.export_frames` takes (``export=True``)."""
+    recording what :func:`~semcom_phy.io.sigmf_io.export_frames` takes (``export=True``);
+    errors : one line per recording that was refused (the others still replay)."""
 
     rows: list[dict]
     notes: list[str] = field(default_factory=list)
     frames: list = field(default_factory=list, repr=False)
+    errors: list[str] = field(default_factory=list)
 
     def document(self) -> dict:
         from ..version import code_version
         return {"recordings": [r["recording"] for r in self.rows], "results": self.rows, "notes": self.notes,
-                "code": code_version()}
+                "errors": self.errors, "code": code_version()}
 
     def table(self) -> str:
         lines = [f"{'channel':>9} {'attack':>14} {'SNR dB':>7} {'frames rx/tx':>13} {'lost':>5} {'accuracy':>9} "
@@ -131,7 +133,9 @@ def replay_recording(meta_path: str | Path, *, device, test, key: int | None = N
 
 def replay(folder: str | Path, *, key: int | None = None, config: C.LoopbackConfig | None = None,
            device: str = "auto", data_dir: str | None = None, export: bool = False) -> ReplayResult:
-    """Every ``*-rx.sigmf-meta`` of ``folder`` (or one such file), sorted by channel, attack and SNR."""
+    """Every ``*-rx.sigmf-meta`` of ``folder`` (or one such file), sorted by channel, attack and
+    SNR; a recording that is refused (modified, edited, missing weights or key) is listed in
+    ``errors`` and the others replay."""
     from ..data import load_split
     from ..io.sigmf_io import RecordingError
     from ..semantic import pick_device
@@ -143,8 +147,14 @@ def replay(folder: str | Path, *, key: int | None = None, config: C.LoopbackConf
     dev = pick_device(device)
     test = load_split("test", data_dir)
     result = ReplayResult([])
+    from ..semantic.weights import WeightsError
+
     for meta in metas:
-        row, frames, notes = replay_recording(meta, device=dev, test=test, key=key, config=config)
+        try:
+            row, frames, notes = replay_recording(meta, device=dev, test=test, key=key, config=config)
+        except (RecordingError, WeightsError, ValueError) as err:          # refused: the others still replay
+            result.errors.append(str(err))
+            continue
         result.rows.append(row)
         result.notes += notes
         if export:

@@ -31,6 +31,18 @@ from pathlib import Path
 import numpy as np
 
 EXTENSION = {"name": "semcom", "version": "0.1.0", "optional": True}
+META_HASH = "semcom:meta_sha256"
+SAMPLE_BYTES = {"cf32_le": 8, "ci16_le": 4, "ci8": 2, "cu8": 2, "cf64_le": 16, "ci32_le": 8, "cu16_le": 4}
+"""Complex SigMF datatypes the replay reads (as complex64), and their bytes per sample."""
+
+
+def meta_sha256(doc: dict) -> str:
+    """SHA-256 of a recording's metadata (``global`` without this hash, ``captures``,
+    ``annotations``) as canonical JSON: ``core:sha512`` covers the samples, this covers what
+    describes them (datatype, rate, the ``semcom:`` run and frames)."""
+    body = {"global": {k: v for k, v in doc.get("global", {}).items() if k != META_HASH},
+            "captures": doc.get("captures"), "annotations": doc.get("annotations")}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 class RecordingError(RuntimeError):
@@ -99,9 +111,10 @@ class Recording:
         except Exception as err:                  # jsonschema's ValidationError: nothing is kept
             self._tmp_data.unlink(missing_ok=True)
             raise RecordingError(f"{self.base}: metadata fails SigMF validation: {str(err).splitlines()[0]}") from err
-        meta = SigMFFile(metadata=doc, skip_checksum=True)
+        written = json.loads(SigMFFile(metadata=doc, skip_checksum=True).dumps(pretty=False))   # as sigmf writes it
+        written["global"][META_HASH] = meta_sha256(written)   # the metadata's own checksum: edits are detected
         tmp_meta = self.base.with_name(self.base.name + ".sigmf-meta.part")
-        tmp_meta.write_text(meta.dumps(pretty=False))         # compact: the C JSON encoder, 10x faster
+        tmp_meta.write_text(json.dumps(written, separators=(",", ":")))   # compact: the C JSON encoder
         os.replace(self._tmp_data, self.base.with_name(self.base.name + ".sigmf-data"))
         final = self.base.with_name(self.base.name + ".sigmf-meta")
         os.replace(tmp_meta, final)
@@ -171,8 +184,10 @@ def _plain(v):
 
 def open_recording(meta_path: str | Path, notes: list[str] | None = None):
     """A checked ``sigmf.SigMFFile``. Checked: both files exist, the metadata is JSON
-    with a ``global`` object, ``core:datatype`` is ``cf32_le`` (what the receiver reads), the data
-    is whole samples and its SHA-512 matches ``core:sha512``. A recording without ``core:sha512``
+    with a ``global`` object; a recording of this project matches its ``semcom:meta_sha256``
+    (metadata edits are detected) and is ``cf32_le``; a foreign one may be any complex datatype
+    of :data:`SAMPLE_BYTES` (``read_samples`` gives complex floats, int types scaled to +-1); the
+    data is whole samples and its SHA-512 matches ``core:sha512``. A recording without ``core:sha512``
     is refused when this project made it (it always writes one) and read with a note otherwise
     (a foreign recording whose integrity cannot be checked), appended to ``notes`` (None: a
     warning). RecordingError names what is wrong."""
@@ -189,13 +204,17 @@ def open_recording(meta_path: str | Path, notes: list[str] | None = None):
     glob = meta.get("global") if isinstance(meta, dict) else None
     if not isinstance(glob, dict):
         raise RecordingError(f"{meta_path}: no SigMF global object")
+    ours = "semcom:config" in glob
+    if ours and glob.get(META_HASH) != meta_sha256(meta):
+        raise RecordingError(f"{meta_path}: the metadata does not match its {META_HASH}: it was edited after recording "
+                             "(this project writes the checksum of everything that describes the samples)")
     datatype = glob.get("core:datatype")
-    if datatype != "cf32_le":
-        raise RecordingError(f"{meta_path}: core:datatype {datatype!r}: the receiver reads 'cf32_le' recordings "
-                             "(complex64, little-endian)")
+    if datatype not in SAMPLE_BYTES or (ours and datatype != "cf32_le"):
+        raise RecordingError(f"{meta_path}: core:datatype {datatype!r}: the receiver reads complex IQ "
+                             f"({', '.join(SAMPLE_BYTES)}; this project records cf32_le)")
     size = data_path.stat().st_size
-    if size % 8:
-        raise RecordingError(f"{data_path}: {size} bytes is not whole cf32_le samples: truncated")
+    if size % SAMPLE_BYTES[datatype]:
+        raise RecordingError(f"{data_path}: {size} bytes is not whole {datatype} samples: truncated")
     want = glob.get("core:sha512")
     if want is None:
         if "semcom:config" in glob:
