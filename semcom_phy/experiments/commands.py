@@ -259,6 +259,8 @@ RECORD_OPTIONS = tuple(Option(o.flag, "loopback." + o.path, o.help, o.metavar, o
     Option("--attack", "attacks", "attacks to sweep (budgets: --psr-db, --eps)",
            choices=LIVE_ATTACKS),
     Option("--out", "out", "the dataset folder", metavar="DIR"),
+    Option("--existing", "existing", "when DIR already holds recordings: refuse, append (new names) or overwrite "
+           "(delete them first); --append and --overwrite say the same", choices=C.EXISTING),
 )
 
 
@@ -267,6 +269,11 @@ def record_main(argv=None) -> int:
     ap = _parser(RECORD_HELP)
     add_config_option(ap)
     add_options(ap, RECORD_OPTIONS, C.RecordConfig)
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--append", dest="existing", action="store_const", const="append", default=argparse.SUPPRESS,
+                      help="add new recordings beside the ones DIR holds")
+    mode.add_argument("--overwrite", dest="existing", action="store_const", const="overwrite",
+                      default=argparse.SUPPRESS, help="delete the recordings DIR holds first")
     ap.add_argument("--json", type=Path, default=None, help="write {runs, results} of the live runs here")
     ap.add_argument("--no-plot", action="store_true", help="skip the loopbacks' PNG files")
     args = ap.parse_args(argv)

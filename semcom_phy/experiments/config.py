@@ -34,6 +34,7 @@ LINKS = ("sim", "gnuradio", "pluto", "pluto-gnuradio")
 """Transports: the simulated channel in this process, GNU Radio's channel blocks over ZeroMQ,
 PlutoSDR radios through pyadi-iio, the radios through GNU Radio's gr-iio."""
 DEVICES = ("auto", "cpu", "cuda")
+EXISTING = ("refuse", "append", "overwrite")
 MAX_IMAGES = 10_000          # the Fashion-MNIST test set
 
 
@@ -127,14 +128,19 @@ class LoopbackConfig:
 @dataclass(frozen=True)
 class RecordConfig:
     """A recording sweep: the loopback once per channel profile of ``channels`` and attack of
-    ``attacks`` (at the loopback's budgets), every run recorded into ``out``."""
+    ``attacks`` (at the loopback's budgets), every run recorded into ``out``. ``existing``: what to
+    do when ``out`` already holds recordings: ``refuse`` (the default: nothing a user recorded is
+    overwritten unasked), ``append`` (new pairs under new names, the index and collection list
+    all) or ``overwrite`` (the earlier recordings are deleted first)."""
 
     loopback: LoopbackConfig = field(default_factory=LoopbackConfig)
     channels: tuple[str, ...] = ("awgn",)
     attacks: tuple[str, ...] = ("none",)
     out: str = "data/recordings"
+    existing: str = "refuse"
 
     def __post_init__(self):
+        check_choice(self.existing, "existing", EXISTING, owner=self)
         object.__setattr__(self, "channels", tuple(self.channels))
         object.__setattr__(self, "attacks", tuple(self.attacks))
         for name, values, allowed in (("channels", self.channels, tuple(sorted(PROFILES))),

@@ -236,9 +236,13 @@ def open_recorder(cfg: LoopbackConfig, snr: float | None, run: dict):
                 f"TX {t.radio.tx_uri or t.radio.uri}, RX {t.radio.rx_uri or t.radio.uri}")
     channel, attack = run_tags(cfg)
     name = f"{t.kind}_{channel}_" + ("air" if snr is None else f"{snr:g}dB") + ("" if attack == "none" else f"_{attack}")
+    folder, stem, n = Path(cfg.record), name, 1
+    while any((folder / f"{name}-{s}.sigmf-{e}").exists() for s in ("tx", "rx") for e in ("meta", "data")):
+        n += 1                                                  # a recording is never overwritten: a new name
+        name = f"{stem}_{n}"
     meta = {"experiment": "loopback", "config": dump(portable(cfg, run["codec"]["name"])),
             "run": {k: v for k, v in run.items() if k != "weights"}, "run_snr_db": snr}
-    return LinkRecorder(Path(cfg.record) / name, cfg.link.ofdm.sample_rate_hz,
+    return LinkRecorder(folder / name, cfg.link.ofdm.sample_rate_hz,
                         frequency_hz=t.radio.lo_hz if t.air else 0.0, hw=hw,
                         fields={"snr_db": snr, "defense": dump(cfg.link.defense), **cfg.attack.fields()},
                         config=meta, weights=run["weights"])

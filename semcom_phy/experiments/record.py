@@ -48,6 +48,16 @@ def record(cfg: C.RecordConfig, *, plot: bool = True, log=print) -> RecordResult
     from .loopback import run_loopback, save_loopback
 
     out = Path(cfg.out)
+    earlier = sorted(out.glob("*.sigmf-meta")) if out.is_dir() else []
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"RecordConfig.out = {cfg.out!r}: is a file, not a folder")
+    if earlier and cfg.existing == "refuse":
+        raise ValueError(f"{out} already holds {len(earlier)} recordings: --append adds new ones beside them, "
+                         "--overwrite deletes them first (nothing is overwritten unasked)")
+    if earlier and cfg.existing == "overwrite":
+        for meta in earlier:
+            meta.with_suffix(".sigmf-data").unlink(missing_ok=True)
+            meta.unlink()
     runs = []
     for channel in cfg.channels:
         for attack in cfg.attacks:
@@ -76,10 +86,15 @@ def index(folder: str | Path) -> list[dict]:
                      "link": cfg.transport.kind, "channel": channel, "snr_db": stored["run_snr_db"], "attack": attack,
                      "frames": len(doc.get("annotations", [])),
                      "samples": meta.with_suffix(".sigmf-data").stat().st_size // 8, "sha512": g["core:sha512"]})
-    with open(folder / "index.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, INDEX_FIELDS)
-        w.writeheader()
-        w.writerows(rows)
+    import io
+
+    from ..io import atomic_write
+
+    text = io.StringIO(newline="")
+    w = csv.DictWriter(text, INDEX_FIELDS)
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write(folder / "index.csv", text.getvalue())          # never half-written
     return rows
 
 

@@ -94,3 +94,23 @@ def test_replay_repeats_a_stochastic_scrambled_defense_draw_for_draw(run_script,
     for a, b in zip(live, again):
         b.pop("recording")
         assert a == b
+
+
+def test_a_dataset_is_never_overwritten_unasked(run_script, tmp_path):
+    data = tmp_path / "data"
+    args = ("--out", str(data), "--snr", "10", "--num-images", "4", "--no-plot")
+    assert run_script("scripts/record.py", *args).returncode == 0
+    first = {p.name: p.read_bytes() for p in data.glob("*.sigmf-[dm]*")}                 # the recordings
+    res = run_script("scripts/record.py", *args)
+    assert res.returncode == 2 and "already holds 2 recordings" in res.stderr and "Traceback" not in res.stderr
+    assert {p.name: p.read_bytes() for p in data.glob("*.sigmf-[dm]*")} == first       # untouched
+    assert run_script("scripts/record.py", *args, "--append").returncode == 0
+    names = sorted(p.name for p in data.glob("*.sigmf-meta"))
+    assert len(names) == 4 and {n: first[n] for n in first} == {n: (data / n).read_bytes() for n in first}
+    with open(data / "index.csv") as f:
+        assert sorted(r["file"] for r in csv.DictReader(f)) == names                     # the index lists them all
+    assert run_script("scripts/record.py", *args, "--overwrite").returncode == 0
+    assert len(list(data.glob("*.sigmf-meta"))) == 2
+    res = run_script("scripts/record.py", "--out", str(tmp_path / "d2"), "--snr", "10", "10", "--no-plot")
+    assert res.returncode == 2 and "each SNR at most once" in res.stderr
+    assert not (tmp_path / "d2").exists()                                              # refused before any work
