@@ -3,6 +3,7 @@ seeds) as a YAML file, checked by name before any work (torch-free)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from ..purify.config import DEFENSES, DefenseConfig
+from ..validation import check_number, check_seed
 
 if TYPE_CHECKING:
     from ..digital import DigitalConfig
@@ -19,6 +21,7 @@ T2 = ("jamming", "air", "air_adaptive", "air_fixed", "universal")
 ATTACKS = ("clean",) + T1 + T2
 ADAPTIVE_T1 = ("pgd_adaptive", "pgd_bpda", "pgd_fixed")
 CHANNELS = ("awgn", "multipath")
+NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 
 @dataclass
@@ -39,7 +42,14 @@ class Config:
 
     @classmethod
     def load(cls, path: Path) -> "Config":
-        data = yaml.safe_load(Path(path).read_text()) or {}
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ValueError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a mapping of config fields, got {type(data).__name__}")
+        if "name" not in data:
+            raise ValueError(f"{path}: 'name' is required (the results folder's name)")
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"{path}: unknown keys {sorted(unknown)}; allowed: {sorted(cls.__dataclass_fields__)}")
@@ -48,13 +58,30 @@ class Config:
         return cfg
 
     def check(self) -> None:
-        if not 1 <= self.num_images <= 10000:
-            raise ValueError(f"num_images = {self.num_images}: allowed 1..10000")
-        if not self.seeds or self.worst_of_n < 1:
-            raise ValueError("seeds must be a non-empty list and worst_of_n >= 1")
+        """Every field typed and in range before any work (``ValueError`` naming the field, the
+        value and what is allowed); ``name`` is a plain folder name (results stay in ``results/``)."""
+        if not isinstance(self.name, str) or not NAME.fullmatch(self.name) or self.name in (".", ".."):
+            raise ValueError(f"name = {self.name!r}: a plain folder name (letters, digits, '.', '_', '-'), no path: "
+                             "the results go to results/<name> (--out sets another folder)")
+        check_number(self.num_images, "num_images", 1, 10_000, integer=True)
+        check_number(self.worst_of_n, "worst_of_n", 1, 100, integer=True)
+        check_number(self.batch_size, "batch_size", 1, 65_536, integer=True)
+        check_number(self.universal_train_images, "universal_train_images", 1, 60_000, integer=True)
+        for name, values in (("seeds", self.seeds), ("channels", self.channels), ("snr_db", self.snr_db),
+                             ("defenses", self.defenses), ("attacks", self.attacks)):
+            if not isinstance(values, list) or not values:
+                raise ValueError(f"{name} = {values!r}: a non-empty list")
+        for seed in self.seeds:
+            check_seed(seed, "seeds", hi=2 ** 63 - 1)
+        for snr in self.snr_db:
+            check_number(snr, "snr_db", -30.0, 100.0)
         for c in self.channels:
             if c not in CHANNELS:
                 raise ValueError(f"channels: {c!r}: allowed {CHANNELS}")
+        if not isinstance(self.headline, dict) or set(self.headline) != {"channel", "snr_db", "linf", "psr_db"}:
+            raise ValueError(f"headline = {self.headline!r}: a mapping of channel, snr_db, linf, psr_db")
+        if any(not isinstance(d, dict) for d in self.defenses) or any(not isinstance(a, dict) for a in self.attacks):
+            raise ValueError("defenses, attacks: lists of mappings (one entry each)")
         labels = [d.get("label") for d in self.defenses]
         if len(set(labels)) != len(labels) or None in labels:
             raise ValueError("defenses: every entry needs a unique 'label'")
@@ -69,6 +96,15 @@ class Config:
                 raise ValueError(f"attacks: {a['attack']}: unknown keys {sorted(unknown)}")
             if a["attack"] != "clean" and not a.get("budgets"):
                 raise ValueError(f"attacks: {a['attack']} needs a list of budgets")
+            where = f"attacks: {label(a)}"
+            lo, hi = (0.0, 1.0) if a["attack"] in T1 else (-60.0, 20.0)       # L-inf on [0, 1] images; PSR dB
+            for b in a.get("budgets") or []:
+                check_number(b, f"{where}: budgets", lo, hi)
+            for key, lo_, hi_ in (("steps", 1, 10_000), ("eot", 1, 1000), ("epochs", 1, 100), ("num_images", 1, 10_000)):
+                if key in a:
+                    check_number(a[key], f"{where}: {key}", lo_, hi_, integer=True)
+            for s in a.get("seeds", []):
+                check_seed(s, f"{where}: seeds", hi=2 ** 63 - 1)
             missing = set(a.get("defenses", [])) - set(labels)
             if missing:
                 raise ValueError(f"attacks: {label(a)}: defenses {sorted(missing)} are not defense labels {labels}")

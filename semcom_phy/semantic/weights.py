@@ -52,13 +52,22 @@ def sha256_file(path: Path) -> str:
 
 
 def read_manifest(path: Path) -> dict:
+    """A manifest's JSON, with the keys every manifest has (``file``, ``sha256``, ``config``);
+    WeightsError naming the file and what is wrong otherwise."""
+    path = Path(path)
+    if path.is_dir():
+        raise WeightsError(f"{path} is a folder: give a manifest (<name>.json), e.g. {path / 'codec.json'}")
     try:
-        return json.loads(Path(path).read_text())
+        manifest = json.loads(path.read_text())
     except FileNotFoundError as err:
         raise WeightsError(f"manifest {path} not found: train with scripts/train_codec.py or restore it "
                            "from git") from err
-    except json.JSONDecodeError as err:
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise WeightsError(f"manifest {path} is not valid JSON: {err}") from err
+    missing = [k for k in ("file", "sha256", "config") if not isinstance(manifest, dict) or k not in manifest]
+    if missing:
+        raise WeightsError(f"manifest {path} lacks {', '.join(missing)}: not a weights manifest of this project")
+    return manifest
 
 
 def load_state(manifest_path: Path, map_location="cpu") -> tuple[dict, dict]:
@@ -71,14 +80,22 @@ def load_state(manifest_path: Path, map_location="cpu") -> tuple[dict, dict]:
     if digest != manifest["sha256"]:
         raise WeightsError(f"{weights}: SHA-256 {digest[:16]}... does not match the manifest's "
                            f"{manifest['sha256'][:16]}...: the file is modified or corrupted")
-    return manifest, torch.load(weights, map_location=map_location, weights_only=True)
+    try:
+        return manifest, torch.load(weights, map_location=map_location, weights_only=True)
+    except Exception as err:                     # a file whose hash matches a broken manifest: unreadable
+        raise WeightsError(f"{weights}: not readable as weights ({str(err).splitlines()[0]}); its manifest's "
+                           "SHA-256 names this very file, so the manifest was made for a broken file") from None
 
 
 def load_model(manifest_path: str | Path, build, trainer: str, map_location="cpu") -> tuple[dict, torch.nn.Module]:
     """(manifest, model in eval mode on ``map_location``): ``build(manifest)`` makes the module, the
     checked state dict (:func:`load_state`) fills it; weights of another shape name ``trainer``."""
     manifest, state = load_state(Path(manifest_path), map_location=map_location)
-    model = build(manifest)
+    try:
+        model = build(manifest)
+    except (KeyError, TypeError, ValueError) as err:
+        raise WeightsError(f"{manifest_path}: its config does not build the model ({err!r}; retrain with {trainer})") \
+            from None
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
