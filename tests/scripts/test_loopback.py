@@ -136,3 +136,19 @@ def test_loopback_without_a_radio_names_the_uri_and_exits_2(run_script, tmp_path
                      "--link", "pluto", "--uri", "usb:99.99.5", "--num-images", "4", "--out", str(tmp_path))
     assert res.returncode == 2
     assert "no PlutoSDR answers at 'usb:99.99.5'" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("script, args, message", [
+    ("scripts/loopback.py", ["--out", "FILE"], "--out FILE: is a file, not a folder"),
+    ("scripts/loopback.py", ["--json", "DIR"], "--json DIR: is a folder, not a file"),
+    ("scripts/record.py", ["--out", "FILE"], "--out FILE: is a file, not a folder"),
+    ("scripts/replay.py", ["DIR", "--export", "DIR"], "--export DIR: is a folder, not a file"),
+    ("scripts/compare.py", ["FILE", "--out", "DIR"], "--out DIR: is a folder, not a file"),
+])
+def test_outputs_are_checked_before_any_work(run_script, tmp_path, script, args, message):
+    (tmp_path / "FILE").write_text("x")
+    (tmp_path / "DIR").mkdir()
+    where = {"FILE": str(tmp_path / "FILE"), "DIR": str(tmp_path / "DIR")}
+    res = run_script(script, *[where.get(a, a) for a in args], timeout=60)
+    shown = message.replace("FILE", where["FILE"]).replace("DIR", where["DIR"])
+    assert res.returncode == 2 and shown in res.stderr and "Traceback" not in res.stderr
