@@ -34,3 +34,16 @@ def test_check_pluto_reports_frames_snr_and_cfo_of_two_boards(run_script):
     assert "20 of 20 frames back" in res.stdout and "+20.00 ppm of the LO" in res.stdout
     assert "xo_correction 40000000 -> 39999200 Hz" in res.stdout
     assert run_script("hardware/check_pluto.py", "--uri", "usb:99.99.5").returncode == 2
+
+
+@pytest.mark.parametrize("text, message", [
+    ("uri: virtual\nlo_hz: fast\n", "PlutoConfig.lo_hz = 'fast': must be a finite number"),
+    ("uri: 5\n", "PlutoConfig.uri = 5: give a URI"),
+    ("uri: virtual\nbogus: 1\n", "unknown key(s) ['bogus']"),
+    ("- uri\n", "expected a mapping of PlutoConfig fields"),
+    ("uri: virtual\nsample_rate_hz: 1e6\n", "sample_rate_hz = 1e6: the radios run at the OFDM grid's rate"),
+])
+def test_a_preset_with_wrong_values_is_one_clear_message(run_script, tmp_path, text, message):
+    (tmp_path / "p.yaml").write_text(text)
+    res = run_script("scripts/ota.py", "--preset", str(tmp_path / "p.yaml"), "--num-images", "4", "--out", str(tmp_path))
+    assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
