@@ -246,6 +246,7 @@ class ZmqTransport(Transport):
             raise FlowgraphError(f"cannot bind {push_address}: {err} (port taken? pick another address, e.g. "
                                  "semcom_phy.transport.zmq.free_tcp_address())") from err
         self._monitor = self._push.get_monitor_socket(zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
+        self._monitor_lock = threading.Lock()
         self._pull = self._ctx.socket(zmq.PULL)
         self._pull.setsockopt(zmq.LINGER, 0)
         self._pull.connect(pull_address)
@@ -303,9 +304,10 @@ class ZmqTransport(Transport):
         from zmq.utils.monitor import recv_monitor_message
 
         zmq = self._zmq
-        while self._monitor.poll(0):
-            event = recv_monitor_message(self._monitor, zmq.NOBLOCK)["event"]
-            self._peers += 1 if event == zmq.EVENT_ACCEPTED else -1 if event == zmq.EVENT_DISCONNECTED else 0
+        with self._monitor_lock:                             # send and receive may run in two threads
+            while self._monitor.poll(0):
+                event = recv_monitor_message(self._monitor, zmq.NOBLOCK)["event"]
+                self._peers += 1 if event == zmq.EVENT_ACCEPTED else -1 if event == zmq.EVENT_DISCONNECTED else 0
         if self._peers > 1:
             raise FlowgraphError(f"{self._peers} peers are connected to {self.push_address}, where only the flowgraph "
                                  "may be: another local process is taking a share of the transmitted IQ")
