@@ -342,10 +342,7 @@ def replay_main(argv=None) -> int:
     foreign = None
     if args.config:
         try:
-            data = C.read_yaml(args.config)
-            if args.key is not None:
-                data.setdefault("link", {}).setdefault("defense", {})["key"] = args.key
-            foreign = C.load(C.LoopbackConfig, data)
+            foreign = C.load(C.LoopbackConfig, C.with_key(C.read_yaml(args.config), args.key))
         except ValueError as err:
             ap.error(str(err))
     from .replay import replay

@@ -166,6 +166,15 @@ dump = to_dict
 load = from_dict
 
 
+def with_key(data: dict, key: int | None) -> dict:
+    """Loopback config data with the scrambling key given again (a new dict; ``key`` None: the
+    data as it is): what loading a stored run's config, with only the key's fingerprint, needs."""
+    if key is None:
+        return data
+    link = data.get("link") or {}
+    return {**data, "link": {**link, "defense": {**(link.get("defense") or {}), "key": key}}}
+
+
 def without_secrets(data):
     """Config data without the stored fingerprints of secrets (``key_fingerprint``): what reading
     a stored run's labels needs, where the key does not matter."""

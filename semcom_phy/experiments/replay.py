@@ -15,7 +15,6 @@ and number of test images its frames carry); without one the error says what is 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,12 +64,8 @@ def run_of(meta: dict, name: str, config: C.LoopbackConfig | None, key: int | No
                 "with --config FILE.yaml (a loopback config: link.ofdm, link.modem, link.codec, link.defense, "
                 "link.interleave, and seed and num_images for the test images its frames carry)")
         return config, {"run_snr_db": None}
-    data = stored["config"]
-    if key is not None:
-        data = json.loads(json.dumps(data))
-        data.setdefault("link", {}).setdefault("defense", {})["key"] = key
     try:
-        cfg = C.load(C.LoopbackConfig, data)
+        cfg = C.load(C.LoopbackConfig, C.with_key(stored["config"], key))
     except ValueError as err:
         raise RecordingError(f"{name}: {err}") from None
     run = stored.get("run") if isinstance(stored.get("run"), dict) else {}
