@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._lazy import attach
+from ..validation import check_number
 
 _FASHION_MNIST = ("CLASSES", "FILES", "SHA256", "DatasetError", "Split", "dataset_root", "load_split", "read_idx")
 __getattr__, _lazy_dir, _ = attach(__name__, dict.fromkeys(_FASHION_MNIST, ".fashion_mnist"))
@@ -37,8 +38,7 @@ def pick_test_images(num: int, rng: np.random.Generator, root=None, device="cpu"
     from .fashion_mnist import load_split
 
     test = test if test is not None else load_split("test", root)
-    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or not 1 <= num <= len(test):
-        raise ValueError(f"num = {num!r}: allowed integers 1..{len(test)} (the test set)")
+    check_number(num, "num", 1, len(test), integer=True)
     pick = np.sort(rng.choice(len(test), int(num), replace=False))
     return TestImages(to_tensor(test.images[pick]).to(device),
                       torch.from_numpy(test.labels[pick].astype(np.int64)).to(device), pick)

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from ..io import atomic_write
+from ..experiments.cli import check_outputs
 from ..resources import config_names, config_path, package_dir
 from .config import Config
 
@@ -97,8 +98,7 @@ def main(argv=None) -> int:
     except (OSError, ValueError, TypeError) as err:
         ap.error(str(err))
     out = args.out or Path("results") / cfg.name
-    if out.exists() and not out.is_dir():
-        ap.error(f"--out {out}: is a file, not a folder")
+    check_outputs(ap, out, json=args.json)
     out.mkdir(parents=True, exist_ok=True)
     shown = path.resolve()
     shown = shown.relative_to(CONFIG_DIR.parent.parent) if shown.is_relative_to(CONFIG_DIR.parent.parent) else shown

@@ -46,7 +46,7 @@ def weights_bundle(folder: Path) -> dict[str, tuple[str, object]]:
 class CellWorker:
     """A Ray actor: the weights written from the object store into its own folder (each file
     checked against its SHA-256), a :class:`~semcom_phy.evaluation.runner.Runner` on them, and
-    ``cells(batch)`` computing each seed of each cell."""
+    ``seeds(...)`` computing every seed of a cell."""
 
     def __init__(self, cfg: Config, device: str, data_dir, bundle: dict, threads: int = 1):
         import tempfile
@@ -66,9 +66,9 @@ class CellWorker:
             (self.folder / name).write_bytes(data)
         self.runner = Runner(cfg, pick_device(device), data_dir, weights_dir=self.folder)
 
-    def cell(self, channel: str, snr: float, label: str, attack: dict, budget, seeds: list[int]) -> list[dict]:
-        """Every seed of one cell (what the in-process driver computes)."""
-        return [self.runner.cell(channel, snr, label, attack, budget, s) for s in seeds]
+    def seeds(self, channel: str, snr: float, label: str, attack: dict, budget) -> list[dict]:
+        """Every seed of one cell: :meth:`~semcom_phy.evaluation.runner.Runner.seeds`."""
+        return self.runner.seeds(channel, snr, label, attack, budget)
 
 
 def cost(cfg: Config, channel, snr, defense: dict, attack: dict, budget) -> float:
@@ -111,7 +111,7 @@ def run_cells(cfg: Config, todo: Iterable[tuple], address: str, device: str, dat
         if item is None:
             return False
         (channel, snr, d, a, budget), _ = item
-        ref = worker.cell.remote(channel, snr, d["label"], a, budget, a.get("seeds", cfg.seeds))
+        ref = worker.seeds.remote(channel, snr, d["label"], a, budget)
         pending[ref], started[ref] = (worker, item), time.time()
         return True
 

@@ -128,8 +128,7 @@ def evaluate(cfg: Config, out: str | Path, device, data_dir=None, plot: bool = T
         for item in todo:
             (channel, snr, d, a, budget), _ = item
             c0 = time.time()
-            finish(item, [runner.cell(channel, snr, d["label"], a, budget, s) for s in a.get("seeds", cfg.seeds)],
-                   time.time() - c0)
+            finish(item, runner.seeds(channel, snr, d["label"], a, budget), time.time() - c0)
     bar.close()
     wanted = [k for _, k in plan]
     rows = [done[k] for k in wanted]

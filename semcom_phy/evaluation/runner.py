@@ -26,10 +26,9 @@ class Runner:
         from semcom_phy.digital import DigitalConfig
         from semcom_phy.purify import load_defense
         from semcom_phy.semantic import load_codec
-
-        self.cfg, self.device = cfg, device
         from semcom_phy.semantic.paths import WEIGHTS_DIR
 
+        self.cfg, self.device = cfg, device
         root = Path(weights_dir or WEIGHTS_DIR)
         self.codec = load_codec(root / "codec.json", device)
         test, train = load_split("test", data_dir), load_split("train", data_dir)
@@ -50,6 +49,10 @@ class Runner:
         import torch
 
         return torch.Generator(self.device).manual_seed(seed * 1_000_003 + salt)
+
+    def seeds(self, channel: str, snr: float, label: str, attack: dict, budget) -> list[dict]:
+        """Every seed of one cell (the attack's ``seeds``, else the config's), one :meth:`cell` each."""
+        return [self.cell(channel, snr, label, attack, budget, s) for s in attack.get("seeds", self.cfg.seeds)]
 
     def cell(self, channel: str, snr: float, label: str, attack: dict, budget, seed: int) -> dict:
         """One seed of one cell: {accuracy, worst_of_n[, clean_accuracy, psnr_db, ssim, ms_per_image]},

@@ -13,6 +13,7 @@ Imports neither torch nor GNU Radio (``--help`` answers at once).
 from __future__ import annotations
 
 import argparse
+import os
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,4 +149,21 @@ def unbound_paths(options: tuple[Option, ...], cls, prefix: str = "") -> list[st
     return [p for p in C.leaf_paths(cls) if p not in bound]
 
 
-__all__ = ["Option", "add_config_option", "add_options", "given", "key_int", "merge", "resolve", "set_path", "unbound_paths"]
+def check_outputs(ap: argparse.ArgumentParser, folder: Path | None = None, **files: Path | None) -> None:
+    """Outputs checked before any work: ``folder`` (``--out``) must be (or become) a folder, each
+    file of ``files`` (option name -> path) must not be a folder and its folder must be writable."""
+    if folder is not None and folder.exists() and not folder.is_dir():
+        ap.error(f"--out {folder}: is a file, not a folder")
+    for option, path in files.items():
+        if path is None:
+            continue
+        flag = "--" + option.replace("_", "-")
+        if path.is_dir():
+            ap.error(f"{flag} {path}: is a folder, not a file")
+        parent = next((p for p in [path.parent, *path.parent.parents] if p.exists()), Path("."))
+        if not parent.is_dir() or not os.access(parent, os.W_OK):
+            ap.error(f"{flag} {path}: {parent} is not a writable folder")
+
+
+__all__ = ["Option", "add_config_option", "add_options", "check_outputs", "given", "key_int", "merge", "resolve",
+           "set_path", "unbound_paths"]

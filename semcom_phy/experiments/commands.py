@@ -10,7 +10,6 @@ options are checked.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from ..attacks.config import LIVE_ATTACKS
 from ..channel.profiles import PROFILES
 from ..purify.config import DEFENSES
 from . import config as C
-from .cli import Option, add_config_option, add_options, given, key_int, resolve
+from .cli import Option, add_config_option, add_options, check_outputs, given, key_int, resolve
 
 LOOPBACK_HELP = """Semantic loopback: Fashion-MNIST test images through the OFDM link and back, by SNR.
 
@@ -179,7 +178,7 @@ def _loopback(argv, description: str, preset: bool = False) -> int:
     if preset and not cfg.transport.air:
         ap.error(f"--link {cfg.transport.kind}: over the air the link is pluto or pluto-gnuradio")
     warn_ignored(cfg, given(args, LOOPBACK_OPTIONS))
-    _check_out(ap, args.out, json=args.json)
+    check_outputs(ap, args.out, json=args.json)
     from .loopback import run_loopback, save_loopback
 
     try:
@@ -190,22 +189,6 @@ def _loopback(argv, description: str, preset: bool = False) -> int:
     run_dir = save_loopback(result, args.out, plot=not args.no_plot, json_path=args.json)
     print(f"results in {run_dir} ({result.elapsed_s:.1f} s)")
     return 0
-
-
-def _check_out(ap: argparse.ArgumentParser, folder: Path | None = None, **files: Path | None) -> None:
-    """Outputs checked before any work: ``folder`` (``--out``) must be (or become) a folder, each
-    file of ``files`` (option name -> path) must not be a folder and its folder must be writable."""
-    if folder is not None and folder.exists() and not folder.is_dir():
-        ap.error(f"--out {folder}: is a file, not a folder")
-    for option, path in files.items():
-        if path is None:
-            continue
-        flag = "--" + option.replace("_", "-")
-        if path.is_dir():
-            ap.error(f"{flag} {path}: is a folder, not a file")
-        parent = next((p for p in [path.parent, *path.parent.parents] if p.exists()), Path("."))
-        if not parent.is_dir() or not os.access(parent, os.W_OK):
-            ap.error(f"{flag} {path}: {parent} is not a writable folder")
 
 
 OTA_HELP = """Over the air: the semantic loopback through PlutoSDR radios, from a hardware preset.
@@ -289,7 +272,7 @@ def record_main(argv=None) -> int:
     ap.add_argument("--no-plot", action="store_true", help="skip the loopbacks' PNG files")
     args = ap.parse_args(argv)
     cfg = resolve(ap, args, RECORD_OPTIONS, C.RecordConfig)
-    _check_out(ap, Path(cfg.out), json=args.json)
+    check_outputs(ap, Path(cfg.out), json=args.json)
     warn_ignored(cfg.loopback, {p.removeprefix("loopback."): v for p, v in given(args, RECORD_OPTIONS).items()})
     from .record import record
 
@@ -338,7 +321,7 @@ def replay_main(argv=None) -> int:
     ap.add_argument("--device", choices=C.DEVICES, default="auto", help="torch device (default auto)")
     ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: the Debian package's)")
     args = ap.parse_args(argv)
-    _check_out(ap, json=args.json, export=args.export)
+    check_outputs(ap, json=args.json, export=args.export)
     foreign = None
     if args.config:
         try:
@@ -396,7 +379,7 @@ def compare_main(argv=None) -> int:
                     help="the plot (default results/compare.png)")
     ap.add_argument("--title", default="", help="the plot's title")
     args = ap.parse_args(argv)
-    _check_out(ap, out=args.out)
+    check_outputs(ap, out=args.out)
     from .compare import compare, load_runs
 
     try:
