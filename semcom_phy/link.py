@@ -38,7 +38,7 @@ import torch
 
 from .config import ModemConfig, OfdmConfig
 from .endpoints import Receiver, Sender
-from .metrics import accuracy, evm_db, evm_mmse_db, psnr_db, ssim
+from .metrics import mmse_scaled, power_ratio_db, psnr_db, ssim
 from .phy import ReceivedFrame, ReceiverStats, StreamReceiver, transmit
 from .phy.frame import KINDS, frame_length_samples
 from .pipeline import PipelineStats, ReceiveConfig, ReceivePipeline
@@ -78,35 +78,71 @@ class LinkOutput:
         return self.symbol_received.any(axis=1)
 
     def metrics(self, x: torch.Tensor, labels: torch.Tensor) -> dict:
-        """The run's metrics against the clean images x float [B, 1, 28, 28] and labels long [B]:
-        accuracy (lost = wrong), PSNR and SSIM (lost = blank image), and over the symbols that
-        came back two EVMs against the clean symbols z (None when none came back):
+        """The batch's metrics against the clean images x float [B, 1, 28, 28] and labels long [B]
+        (:class:`RunMetrics` of this one batch)."""
+        return RunMetrics().add(self, x, labels).result()
 
-        * ``evm_db``: the raw EVM of the ZF-equalised symbols z_hat. Under fading it is dominated
-          by ZF noise enhancement on faded carriers (error no_eff = N0 / |H|^2, unbounded), so it
-          does not track link quality;
-        * ``evm_mmse_db``: the EVM of the MMSE-scaled symbols ``z_hat / (1 + no_eff)``
-          (:func:`~semcom_phy.metrics.evm_mmse_db`, with the receiver's own no_eff): a faded
-          carrier's error is at most about 1, so it falls with SNR under fading too, and equals
-          the raw EVM on AWGN at high SNR.
-        """
-        valid = torch.as_tensor(self.received, device=self.logits.device)
-        got = self.symbol_received
+
+class RunMetrics:
+    """A run's metrics summed over its batches of images (``add`` each :class:`LinkOutput`), so a
+    run of any length keeps a few numbers; ``result()`` gives them as a dict:
+
+    * ``num_images``, ``frames_sent`` (one frame's worth per image), ``frames_received``,
+      ``images_lost``; ``accuracy`` (lost = wrong), ``psnr_db`` and ``ssim`` (per-image means;
+      lost = blank image);
+    * over the symbols that came back two EVMs against the clean symbols z (None when none came
+      back): ``evm_db``, the raw EVM of the ZF-equalised symbols (under fading dominated by ZF
+      noise enhancement on faded carriers, error no_eff = N0 / |H|^2, unbounded, so it does not
+      track link quality), and ``evm_mmse_db``, the EVM of the MMSE-scaled symbols
+      ``z_hat / (1 + no_eff)`` (:func:`~semcom_phy.metrics.evm_mmse_db`): a faded carrier's
+      error is at most about 1, so it falls with SNR under fading too, and equals the raw EVM on
+      AWGN at high SNR;
+    * ``snr_est_db``, ``cfo_est_hz``: the receiver's estimates averaged over the frames found
+      (None without any); the receiver's counters ``header_failures``, ``frames_inferred``,
+      ``frames_damaged``.
+    """
+
+    def __init__(self):
+        self.images = self.frames_received = self.lost = self.correct = 0
+        self.psnr = self.ssim = 0.0
+        self.symbols, self.power, self.err, self.err_mmse = 0, 0.0, 0.0, 0.0
+        self.frames, self.snr, self.cfo = 0, 0.0, 0.0
+        self.header_failures = self.inferred = self.damaged = 0
+
+    def add(self, out: LinkOutput, x: torch.Tensor, labels: torch.Tensor) -> RunMetrics:
+        """Count the batch ``out`` (against its clean images x and labels); returns self."""
+        received = out.received
+        valid = torch.as_tensor(received, device=out.logits.device)
+        got = out.symbol_received
+        z, z_hat = out.z[got].astype(np.complex128), out.z_hat[got].astype(np.complex128)
+        self.images += len(x)
+        self.frames_received += out.frames_received
+        self.lost += int((~received).sum())
+        self.correct += int(((out.logits.argmax(dim=-1) == labels) & valid).sum())
+        self.psnr += float(psnr_db(out.x_hat, x).double().sum())
+        self.ssim += float(ssim(out.x_hat, x).double().sum())
+        self.symbols += z.size
+        self.power += float(np.sum(np.abs(z) ** 2))
+        self.err += float(np.sum(np.abs(z_hat - z) ** 2))
+        self.err_mmse += float(np.sum(np.abs(mmse_scaled(z_hat, out.no_eff[got]) - z) ** 2))
+        self.frames += len(out.frames)
+        self.snr += float(sum(f.snr_db for f in out.frames))
+        self.cfo += float(sum(f.cfo_hz for f in out.frames))
+        self.header_failures += out.stats.header_failures
+        self.inferred += out.stats.inferred
+        self.damaged += out.stats.damaged
+        return self
+
+    def result(self) -> dict:
+        n, s, f = self.images, self.symbols, self.frames
         return {
-            "num_images": int(len(x)),
-            "frames_sent": int(len(x)),
-            "frames_received": self.frames_received,
-            "images_lost": int((~self.received).sum()),
-            "accuracy": accuracy(self.logits, labels, valid),
-            "psnr_db": float(psnr_db(self.x_hat, x).mean()),
-            "ssim": float(ssim(self.x_hat, x).mean()),
-            "evm_db": evm_db(self.z_hat[got], self.z[got]) if got.any() else None,
-            "evm_mmse_db": evm_mmse_db(self.z_hat[got], self.z[got], self.no_eff[got]) if got.any() else None,
-            "snr_est_db": float(np.mean([f.snr_db for f in self.frames])) if self.frames else None,
-            "cfo_est_hz": float(np.mean([f.cfo_hz for f in self.frames])) if self.frames else None,
-            "header_failures": self.stats.header_failures,
-            "frames_inferred": self.stats.inferred,
-            "frames_damaged": self.stats.damaged,
+            "num_images": n, "frames_sent": n, "frames_received": self.frames_received, "images_lost": self.lost,
+            "accuracy": self.correct / n if n else float("nan"),
+            "psnr_db": self.psnr / n if n else float("nan"), "ssim": self.ssim / n if n else float("nan"),
+            "evm_db": power_ratio_db(self.err / s, self.power / s) if s else None,
+            "evm_mmse_db": power_ratio_db(self.err_mmse / s, self.power / s) if s else None,
+            "snr_est_db": self.snr / f if f else None, "cfo_est_hz": self.cfo / f if f else None,
+            "header_failures": self.header_failures, "frames_inferred": self.inferred, "frames_damaged": self.damaged,
         }
 
 
@@ -180,12 +216,20 @@ class Link:
         """Send images x float [B, 1, 28, 28] in [0, 1]; returns what the receiver made of them.
         ``image_ids``, ``labels`` [B]: what a recording's annotations name (default: 0..B-1, none).
         An attack (:func:`~semcom_phy.attacks.live.craft`): the sender encodes ``x_sent`` instead of
-        x and ``delta_air`` complex [B, k] is added to its symbols; x stays the reference."""
+        x (with the same draws of its diffusion noise) and ``delta_air`` complex [B, k] is added to
+        its symbols; x stays the reference. Runs of one link carry on from each other (sequence
+        numbers, the scrambling's image index, the random draws): a long run is a series of calls,
+        each a capture segment of the recording."""
         if not 1 <= len(x) <= 0xFFFF:
             raise ValueError(f"{len(x)} images in one run: allowed 1..65535 (16-bit sequence numbers)")
+        before = self.generator.get_state()
         z = self.sender.encode(x.to(self.device), self.generator).cpu().numpy().astype(np.complex64)  # [B, k]
-        sent = z if x_sent is None else \
-            self.sender.encode(x_sent.to(self.device), self.generator).cpu().numpy().astype(np.complex64)
+        sent = z
+        if x_sent is not None:              # the same sender draws as z: the difference is the attack's
+            after = self.generator.get_state()
+            self.generator.set_state(before)
+            sent = self.sender.encode(x_sent.to(self.device), self.generator).cpu().numpy().astype(np.complex64)
+            self.generator.set_state(after)
         first_image, self._images = self._images, self._images + len(z)
         sent = self.sender.transmit(torch.from_numpy(sent), self._scrambling(first_image, *z.shape), delta_air).numpy()
         first = self._seq
@@ -195,6 +239,9 @@ class Link:
         edges = np.append(burst.frame_starts - self.modem.gap_samples, burst.iq.size)
         rec = self.recorder
         tx0, rx0 = (rec.tx.num_samples, rec.rx.num_samples) if rec else (0, 0)
+        if rec:                                     # one capture segment per run: a replay takes it as sent
+            for r in (rec.tx, rec.rx):
+                r.segment(first_image=first_image, first_seq=first, images=len(z))
 
         def received():
             """One send per frame, as a radio streams, then silence that flushes the channel's delay."""
@@ -268,7 +315,7 @@ class Link:
         for j, (start, length) in enumerate(zip(burst.frame_starts, burst.frame_lengths)):
             seq = (first + j) & 0xFFFF
             rec.tx.annotate(tx0 + start, length, f"frame {seq}", seq=seq, **who(j), **rec.fields)
-        for f in frames:
+        for f in sorted(frames, key=lambda f: f.start):          # SigMF: annotations in sample order
             j = (f.seq - first) & 0xFFFF
             if j < len(owner):
                 rec.rx.annotate(rx0 + f.start, frame_length_samples(self.ofdm, KINDS.index(f.kind), f.length),

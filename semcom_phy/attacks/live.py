@@ -25,26 +25,45 @@ from .config import AIR_ATTACKS, LIVE_ATTACKS, AttackConfig  # noqa: F401 (re-ex
 from .model import LinkModel
 
 
+class LiveAttack:
+    """The attack of one run, crafted batch by batch as the run sends its images.
+
+    cfg : the :class:`AttackConfig`; model : the :class:`LinkModel` it is crafted against;
+    generator : the attacker's randomness (keep it apart from the link's; it carries on from
+    batch to batch); train : (images, labels) the universal perturbation learns from.
+
+    ``attack(x, y)`` with x float [B, 1, 28, 28] in [0, 1], y long [B] returns (x_sent float
+    [B, 1, 28, 28], delta_air complex64 [B, k] or None). The universal perturbation is learned
+    once, at the first batch, and sent with every batch."""
+
+    def __init__(self, cfg: AttackConfig, model: LinkModel, generator: torch.Generator,
+                 train: tuple[torch.Tensor, torch.Tensor] | None = None):
+        if cfg.attack == "universal" and train is None:
+            raise ValueError("the universal attack needs training images (train=(images, labels))")
+        self.cfg, self.model, self.generator, self.train = cfg, model, generator, train
+        self._universal: torch.Tensor | None = None
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        cfg, model, generator = self.cfg, self.model, self.generator
+        if cfg.attack == "none":
+            return x, None
+        if cfg.attack == "pgd":
+            return pgd(model, x, y, cfg.eps, steps=cfg.steps, generator=generator), None
+        if cfg.attack == "jamming":
+            return x, gaussian_jamming((len(x), model.num_symbols), cfg.psr_db, generator, x.device)
+        if cfg.attack == "air":
+            return x, pgd_air(model, x, y, cfg.psr_db, steps=cfg.steps, generator=generator)
+        if self._universal is None:
+            tx, ty = self.train
+            pick = torch.randperm(len(tx), generator=torch.Generator().manual_seed(int(generator.initial_seed())))
+            pick = pick[:cfg.universal_images]
+            self._universal = universal_air(model, tx[pick], ty[pick], cfg.psr_db, epochs=2, generator=generator)
+        return x, self._universal.expand(len(x), -1)
+
+
 def craft(cfg: AttackConfig, model: LinkModel, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator,
           train: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The images and air perturbation a run sends.
-
-    x : float [B, 1, 28, 28] in [0, 1]; y : long [B]; generator : the attacker's randomness (keep it
-    apart from the link's); train : (images, labels) the universal perturbation learns from.
-    returns (x_sent float [B, 1, 28, 28], delta_air complex64 [B, k] or None).
-    """
-    if cfg.attack == "none":
-        return x, None
-    if cfg.attack == "pgd":
-        return pgd(model, x, y, cfg.eps, steps=cfg.steps, generator=generator), None
-    if cfg.attack == "jamming":
-        return x, gaussian_jamming((len(x), model.num_symbols), cfg.psr_db, generator, x.device)
-    if cfg.attack == "air":
-        return x, pgd_air(model, x, y, cfg.psr_db, steps=cfg.steps, generator=generator)
-    if train is None:
-        raise ValueError("the universal attack needs training images (train=(images, labels))")
-    tx, ty = train
-    pick = torch.randperm(len(tx), generator=torch.Generator().manual_seed(int(generator.initial_seed())))
-    pick = pick[:cfg.universal_images]
-    delta = universal_air(model, tx[pick], ty[pick], cfg.psr_db, epochs=2, generator=generator)
-    return x, delta.expand(len(x), -1)
+    """The images and air perturbation a run of the images x float [B, 1, 28, 28], labels y long
+    [B] sends (:class:`LiveAttack` in one batch): (x_sent float [B, 1, 28, 28], delta_air complex64
+    [B, k] or None)."""
+    return LiveAttack(cfg, model, generator, train)(x, y)

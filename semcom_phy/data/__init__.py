@@ -23,23 +23,55 @@ def to_tensor(images):
 
 class TestImages(NamedTuple):
     """Fashion-MNIST test images: images float32 [N, 1, 28, 28] in [0, 1], labels int64 [N] (torch,
-    on one device), indices int64 [N] (numpy: their places in the test set, ascending)."""
+    on one device), indices int64 [N] (numpy: their places in the test set, see :func:`pick_indices`)."""
 
     images: Any
     labels: Any
     indices: np.ndarray
 
 
-def pick_test_images(num: int, rng: np.random.Generator, root=None, device="cpu", test=None) -> TestImages:
-    """``num`` distinct test images chosen with ``rng`` (the loopback's choice: its seed names the
-    images); ``test``: an already loaded test split (default: loaded from ``root``)."""
-    import torch
+MAX_RUN_IMAGES = 1_000_000
+"""The most images one run sends (the test set's 10,000 repeat beyond it)."""
 
+
+def pick_indices(num: int, rng: np.random.Generator, size: int) -> np.ndarray:
+    """The test-set indices int64 [num] of a run of ``num`` images from a test set of ``size``:
+    ``num`` distinct ones chosen with ``rng``, ascending; beyond ``size`` the whole set once per
+    ``size`` images (each image then comes ``num // size`` or one more times), then a choice of
+    the rest. A run's seed names its images."""
+    check_number(num, "num", 1, MAX_RUN_IMAGES, integer=True)
+    whole, rest = divmod(int(num), size)
+    return np.concatenate([np.tile(np.arange(size, dtype=np.int64), whole),
+                           np.sort(rng.choice(size, rest, replace=False)).astype(np.int64)])
+
+
+def check_indices(pick, size: int, name: str = "images") -> np.ndarray:
+    """``pick`` as int64 [n], checked: n >= 1, every index in [0, size), and no image more often
+    than a run of n images sends it (:func:`pick_indices`: distinct up to ``size`` images).
+    Raises ValueError naming ``name``."""
+    pick = np.asarray(pick)
+    if pick.ndim != 1 or pick.size == 0 or pick.dtype.kind not in "iu" or pick.min() < 0 or pick.max() >= size:
+        raise ValueError(f"{name} must be a non-empty list of test-set indices in [0, {size - 1}]")
+    most = -(-pick.size // size)
+    if np.bincount(pick, minlength=size).max() > most:
+        raise ValueError(f"{name}: an index comes more than {most} time(s) in {pick.size} images "
+                         f"(a run sends distinct images up to the {size} of the test set)")
+    return pick.astype(np.int64)
+
+
+def pick_test_images(num: int, rng: np.random.Generator, root=None, device="cpu", test=None) -> TestImages:
+    """The ``num`` test images of :func:`pick_indices` (the loopback's choice), as tensors on
+    ``device``; ``test``: an already loaded test split (default: loaded from ``root``)."""
     from .fashion_mnist import load_split
 
     test = test if test is not None else load_split("test", root)
-    check_number(num, "num", 1, len(test), integer=True)
-    pick = np.sort(rng.choice(len(test), int(num), replace=False))
+    return take_images(test, pick_indices(num, rng, len(test)), device)
+
+
+def take_images(test, pick: np.ndarray, device="cpu") -> TestImages:
+    """The images ``pick`` int64 [n] of the test split ``test`` as :class:`TestImages` on ``device``."""
+    import torch
+
     return TestImages(to_tensor(test.images[pick]).to(device),
                       torch.from_numpy(test.labels[pick].astype(np.int64)).to(device), pick)
 
@@ -84,7 +116,8 @@ def data_manifest(root=None, num_train: int = 60_000, num_test: int = 10_000) ->
 
 
 __all__ = ["CLASSES", "DatasetError", "Split", "data_manifest", "dataset_root", "load_split", "minibatches",
-           "read_idx", "to_tensor", "training_tensors", "TestImages", "pick_test_images", "load_test_images"]
+           "read_idx", "to_tensor", "training_tensors", "TestImages", "pick_test_images", "load_test_images",
+           "pick_indices", "check_indices", "take_images", "MAX_RUN_IMAGES"]
 
 
 def __dir__():

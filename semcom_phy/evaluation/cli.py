@@ -1,19 +1,19 @@
 """``scripts/evaluate.py``: the robustness evaluation's command line (options, errors, exit status).
 
 Exit status: 0 when every sanity check passes, 1 when one fails (the report is written first,
-the failure at its top), 2 for a bad config or a missing dataset or weights.
+the failure at its top), 2 for a bad config, a missing dataset or weights, or an output that
+cannot be written (named).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import yaml
 
-from ..io import atomic_write
+from ..io import atomic_write, write_json
 from ..experiments.cli import check_outputs
 from ..resources import config_names, config_path, package_dir
 from .config import Config
@@ -65,9 +65,9 @@ Writes `<out>/results.jsonl` (one row per cell: mean and spread over seeds; a re
 cells already there), `config.yaml`, `report.md` (sanity checks first, then tables) and plots.
 
 Exit status: 0 when every sanity check passes, 1 when one fails (after writing the report, the
-failure at its top), 2 for a bad config, a missing dataset or missing weights. Rows are keyed by
-a hash of everything that produced them: a changed field reruns exactly the cells it touches,
-and the report shows only the current config's rows.
+failure at its top), 2 for a bad config, a missing dataset, missing weights or an output that
+cannot be written. Rows are keyed by a hash of everything that produced them: a changed field
+reruns exactly the cells it touches, and the report shows only the current config's rows.
 """
 
 
@@ -99,20 +99,19 @@ def main(argv=None) -> int:
         ap.error(str(err))
     out = args.out or Path("results") / cfg.name
     check_outputs(ap, out, json=args.json)
-    out.mkdir(parents=True, exist_ok=True)
     shown = path.resolve()
     shown = shown.relative_to(CONFIG_DIR.parent.parent) if shown.is_relative_to(CONFIG_DIR.parent.parent) else shown
-    atomic_write(out / "config.yaml", yaml.safe_dump({"config_file": str(shown), **cfg.__dict__,
-                                                      "code": code_version()}, sort_keys=False))
-    try:
+    try:                               # OSError: an output not written (named), or Ray's ConnectionError
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write(out / "config.yaml", yaml.safe_dump({"config_file": str(shown), **cfg.__dict__,
+                                                          "code": code_version()}, sort_keys=False))
         result = evaluate(cfg, out, device, args.data_dir, plot=not args.no_plot, ray=args.ray)
-    except (DatasetError, WeightsError, ImportError, ConnectionError) as err:
+        if args.json:
+            write_json(args.json, {"config": cfg.__dict__, "code": code_version(), "sanity": result.checks,
+                                   "results": result.rows})
+    except (DatasetError, WeightsError, ImportError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"config": cfg.__dict__, "code": code_version(), "sanity": result.checks,
-                                         "results": result.rows}, indent=1))
     print("\n".join(headline_table(result.rows, cfg)))
     for name, c in result.checks.items():
         print(f"{'PASS' if c['ok'] else 'FAILED'} {name}: {c['detail']}")

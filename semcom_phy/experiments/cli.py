@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,20 +150,46 @@ def unbound_paths(options: tuple[Option, ...], cls, prefix: str = "") -> list[st
     return [p for p in C.leaf_paths(cls) if p not in bound]
 
 
-def check_outputs(ap: argparse.ArgumentParser, folder: Path | None = None, **files: Path | None) -> None:
-    """Outputs checked before any work: ``folder`` (``--out``) must be (or become) a folder, each
-    file of ``files`` (option name -> path) must not be a folder and its folder must be writable."""
-    if folder is not None and folder.exists() and not folder.is_dir():
-        ap.error(f"--out {folder}: is a file, not a folder")
+def check_outputs(ap: argparse.ArgumentParser, folder: Path | None = None, need_bytes: int = 0, *,
+                  flag: str = "--out", **files: Path | None) -> None:
+    """Outputs checked before any work.
+
+    Input: ``folder``, the output folder of option ``flag``: it must be (or become) a writable
+    folder with ``need_bytes`` free on its disk (what the command will write, where known);
+    ``files``, option name -> path: each must not be a folder and its folder must be writable.
+    Output: None; a refused path ends the command through ``ap.error`` (exit 2), naming it."""
+    if folder is not None:
+        if folder.exists() and not folder.is_dir():
+            ap.error(f"{flag} {folder}: is a file, not a folder")
+        base = _writable_base(ap, flag, folder, folder)
+        free = shutil.disk_usage(base).free
+        if need_bytes > free:
+            ap.error(f"{flag} {folder}: {_size(free)} free on its disk, the command will write about "
+                     f"{_size(need_bytes)} (an estimate)")
     for option, path in files.items():
         if path is None:
             continue
-        flag = "--" + option.replace("_", "-")
+        option = "--" + option.replace("_", "-")
         if path.is_dir():
-            ap.error(f"{flag} {path}: is a folder, not a file")
-        parent = next((p for p in [path.parent, *path.parent.parents] if p.exists()), Path("."))
-        if not parent.is_dir() or not os.access(parent, os.W_OK):
-            ap.error(f"{flag} {path}: {parent} is not a writable folder")
+            ap.error(f"{option} {path}: is a folder, not a file")
+        _writable_base(ap, option, path, path.parent)
+
+
+def _writable_base(ap: argparse.ArgumentParser, flag: str, given: Path, folder: Path) -> Path:
+    """The nearest existing folder of ``folder`` (itself or an ancestor), where it will be made;
+    ``ap.error`` naming ``flag`` and ``given`` when it is not a writable folder."""
+    base = next((p for p in [folder, *folder.parents] if p.exists()), Path("."))
+    if not base.is_dir() or not os.access(base, os.W_OK):
+        ap.error(f"{flag} {given}: {base} is not a writable folder")
+    return base
+
+
+def _size(num_bytes: int) -> str:
+    """``1.2 GB``, ``340.5 MB``, ``900 bytes`` (decimal units)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6)):
+        if num_bytes >= scale:
+            return f"{num_bytes / scale:.1f} {unit}"
+    return f"{num_bytes} bytes"
 
 
 __all__ = ["Option", "add_config_option", "add_options", "check_outputs", "given", "key_int", "merge", "resolve",

@@ -10,6 +10,7 @@ options are checked.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -58,7 +59,10 @@ LOOPBACK_OPTIONS = (
     Option("--channel", "transport.channel", "channel profile: awgn, fading (flat Rayleigh), multipath (TDL + CFO, "
            "SFO, phase noise)", choices=CHANNELS),
     Option("--snr", "snr_db", "SNR points, Es/N0 per data resource element", metavar="DB"),
-    Option("--num-images", "num_images", f"test images per SNR (1..{C.MAX_IMAGES})"),
+    Option("--num-images", "num_images", f"test images per SNR (1..{C.MAX_IMAGES}; the 10,000 test images "
+           "repeat beyond 10,000)"),
+    Option("--chunk-images", "chunk_images", "images through the link at a time: memory grows with this, not with "
+           "--num-images", metavar="N"),
     Option("--seed", "seed", "seed of the image choice, the channel and the defense's draws"),
     Option("--weights", "link.codec", "codec: a shipped weights name or a manifest path", metavar="NAME|FILE"),
     Option("--data-dir", "data_dir", "Fashion-MNIST folder (none: the Debian package's)", metavar="DIR"),
@@ -119,16 +123,48 @@ def _fail(err: BaseException) -> int:
     return 2
 
 
+def interruptible(main):
+    """A command that Ctrl-C (SIGINT) and ``kill`` (SIGTERM) stop cleanly: both raise in the main
+    thread (:func:`~semcom_phy.io.signals.terminate_raises`), the run's partial files are removed
+    on the way out, and the command says so and exits 130 (SIGINT) or 143 (SIGTERM)."""
+    @functools.wraps(main)
+    def run(argv=None) -> int:
+        from ..io.signals import Terminated, terminate_raises
+
+        terminate_raises()
+        try:
+            return main(argv)
+        except KeyboardInterrupt as err:
+            term = isinstance(err, Terminated)
+            print(f"\ninterrupted ({'SIGTERM' if term else 'SIGINT'}): what was finished is kept (whole recordings, "
+                  "their index), partial files are removed", file=sys.stderr)
+            return 143 if term else 130
+    return run
+
+
 def user_errors() -> tuple[type[BaseException], ...]:
     """The exceptions that are a user's to act on (missing data, weights, GNU Radio, radio, a
-    refused setting): reported as one line, exit 2."""
+    refused setting, an output that cannot be written: ``OSError``, e.g. a full disk, with the
+    path): reported as one line, exit 2."""
     from ..data import DatasetError
     from ..io.sigmf_io import RecordingError
-    from ..semantic.weights import WeightsError
+    from ..semantic.paths import WeightsError
     from ..transport.pluto import PlutoError
     from ..transport.zmq import FlowgraphError
 
-    return DatasetError, WeightsError, FlowgraphError, PlutoError, RecordingError, ValueError
+    return DatasetError, WeightsError, FlowgraphError, PlutoError, RecordingError, ValueError, OSError
+
+
+def recording_size(ap: argparse.ArgumentParser, cfg: C.LoopbackConfig | C.RecordConfig) -> int:
+    """The bytes a recorded loopback or a recording sweep will write, estimated (:mod:`.sizes`); a
+    codec whose manifest cannot be read ends the command through ``ap.error`` (exit 2)."""
+    from ..semantic.paths import WeightsError
+    from .sizes import record_bytes, recording_bytes
+
+    try:
+        return record_bytes(cfg) if isinstance(cfg, C.RecordConfig) else recording_bytes(cfg)
+    except WeightsError as err:
+        ap.error(str(err))
 
 
 def warn_ignored(cfg: C.LoopbackConfig, values: dict) -> None:
@@ -147,11 +183,13 @@ def warn_ignored(cfg: C.LoopbackConfig, values: dict) -> None:
         print(f"warning: {n}", file=sys.stderr)
 
 
+@interruptible
 def loopback_main(argv=None) -> int:
     """``scripts/loopback.py``."""
     return _loopback(argv, LOOPBACK_HELP)
 
 
+@interruptible
 def ota_main(argv=None) -> int:
     """``scripts/ota.py``: the loopback over radios, a hardware preset's radio settings under
     ``--config`` and the options."""
@@ -179,14 +217,16 @@ def _loopback(argv, description: str, preset: bool = False) -> int:
         ap.error(f"--link {cfg.transport.kind}: over the air the link is pluto or pluto-gnuradio")
     warn_ignored(cfg, given(args, LOOPBACK_OPTIONS))
     check_outputs(ap, args.out, json=args.json)
+    if cfg.record:
+        check_outputs(ap, Path(cfg.record), recording_size(ap, cfg), flag="--record")
     from .loopback import run_loopback, save_loopback
 
     try:
         result = run_loopback(cfg)
+        print("\n" + result.table())
+        run_dir = save_loopback(result, args.out, plot=not args.no_plot, json_path=args.json)
     except user_errors() as err:
         return _fail(err)
-    print("\n" + result.table())
-    run_dir = save_loopback(result, args.out, plot=not args.no_plot, json_path=args.json)
     print(f"results in {run_dir} ({result.elapsed_s:.1f} s)")
     return 0
 
@@ -258,6 +298,7 @@ RECORD_OPTIONS = tuple(Option(o.flag, "loopback." + o.path, o.help, o.metavar, o
 )
 
 
+@interruptible
 def record_main(argv=None) -> int:
     """``scripts/record.py``."""
     ap = _parser(RECORD_HELP)
@@ -272,21 +313,20 @@ def record_main(argv=None) -> int:
     ap.add_argument("--no-plot", action="store_true", help="skip the loopbacks' PNG files")
     args = ap.parse_args(argv)
     cfg = resolve(ap, args, RECORD_OPTIONS, C.RecordConfig)
-    check_outputs(ap, Path(cfg.out), json=args.json)
+    check_outputs(ap, Path(cfg.out), recording_size(ap, cfg), json=args.json)
     warn_ignored(cfg.loopback, {p.removeprefix("loopback."): v for p, v in given(args, RECORD_OPTIONS).items()})
+    from ..io import write_json
     from .record import record
 
     try:
         result = record(cfg, plot=not args.no_plot)
+        for run in result.runs:
+            print("\n" + run.table())
+        print(f"{len(result.index)} recordings in {cfg.out} (index.csv, {result.collection.name})")
+        if args.json:
+            write_json(args.json, result.document())
     except user_errors() as err:
         return _fail(err)
-    for run in result.runs:
-        print("\n" + run.table())
-    print(f"{len(result.index)} recordings in {cfg.out} (index.csv, {result.collection.name})")
-    if args.json:
-        import json
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result.document(), indent=1))
     return 0
 
 
@@ -305,6 +345,7 @@ hold only the key's fingerprint). A SigMF recording made elsewhere is demodulate
 """
 
 
+@interruptible
 def replay_main(argv=None) -> int:
     """``scripts/replay.py``."""
     ap = _parser(REPLAY_HELP)
@@ -328,6 +369,7 @@ def replay_main(argv=None) -> int:
             foreign = C.load(C.LoopbackConfig, C.with_key(C.read_yaml(args.config), args.key))
         except ValueError as err:
             ap.error(str(err))
+    from ..io import write_json
     from .replay import replay
 
     try:
@@ -341,14 +383,15 @@ def replay_main(argv=None) -> int:
         print(f"error: {err}", file=sys.stderr)
     if result.rows:
         print(result.table())
-    if args.json:
-        import json
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result.document(), indent=1))
-    if args.export:
-        from ..io.sigmf_io import export_frames
-        frames = export_frames(result.frames, args.export)
-        print(f"{len(frames['seq'])} frames exported to {args.export}")
+    try:
+        if args.json:
+            write_json(args.json, result.document())
+        if args.export:
+            from ..io.sigmf_io import export_frames
+            frames = export_frames(result.frames, args.export)
+            print(f"{len(frames['seq'])} frames exported to {args.export}")
+    except OSError as err:
+        return _fail(err)
     if result.errors:
         print(f"error: {len(result.errors)} of {len(result.errors) + len(result.rows)} recordings refused "
               "(listed above); the others replayed", file=sys.stderr)
@@ -370,6 +413,7 @@ column per run, and writes accuracy, PSNR and SSIM against SNR to --out.
 """
 
 
+@interruptible
 def compare_main(argv=None) -> int:
     """``scripts/compare.py``."""
     ap = _parser(COMPARE_HELP)
@@ -387,7 +431,7 @@ def compare_main(argv=None) -> int:
         if args.labels and len(args.labels) != len(runs):
             ap.error(f"--labels: {len(args.labels)} given for {len(runs)} runs")
         print(compare(runs, args.out, args.labels, args.title))
-    except ValueError as err:
+    except (ValueError, OSError) as err:
         return _fail(err)
     print(f"wrote {args.out}")
     return 0

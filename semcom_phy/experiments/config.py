@@ -35,7 +35,8 @@ LINKS = ("sim", "gnuradio", "pluto", "pluto-gnuradio")
 PlutoSDR radios through pyadi-iio, the radios through GNU Radio's gr-iio."""
 DEVICES = ("auto", "cpu", "cuda")
 EXISTING = ("refuse", "append", "overwrite")
-MAX_IMAGES = 10_000          # the Fashion-MNIST test set
+MAX_IMAGES = 1_000_000       # one run (the 10,000 test images repeat beyond 10,000)
+MAX_CHUNK = 0xFFFF           # images per chunk: the 16-bit sequence numbers of one burst
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,9 @@ class LoopbackConfig:
     through the link at each of ``snr_db`` (Es/N0 per data resource element; one run over radios),
     with an optional ``attack`` crafted against the link first; ``record``: a folder to record
     every run's TX and RX IQ in (SigMF); ``data_dir``: the Fashion-MNIST folder (None: the Debian
-    package's); ``device``: ``auto``, ``cpu`` or ``cuda``."""
+    package's); ``device``: ``auto``, ``cpu`` or ``cuda``; ``chunk_images``: how many images go
+    through the link at a time (memory grows with it, not with ``num_images``; rounded down to a
+    whole number of interleaving groups, :attr:`chunk`)."""
 
     link: LinkConfig = field(default_factory=LinkConfig)
     transport: TransportConfig = field(default_factory=TransportConfig)
@@ -102,6 +105,7 @@ class LoopbackConfig:
     device: str = "auto"
     data_dir: str | None = None
     record: str | None = None
+    chunk_images: int = 512
 
     def __post_init__(self):
         object.__setattr__(self, "snr_db", tuple(self.snr_db))
@@ -110,6 +114,7 @@ class LoopbackConfig:
         for s in self.snr_db:
             check_number(s, "snr_db", -30.0, 100.0, owner=self)
         check_number(self.num_images, "num_images", 1, MAX_IMAGES, integer=True, owner=self)
+        check_number(self.chunk_images, "chunk_images", 1, MAX_CHUNK, integer=True, owner=self)
         check_number(self.seed, "seed", 0, 2 ** 63 - 1, integer=True, owner=self)
         check_choice(self.device, "device", DEVICES, owner=self)
         rate = self.link.ofdm.sample_rate_hz
@@ -118,6 +123,13 @@ class LoopbackConfig:
             raise ValueError(f"TransportConfig.radio.sample_rate_hz = {radio.sample_rate_hz:g}, rf_bandwidth_hz = "
                              f"{radio.rf_bandwidth_hz:g}: the radios run at the OFDM grid's rate {rate:g} "
                              "(set LinkConfig.ofdm.sample_rate_hz to change it)")
+
+    @property
+    def chunk(self) -> int:
+        """The images sent at a time: ``chunk_images`` rounded down to whole interleaving groups
+        (at least one group)."""
+        g = self.link.interleave
+        return max(g, self.chunk_images - self.chunk_images % g)
 
     @property
     def runs(self) -> tuple[float | None, ...]:

@@ -5,8 +5,15 @@ into k complex symbols (the configured codec and defense), framed, sent through 
 (the simulated channel, GNU Radio's channel blocks over ZeroMQ, or radios), found and equalised by
 the stream receiver, decoded and classified, once per SNR point (one run over radios, at the SNR
 the air gives). An attack, if configured, is crafted against the link's own defense at each
-run's SNR before the run (white box, :mod:`semcom_phy.attacks.live`); metrics are always measured
-against the clean images. With ``record`` set, every run's TX and RX IQ is recorded as SigMF.
+run's SNR (white box, :mod:`semcom_phy.attacks.live`); metrics are always measured against the
+clean images. With ``record`` set, every run's TX and RX IQ is recorded as SigMF.
+
+A run goes in chunks of ``chunk_images`` images (``LoopbackConfig.chunk``): each chunk is picked
+from the test set, attacked, sent, received and decoded, its metrics summed
+(:class:`~semcom_phy.link.RunMetrics`) and its samples streamed to the recording, then dropped,
+so memory does not grow with the run and one run can send up to 10^6 images (the 10,000 test
+images repeat beyond 10,000). The link's sequence numbers, scrambling and random draws carry on
+from chunk to chunk; each chunk starts a capture segment of the recording.
 
 :func:`save_loopback` writes a run folder: ``config.yaml`` (the resolved config, loadable with
 ``--config``), ``results.json`` (config, run details with the code version, result rows),
@@ -16,7 +23,6 @@ against the clean images. With ``record`` set, every run's TX and RX IQ is recor
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,12 +127,11 @@ def run_loopback(cfg: LoopbackConfig, *, log=print) -> LoopbackResult:
     hardware or models refuse)."""
     import torch
 
-    from ..attacks.live import craft
+    from ..attacks.live import LiveAttack
     from ..channel.profiles import channel_profile
     from ..config import to_dict
-    from ..data import load_split, pick_test_images, to_tensor
-    from ..link import Link
-    from ..metrics import accuracy
+    from ..data import load_split, pick_indices, take_images, to_tensor
+    from ..link import Link, RunMetrics
     from ..progress import progress
     from ..purify import load_defense
     from ..semantic import load_codec, pick_device
@@ -146,7 +151,7 @@ def run_loopback(cfg: LoopbackConfig, *, log=print) -> LoopbackResult:
         test = load_split("test", cfg.data_dir)
         train = load_split("train", cfg.data_dir) if cfg.attack.attack == "universal" else None
         rng = np.random.default_rng(cfg.seed)               # the images, then the simulated channels
-        x, labels, pick = pick_test_images(cfg.num_images, rng, test=test, device=device)
+        pick = pick_indices(cfg.num_images, rng, len(test))
     except BaseException:
         if radios:
             radios.close()
@@ -158,10 +163,11 @@ def run_loopback(cfg: LoopbackConfig, *, log=print) -> LoopbackResult:
         if ignored:
             log(f"note: GNU Radio's channel blocks do not model {', '.join(ignored)} of the "
                 f"{cfg.transport.channel} profile")
+    chunks = [pick[a:a + cfg.chunk] for a in range(0, len(pick), cfg.chunk)]
     run = {"device": str(device), "code": code_version(),
            "codec": {"name": codec.name, "sha256": codec.sha256, **to_dict(codec.cfg),
                      "bandwidth_ratio": codec.cfg.bandwidth_ratio},
-           "weights": weights_used(codec, defense), "images": pick.tolist(),
+           "weights": weights_used(codec, defense), "images": pick.tolist(), "chunk_images": cfg.chunk,
            "channels": None if cfg.transport.air else
            {f"{s:g}": to_dict(channel_profile(cfg.transport.channel, s)) for s in cfg.snr_db},
            "flowgraph": None if cfg.transport.kind != "gnuradio" else {
@@ -171,39 +177,54 @@ def run_loopback(cfg: LoopbackConfig, *, log=print) -> LoopbackResult:
            "radio": None if not cfg.transport.air else {"link": cfg.transport.kind}}
     rows, shown, recordings = [], [], []
     t0 = time.time()
-    for snr in progress(cfg.runs, desc=f"loopback {cfg.transport.kind}/{channel_name}/{link_cfg.defense.defense}",
-                        unit="run"):
-        x_sent, delta = x, None
-        if cfg.attack.attack != "none":
-            target = SymbolLink(defense.single_vote(), ATTACK_AIR_SNR_DB if snr is None else snr,
-                                fading=channel_name in ("fading", "multipath"))
-            with torch.enable_grad():
-                x_sent, delta = craft(cfg.attack, target, x, labels, torch.Generator(device).manual_seed(cfg.seed + 1),
-                                      train)
+    bar = progress(total=len(cfg.runs) * len(pick), unit="image",
+                   desc=f"loopback {cfg.transport.kind}/{channel_name}/{link_cfg.defense.defense}")
+    for snr in cfg.runs:
+        attack = None if cfg.attack.attack == "none" else LiveAttack(
+            cfg.attack, SymbolLink(defense.single_vote(), ATTACK_AIR_SNR_DB if snr is None else snr,
+                                   fading=channel_name in ("fading", "multipath")),
+            torch.Generator(device).manual_seed(cfg.seed + 1), train)
         recorder = open_recorder(cfg, snr, run)
+        sums = RunMetrics()
         try:
             with radios or open_transport(cfg.transport, snr, ofdm, cfg.seed, rng) as transport:
                 generator = torch.Generator(device).manual_seed(cfg.seed)       # every run from the same seed
                 link = Link(codec, transport, ofdm, link_cfg.modem, defense, generator, link_cfg.interleave,
                             recorder)
-                out = link.run(x, image_ids=pick, labels=labels.cpu().numpy(), x_sent=x_sent, delta_air=delta)
+                for i, ids in enumerate(chunks):             # constant memory: a chunk of images at a time
+                    x, labels, _ = take_images(test, ids, device)
+                    x_sent, delta = x, None
+                    if attack:
+                        with torch.enable_grad():
+                            x_sent, delta = attack(x, labels)
+                    out = link.run(x, image_ids=ids, labels=labels.cpu().numpy(), x_sent=x_sent, delta_air=delta)
+                    sums.add(out, x, labels)
+                    if i == 0:
+                        kept = out.x_hat[:SHOWN_IMAGES].cpu()
+                    bar.update(len(ids))
                 tx_burst = getattr(transport, "last_burst", None)
         except BaseException:                                # an interrupted run leaves no recording behind
+            bar.close()
             if recorder:
                 recorder.abort()
             raise
         if recorder:
             recordings.append(str(recorder.close()[1]))
-        m = out.metrics(x, labels)
+        m = sums.result()
         snr = snr if snr is not None else round(m["snr_est_db"] or float("nan"), 2)   # radios: as measured
         rows.append({"snr_db": snr, "channel": channel_name, "attack": cfg.attack.name, **m})
-        shown.append((snr, out.x_hat[:SHOWN_IMAGES].cpu()))
+        shown.append((snr, kept))
         if cfg.transport.air:
             run["radio"]["tx_burst"] = tx_burst
+    bar.close()
     elapsed = time.time() - t0
-    with torch.no_grad():
-        clean = accuracy(defense.codec.classify(x), labels)             # the defense's own codec
-    return LoopbackResult(cfg, rows, clean, elapsed, run, recordings, x[:SHOWN_IMAGES].cpu(), shown)
+    correct = 0
+    with torch.no_grad():                                    # the defense's own codec on the originals
+        for ids in chunks:
+            x, labels, _ = take_images(test, ids, device)
+            correct += int((defense.codec.classify(x).argmax(dim=-1) == labels).sum())
+    originals = take_images(test, pick[:SHOWN_IMAGES], device).images.cpu()
+    return LoopbackResult(cfg, rows, correct / len(pick), elapsed, run, recordings, originals, shown)
 
 
 def weights_used(codec, defense) -> dict:
@@ -252,16 +273,14 @@ def save_loopback(result: LoopbackResult, out: str | Path, *, plot: bool = True,
                   name: str | None = None) -> Path:
     """Write ``<out>/<run>/`` (``config.yaml``, ``results.json``, with ``plot`` the PNG files) and,
     with ``json_path``, the document there too; returns the run folder."""
-    from ..io import new_run_dir, save_run
+    from ..io import new_run_dir, save_run, write_json
     from .plots import plot_curves, plot_images
 
     run_dir = new_run_dir(out, name)
     document = result.document()
     save_run(run_dir, document["config"], document)
     if json_path:
-        json_path = Path(json_path)
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(document, indent=1))
+        write_json(json_path, document)
     if plot:
         plot_images(result.originals, result.shown, run_dir / "images.png")
         plot_curves([(result.label, result.rows)], run_dir / "curves.png", f"{result.config.num_images} images",

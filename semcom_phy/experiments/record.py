@@ -45,6 +45,7 @@ def record(cfg: C.RecordConfig, *, plot: bool = True, log=print) -> RecordResult
     import yaml
 
     from ..io import atomic_write
+    from ..io.signals import deferred_signals
     from .loopback import run_loopback, save_loopback
 
     out = Path(cfg.out)
@@ -54,23 +55,34 @@ def record(cfg: C.RecordConfig, *, plot: bool = True, log=print) -> RecordResult
     if earlier and cfg.existing == "refuse":
         raise ValueError(f"{out} already holds {len(earlier)} recordings: --append adds new ones beside them, "
                          "--overwrite deletes them first (nothing is overwritten unasked)")
-    if earlier and cfg.existing == "overwrite":
-        for meta in earlier:
-            meta.with_suffix(".sigmf-data").unlink(missing_ok=True)
-            meta.unlink()
     runs = []
-    for channel in cfg.channels:
-        for attack in cfg.attacks:
-            lb = cfg.loopback
-            lb = dataclasses.replace(lb, record=str(out),
-                                     transport=dataclasses.replace(lb.transport, channel=channel),
-                                     attack=dataclasses.replace(lb.attack, attack=attack))
-            result = run_loopback(lb, log=log)
-            save_loopback(result, out / "runs", plot=plot)
-            runs.append(result)
-    rows = index(out)
+    try:
+        if earlier and cfg.existing == "overwrite":
+            with deferred_signals():                 # the earlier dataset goes whole, index and all
+                for meta in earlier:
+                    meta.with_suffix(".sigmf-data").unlink(missing_ok=True)
+                    meta.unlink()
+                _write_index(out)
+        for channel in cfg.channels:
+            for attack in cfg.attacks:
+                lb = cfg.loopback
+                lb = dataclasses.replace(lb, record=str(out),
+                                         transport=dataclasses.replace(lb.transport, channel=channel),
+                                         attack=dataclasses.replace(lb.attack, attack=attack))
+                result = run_loopback(lb, log=log)
+                save_loopback(result, out / "runs", plot=plot)
+                runs.append(result)
+    finally:                                         # also when interrupted: the index lists what is there
+        if out.is_dir() and (runs or sorted(out.glob("*.sigmf-meta")) != earlier or not (out / "index.csv").exists()):
+            with deferred_signals():
+                rows, collection = _write_index(out)
     atomic_write(out / "config.yaml", yaml.safe_dump(C.dump(cfg), sort_keys=False))   # the resolved sweep
-    return RecordResult(runs, rows, write_collection(out))
+    return RecordResult(runs, rows, collection)
+
+
+def _write_index(out: Path) -> tuple[list[dict], Path]:
+    """``index.csv`` and the SigMF Collection of the recordings now in ``out``."""
+    return index(out), write_collection(out)
 
 
 def index(folder: str | Path) -> list[dict]:

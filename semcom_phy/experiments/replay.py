@@ -73,14 +73,20 @@ def run_of(meta: dict, name: str, config: C.LoopbackConfig | None, key: int | No
 
 
 def replay_recording(meta_path: str | Path, *, device, test, key: int | None = None,
-                     config: C.LoopbackConfig | None = None):
+                     config: C.LoopbackConfig | None = None, export: bool = False):
     """One RX recording -> (the loopback's result row plus ``recording``, what ``export_frames``
-    takes of it, notes). ``test``: the Fashion-MNIST test split."""
+    takes of it (``export``; else None), notes). ``test``: the Fashion-MNIST test split.
+
+    The recording is read as it was sent, capture segment by capture segment (one per chunk of
+    images, :func:`segments`), a block of samples at a time: memory does not grow with the
+    recording's length (except with ``export``, which keeps every frame)."""
+    import dataclasses
+
     import torch
 
-    from ..data import pick_test_images, to_tensor
+    from ..data import check_indices, pick_indices, take_images
     from ..io.sigmf_io import RecordingError, open_recording
-    from ..link import Link
+    from ..link import Link, RunMetrics
     from ..phy import StreamReceiver
     from ..purify import load_defense
     from ..semantic import load_codec
@@ -103,27 +109,68 @@ def replay_recording(meta_path: str | Path, *, device, test, key: int | None = N
         else link_cfg.codec
     codec = load_codec(manifest, device)
     defense = load_defense(link_cfg.defense, codec, device)
-    pick = np.asarray(run["images"], dtype=np.int64) if "images" in run else \
-        pick_test_images(cfg.num_images, np.random.default_rng(cfg.seed), test=test).indices
-    if pick.ndim != 1 or pick.size == 0 or pick.min() < 0 or pick.max() >= len(test) or np.unique(pick).size != pick.size:
-        raise RecordingError(f"{meta_path.name}: semcom:config run.images must be distinct test-set indices "
-                             f"in [0, {len(test) - 1}]")
-    x = to_tensor(test.images[pick]).to(device)
-    labels = torch.from_numpy(test.labels[pick].astype(np.int64)).to(device)
+    try:
+        pick = check_indices(run["images"], len(test), "semcom:config run.images") if "images" in run else \
+            pick_indices(cfg.num_images, np.random.default_rng(cfg.seed), len(test))
+    except ValueError as err:
+        raise RecordingError(f"{meta_path.name}: {err}") from None
     link = Link(codec, None, ofdm, link_cfg.modem, defense, torch.Generator(device).manual_seed(cfg.seed),
-                        link_cfg.interleave)
-    with torch.no_grad():
-        z = defense.encode(x, link.generator).cpu().numpy().astype(np.complex64)
-    samples = rec.read_samples().astype(np.complex64)
-    rx = StreamReceiver(ofdm, link_cfg.modem)
-    frames = rx.push(samples) + rx.flush()
-    out = link.receive(z, frames, rx.stats)
+                link_cfg.interleave)
+    sums, kept = RunMetrics(), []
+    for start, stop, row, first_image, first_seq, n in segments(rec.get_captures(), rec.sample_count, len(pick),
+                                                                 meta_path.name):
+        x, labels, _ = take_images(test, pick[row:row + n], device)
+        with torch.no_grad():
+            z = link.sender.encode(x, link.generator).cpu().numpy().astype(np.complex64)
+        rx = StreamReceiver(ofdm, link_cfg.modem)
+        frames = []
+        for a in range(start, stop, READ_SAMPLES):
+            frames += rx.push(rec.read_samples(a, min(READ_SAMPLES, stop - a)).astype(np.complex64))
+        frames += rx.flush()
+        out = link.receive(z, frames, rx.stats, first_seq, first_image)
+        sums.add(out, x, labels)
+        if export:
+            kept += [dataclasses.replace(f, start=f.start + start) for f in frames]
     snr = run["run_snr_db"]
-    m = out.metrics(x, labels)
+    m = sums.result()
     channel, attack = run_tags(cfg)
     row = {"snr_db": snr if snr is not None else round(m["snr_est_db"] or float("nan"), 2),
            "channel": channel, "attack": attack, **m, "recording": meta_path.name}
-    return row, (meta_path.name, samples, frames, rec.get_annotations(), ofdm, snr), notes
+    frames = (meta_path.name, rec.read_samples().astype(np.complex64), kept, rec.get_annotations(), ofdm, snr) \
+        if export else None
+    return row, frames, notes
+
+
+READ_SAMPLES = 1 << 20
+"""Samples a replay reads at a time."""
+
+
+def segments(captures: list[dict], num_samples: int, num_images: int, name: str = "") -> list[tuple]:
+    """The chunks a recording of ``num_images`` images was sent in, one per capture segment that
+    names its chunk (``semcom:first_image``, ``semcom:first_seq``: the link's image index and
+    sequence number at its start, ``semcom:images``): (first sample, end sample, row of its first
+    image among the run's, first image, first sequence number, images). A recording without them
+    (one run in one go, or made elsewhere) is one chunk. Raises ``RecordingError`` when the
+    segments do not carry the run's images in order."""
+    from ..io.sigmf_io import RecordingError
+
+    named = [c for c in captures if "semcom:first_image" in c]
+    if not named:
+        return [(0, num_samples, 0, 0, 0, num_images)]
+    out, row = [], 0
+    base, base_seq = named[0].get("semcom:first_image"), named[0].get("semcom:first_seq")
+    for c, after in zip(named, named[1:] + [None]):
+        start, stop = c.get("core:sample_start"), num_samples if after is None else after.get("core:sample_start")
+        first, seq, n = c.get("semcom:first_image"), c.get("semcom:first_seq"), c.get("semcom:images")
+        if not all(isinstance(v, int) for v in (start, stop, first, seq, n, base, base_seq)) or n < 1 or \
+                first - base != row or (seq - base_seq) & 0xFFFF != row & 0xFFFF or not 0 <= start <= stop <= num_samples:
+            raise RecordingError(f"{name}: capture segment at sample {start}: semcom:first_image {first}, "
+                                 f"first_seq {seq}, images {n} do not continue the run's chunks")
+        out.append((start, stop, row, first, seq, n))
+        row += n
+    if row != num_images:
+        raise RecordingError(f"{name}: the capture segments carry {row} images, the run sent {num_images}")
+    return out
 
 
 def replay(folder: str | Path, *, key: int | None = None, config: C.LoopbackConfig | None = None,
@@ -146,7 +193,7 @@ def replay(folder: str | Path, *, key: int | None = None, config: C.LoopbackConf
 
     for meta in metas:
         try:
-            row, frames, notes = replay_recording(meta, device=dev, test=test, key=key, config=config)
+            row, frames, notes = replay_recording(meta, device=dev, test=test, key=key, config=config, export=export)
         except (RecordingError, WeightsError, ValueError) as err:          # refused: the others still replay
             result.errors.append(str(err))
             continue
@@ -158,4 +205,4 @@ def replay(folder: str | Path, *, key: int | None = None, config: C.LoopbackConf
     return result
 
 
-__all__ = ["ReplayResult", "replay", "replay_recording", "run_of"]
+__all__ = ["ReplayResult", "replay", "replay_recording", "run_of", "segments"]

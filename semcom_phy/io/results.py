@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -22,11 +23,51 @@ def new_run_dir(base: Path | str, name: str | None = None) -> Path:
     return path
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write text to path through a temporary file and a rename: never half-written."""
+class WriteError(OSError):
+    """A file that could not be written: ``str(err)`` is ``could not write PATH: REASON`` (one
+    line), ``err.errno`` and ``err.filename`` those of the failure."""
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def atomic_write(path: Path | str, text: str) -> None:
+    """Write a text file through a temporary file and a rename: never half-written.
+
+    Input: ``path``, the file; ``text``, its content.
+    Output: None. A failed write (disk full, no permission) removes the temporary file
+    ``.<name>.tmp`` and raises :class:`WriteError` naming ``path``, with the failure's errno."""
+    with replacing(path) as f:
+        f.write(text.encode())
+
+
+@contextlib.contextmanager
+def replacing(path: Path | str):
+    """A file written in full or not at all: yields the binary file ``.<name>.tmp`` beside
+    ``path``, renamed to ``path`` when the block ends; a failure removes it and raises
+    :class:`WriteError` naming ``path`` (an ``OSError``), or the failure itself otherwise."""
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError) and not isinstance(err, WriteError):
+            raise WriteError(err.errno, f"could not write {path}: {err.strerror or err}", str(path)) from err
+        raise
+
+
+def write_json(path: Path | str, document) -> None:
+    """A JSON document (``--json``) written atomically, its folder made first.
+
+    Input: ``path``; ``document``, JSON-able data (indented 1).
+    Output: None; a failed write raises ``OSError`` naming ``path`` (:func:`atomic_write`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, json.dumps(document, indent=1))
 
 
 def save_run(run_dir: Path, config: dict, results: dict) -> None:

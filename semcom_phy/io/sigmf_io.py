@@ -1,9 +1,12 @@
 """SigMF recordings of the link's IQ streams (https://sigmf.org), written with the ``sigmf`` package.
 
-A :class:`Recording` streams complex64 samples to ``<name>.sigmf-data`` as they pass (nothing is
-held in memory), hashing them on the way; :meth:`Recording.close` writes ``<name>.sigmf-meta``
-(global fields, one capture, the annotations) and only then gives both files their final names,
-so an interrupted recording leaves no half-written file under a recording's name. Metadata is
+A :class:`Recording` streams complex64 samples to ``<name>.sigmf-data`` and its annotations to a
+spool file as they pass (memory does not grow with the recording), hashing the samples on the
+way; :meth:`Recording.close` writes ``<name>.sigmf-meta`` (global fields, the captures, the
+annotations) and only then gives both files their final names, so an interrupted recording
+leaves no half-written file under a recording's name. A link run sent in chunks of images starts
+one capture segment per chunk (``semcom:first_image``, ``semcom:first_seq``, ``semcom:images``),
+so a replay can take the recording chunk by chunk as it was sent. Metadata is
 validated against the ``sigmf`` package's schema before it is written (the global object, the
 capture and one annotation of each shape: every annotation comes from the same code; a failure
 keeps nothing), and :func:`open_recording` checks the
@@ -12,7 +15,7 @@ never decoded.
 
 Project fields live in the ``semcom`` extension namespace (declared in ``core:extensions``):
 ``semcom:config`` (the experiment), ``semcom:weights`` (SHA-256 of the models) in the global
-object; per frame (one annotation each) ``semcom:seq``, ``semcom:images`` (test-set indices),
+object; per capture segment the chunk of images it carries (above); per frame (one annotation each) ``semcom:seq``, ``semcom:images`` (test-set indices),
 ``semcom:labels``, ``semcom:snr_db`` (configured), ``semcom:snr_est_db``, ``semcom:cfo_hz`` and
 ``semcom:sfo_ppm`` (measured, RX only), ``semcom:inferred`` (RX only: true where the receiver placed the frame from
 its neighbours, its own preamble or header lost), ``semcom:defense``, ``semcom:attack`` and its
@@ -70,14 +73,19 @@ class Recording:
         self._file = open(self._tmp_data, "wb")
         self._sha = hashlib.sha512()
         self.num_samples = 0
-        self.annotations: list[dict] = []
+        self._tmp_annotations = self.base.with_name(self.base.name + ".sigmf-annotations.part")
+        self._tmp_meta = self.base.with_name(self.base.name + ".sigmf-meta.part")
+        self._annotations = open(self._tmp_annotations, "w")      # one canonical JSON line each
+        self._shapes: dict = {}             # one annotation of each shape, for the schema check
+        self.num_annotations = 0
+        self._last_start = -1               # annotations come in sample order (else sorted at close)
         self.global_info = {
             "core:datatype": "cf32_le", "core:sample_rate": float(sample_rate_hz), "core:version": "1.2.0",
             "core:description": description, "core:hw": hw, "core:recorder": recorder,
             "core:extensions": [EXTENSION], "semcom:config": config or {}, "semcom:weights": weights or {},
         }
-        self.capture = {"core:sample_start": 0, "core:frequency": float(frequency_hz),
-                        "core:datetime": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+        self.frequency_hz = float(frequency_hz)
+        self.captures = [{"core:sample_start": 0, "core:frequency": self.frequency_hz, "core:datetime": _now()}]
 
     def write(self, iq: np.ndarray) -> int:
         """Append complex samples; returns the index of the first one in the recording."""
@@ -87,43 +95,105 @@ class Recording:
         start, self.num_samples = self.num_samples, self.num_samples + len(iq)
         return start
 
+    def segment(self, **fields) -> None:
+        """Start a capture segment at the next sample, ``semcom:`` fields by keyword (the first
+        segment, before any sample, takes the fields itself)."""
+        fields = {f"semcom:{k}": _plain(v) for k, v in fields.items()}
+        if self.num_samples == 0 and len(self.captures) == 1:
+            self.captures[0].update(fields)
+        else:
+            self.captures.append({"core:sample_start": self.num_samples, "core:frequency": self.frequency_hz,
+                                  "core:datetime": _now(), **fields})
+
     def annotate(self, start: int, count: int, label: str = "", **fields) -> None:
         """One annotation: samples [start, start + count), ``semcom:`` fields by keyword."""
         ann = {"core:sample_start": int(start), "core:sample_count": int(count)}
         if label:
             ann["core:label"] = label
         ann.update({f"semcom:{k}": _plain(v) for k, v in fields.items()})
-        self.annotations.append(ann)
+        self._add(ann)
+
+    def _add(self, ann: dict) -> None:
+        self._shapes.setdefault(_shape(ann), ann)
+        self._annotations.write(_canonical(ann) + "\n")
+        self.num_annotations += 1
+        start = ann.get("core:sample_start")
+        self._last_start = start if isinstance(start, int) and start >= self._last_start else float("inf")
+
+    def _spooled(self):
+        """The annotations' canonical JSON texts, in sample order."""
+        with open(self._tmp_annotations) as f:
+            if self._last_start != float("inf"):
+                yield from (line.rstrip("\n") for line in f)
+                return
+            lines = sorted(f, key=lambda line: json.loads(line).get("core:sample_start", 0))   # rare: out of order
+        yield from (line.rstrip("\n") for line in lines)
 
     def close(self) -> Path:
         """Validate and write the metadata, then move both files to their names; returns the meta path."""
+        self.prepare()
+        return self.commit()
+
+    def prepare(self) -> None:
+        """Validate the metadata and write it beside the data, both under temporary names.
+
+        The metadata is written as it is hashed, annotation by annotation from the spool: the
+        schema check takes the global object, the captures and one annotation of each shape
+        (keys and value types; every annotation comes from the same code, and the full check
+        costs ~1 ms per annotation). A failure keeps nothing."""
         from sigmf import SigMFFile
 
         self._file.close()
-        # the whole metadata at once (add_annotation re-sorts on every call: quadratic in frames)
-        doc = {"global": {**self.global_info, "core:sha512": self._sha.hexdigest()}, "captures": [self.capture],
-               "annotations": sorted(self.annotations, key=lambda a: a["core:sample_start"])}
-        # the schema check costs ~1 ms per annotation, and every annotation here is made by the same
-        # code: validate one of each shape (keys and value types) with the global object and capture
-        shapes = {_shape(a): a for a in doc["annotations"]}
+        self._annotations.close()
+        head = {"global": {**self.global_info, "core:sha512": self._sha.hexdigest()}, "captures": self.captures,
+                "annotations": sorted(self._shapes.values(), key=lambda a: repr(a.get("core:sample_start")))}
         try:
-            _validator().validate({**doc, "annotations": sorted(shapes.values(), key=lambda a: a["core:sample_start"])})
+            _validator().validate(head)
         except Exception as err:                  # jsonschema's ValidationError: nothing is kept
-            self._tmp_data.unlink(missing_ok=True)
+            self._drop()
             raise RecordingError(f"{self.base}: metadata fails SigMF validation: {str(err).splitlines()[0]}") from err
-        written = json.loads(SigMFFile(metadata=doc, skip_checksum=True).dumps(pretty=False))   # as sigmf writes it
-        written["global"][META_HASH] = meta_sha256(written)   # the metadata's own checksum: edits are detected
-        tmp_meta = self.base.with_name(self.base.name + ".sigmf-meta.part")
-        tmp_meta.write_text(json.dumps(written, separators=(",", ":")))   # compact: the C JSON encoder
-        os.replace(self._tmp_data, self.base.with_name(self.base.name + ".sigmf-data"))
+        head["annotations"] = []
+        written = json.loads(SigMFFile(metadata=head, skip_checksum=True).dumps(pretty=False))   # as sigmf writes it
+        glob, captures = written["global"], written["captures"]
+        digest = hashlib.sha256(b'{"annotations":[')        # meta_sha256 of the body, streamed from the spool
+        for i, line in enumerate(self._spooled()):
+            digest.update((("," if i else "") + line).encode())
+        digest.update(f'],"captures":{_canonical(captures)},"global":{_canonical(glob)}}}'.encode())
+        glob[META_HASH] = digest.hexdigest()      # the metadata's own checksum: edits are detected
+        try:
+            with open(self._tmp_meta, "w") as f:  # compact JSON, the annotations streamed in again
+                f.write(f'{{"global":{_compact(glob)},"captures":{_compact(captures)},"annotations":[')
+                for i, line in enumerate(self._spooled()):
+                    f.write(("," if i else "") + line)
+                f.write("]}")
+        except BaseException:
+            self._drop()
+            raise
+        self._tmp_annotations.unlink(missing_ok=True)
+
+    def commit(self) -> Path:
+        """Give the prepared data and metadata their names (data first: a metadata file under a
+        recording's name always has its data); returns the meta path."""
         final = self.base.with_name(self.base.name + ".sigmf-meta")
-        os.replace(tmp_meta, final)
+        os.replace(self._tmp_data, self.base.with_name(self.base.name + ".sigmf-data"))
+        os.replace(self._tmp_meta, final)
         return final
+
+    def discard(self) -> None:
+        """Remove the recording, final or partial (a pair whose other half failed)."""
+        self._drop()
+        for suffix in (".sigmf-meta", ".sigmf-data"):
+            self.base.with_name(self.base.name + suffix).unlink(missing_ok=True)
+
+    def _drop(self) -> None:
+        for tmp in (self._tmp_data, self._tmp_annotations, self._tmp_meta):
+            tmp.unlink(missing_ok=True)
 
     def abort(self) -> None:
         """Drop the partial files (an interrupted run)."""
         self._file.close()
-        self._tmp_data.unlink(missing_ok=True)
+        self._annotations.close()
+        self._drop()
 
 
 class LinkRecorder:
@@ -139,7 +209,24 @@ class LinkRecorder:
         self.fields = dict(fields or {})
 
     def close(self) -> tuple[Path, Path]:
-        return self.tx.close(), self.rx.close()
+        """Both recordings made final together: prepared, then renamed into place in a section
+        that SIGINT and SIGTERM wait for (:func:`~semcom_phy.io.signals.deferred_signals`), so an
+        interruption leaves the whole pair or none of it; returns the two meta paths."""
+        from .signals import deferred_signals
+
+        try:
+            self.tx.prepare()
+            self.rx.prepare()
+            with deferred_signals():
+                try:
+                    return self.tx.commit(), self.rx.commit()
+                except BaseException:           # a failed rename: no half pair stays
+                    self.tx.discard()
+                    self.rx.discard()
+                    raise
+        except BaseException:
+            self.abort()
+            raise
 
     def abort(self) -> None:
         self.tx.abort()
@@ -173,6 +260,19 @@ def _shape(v):
     if isinstance(v, list):
         return ("list",) + tuple(sorted(set(_shape(x) for x in v), key=repr))
     return type(v).__name__
+
+
+def _canonical(v) -> str:
+    """The canonical JSON of ``v`` that :func:`meta_sha256` hashes (sorted keys, no spaces)."""
+    return json.dumps(v, sort_keys=True, separators=(",", ":"))
+
+
+def _compact(v) -> str:
+    return json.dumps(v, separators=(",", ":"))
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _plain(v):
@@ -286,7 +386,10 @@ def export_frames(recordings, out: str | Path) -> dict:
         attack=np.array([r[2].get("semcom:attack", "none") for r in rows]),
         budget=np.array([r[2].get("semcom:psr_db", r[2].get("semcom:eps", np.nan)) for r in rows], float),
         recording=np.array([r[3] for r in rows]))
-    np.savez_compressed(out, **arrays)
+    from .results import replacing
+
+    with replacing(out) as f:                     # whole or not at all
+        np.savez_compressed(f, **arrays)
     return arrays
 
 

@@ -30,7 +30,12 @@ def ssim(x_hat: torch.Tensor, x: torch.Tensor, data_range: float = 1.0) -> torch
 def evm_db(received: np.ndarray, sent: np.ndarray) -> float:
     """10 log10(mean |received - sent|^2 / mean |sent|^2) over all given symbols."""
     err = np.mean(np.abs(np.asarray(received) - np.asarray(sent)) ** 2)
-    return float(10 * np.log10(max(err, 1e-30) / max(np.mean(np.abs(sent) ** 2), 1e-30)))
+    return power_ratio_db(err, np.mean(np.abs(sent) ** 2))
+
+
+def power_ratio_db(err: float, power: float) -> float:
+    """10 log10(err / power), both floored at 1e-30 (EVM from mean error and signal powers)."""
+    return float(10 * np.log10(max(err, 1e-30) / max(power, 1e-30)))
 
 
 def evm_mmse_db(received: np.ndarray, sent: np.ndarray, no_eff: np.ndarray) -> float:
@@ -40,8 +45,13 @@ def evm_mmse_db(received: np.ndarray, sent: np.ndarray, no_eff: np.ndarray) -> f
     A symbol's expected error is ``no_eff / (1 + no_eff)`` instead of ``no_eff``, at most 1 on a
     carrier lost in a fade, so unlike the ZF EVM the mean tracks link quality under fading; on
     AWGN at high SNR the two agree (-20.04 dB against -20 dB at no_eff 0.01)."""
-    scale = 1.0 / (1.0 + np.asarray(no_eff, np.float64))
-    return evm_db(np.asarray(received) * scale, sent)
+    return evm_db(mmse_scaled(received, no_eff), sent)
+
+
+def mmse_scaled(received: np.ndarray, no_eff: np.ndarray) -> np.ndarray:
+    """The linear MMSE estimate ``received / (1 + no_eff)`` of unit-power symbols from their ZF
+    estimates ``received`` and effective noise variances ``no_eff``."""
+    return np.asarray(received) / (1.0 + np.asarray(no_eff, np.float64))
 
 
 def frame_loss(sent: int, received: int) -> float:

@@ -15,11 +15,8 @@ from pathlib import Path
 import torch
 
 from .codec import CodecConfig, SemanticCodec
-from .paths import WEIGHTS_DIR, add_training_options  # noqa: F401 (add_training_options: re-exported)
-
-
-class WeightsError(RuntimeError):
-    """Missing, modified or mismatched weights."""
+from .paths import (WEIGHTS_DIR, WeightsError, add_training_options, read_manifest,  # noqa: F401 (re-exported)
+                    resolve_manifest)
 
 
 def pick_device(name: str = "auto", threads: int = 0) -> torch.device:
@@ -49,25 +46,6 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def read_manifest(path: Path) -> dict:
-    """A manifest's JSON, with the keys every manifest has (``file``, ``sha256``, ``config``);
-    WeightsError naming the file and what is wrong otherwise."""
-    path = Path(path)
-    if path.is_dir():
-        raise WeightsError(f"{path} is a folder: give a manifest (<name>.json), e.g. {path / 'codec.json'}")
-    try:
-        manifest = json.loads(path.read_text())
-    except FileNotFoundError as err:
-        raise WeightsError(f"manifest {path} not found: train with scripts/train_codec.py or restore it "
-                           "from git") from err
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise WeightsError(f"manifest {path} is not valid JSON: {err}") from err
-    missing = [k for k in ("file", "sha256", "config") if not isinstance(manifest, dict) or k not in manifest]
-    if missing:
-        raise WeightsError(f"manifest {path} lacks {', '.join(missing)}: not a weights manifest of this project")
-    return manifest
 
 
 def load_state(manifest_path: Path, map_location="cpu") -> tuple[dict, dict]:
@@ -114,20 +92,6 @@ def load_codec(manifest_path: str | Path | None = None, device: str | torch.devi
     codec.sha256 = manifest["sha256"]          # names the codec whose symbols a latent denoiser knows
     codec.name = path.stem
     return codec
-
-
-def resolve_manifest(name: str | Path) -> Path:
-    """A manifest path from a shipped weights name (``"codec"`` -> ``semcom_phy/weights/codec.json``)
-    or a path (anything with a ``.json`` suffix or a folder in it). WeightsError naming the shipped
-    weights when a name is not one of them."""
-    text = str(name)
-    if text.endswith(".json") or "/" in text or "\\" in text:
-        return Path(text)
-    path = WEIGHTS_DIR / f"{text}.json"
-    if not path.is_file():
-        names = sorted(p.stem for p in WEIGHTS_DIR.glob("*.json"))
-        raise WeightsError(f"weights {text!r}: not a shipped name ({', '.join(names)}) nor a manifest path")
-    return path
 
 
 def find_manifest(sha256: str, name: str | None = None, folder: str | Path | None = None) -> Path:

@@ -64,7 +64,7 @@ def test_metadata_that_fails_sigmf_validation_is_refused_and_nothing_is_kept(tmp
     r.write(np.ones(100, np.complex64))
     for start in range(0, 100, 10):
         r.annotate(start, 10, seq=start)
-    r.annotations.append({"core:sample_start": 50, "core:sample_count": "ten"})   # not an integer
-    with pytest.raises(RecordingError, match="fails SigMF validation.*not of type 'integer'"):
+    r.annotate(50, 10, 7, seq=50)                          # a label that is not a string
+    with pytest.raises(RecordingError, match="fails SigMF validation.*not of type 'string'"):
         r.close()
     assert list(tmp_path.iterdir()) == []

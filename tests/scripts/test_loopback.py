@@ -31,7 +31,7 @@ def test_short_loopback_writes_the_contracted_results(run_script, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--num-images", "0"], "argument --num-images: LoopbackConfig.num_images = 0 is out of range: allowed [1, 10000]"),
+    (["--num-images", "0"], "argument --num-images: LoopbackConfig.num_images = 0 is out of range: allowed [1, 1000000]"),
     (["--snr", "500"], "argument --snr: LoopbackConfig.snr_db = 500.0 is out of range: allowed [-30, 100]"),
     (["--config", "/nonexistent.yaml"], "--config /nonexistent.yaml: cannot read it"),
     (["--seed", "-1"], "argument --seed: LoopbackConfig.seed = -1 is out of range"),
