@@ -12,6 +12,8 @@ import pytest
     ("scripts/bench_link.py", ["--samples", "1e12"], "argument --samples: '1e12' is not an integer"),
     ("scripts/bench_link.py", ["--air-s", "0"], "argument --air-s: 0.0 is out of range: allowed [0.01, 3600]"),
     ("scripts/bench_evaluate.py", ["--num-images", "0"], "argument --num-images: 0 is out of range"),
+    ("scripts/bench_memory.py", ["--sizes", "1000", "0"], "argument --sizes: 0 is out of range: allowed [1, 1000000]"),
+    ("scripts/bench_memory.py", ["--chunk-images", "70000"], "argument --chunk-images: 70000 is out of range"),
 ])
 def test_bad_bench_sizes_exit_2_naming_the_range(run_script, script, args, message):
     res = run_script(script, *args, timeout=60)

@@ -25,6 +25,7 @@ SCRIPTS = [
     "scripts/bench_link.py",
     "scripts/bench_receiver.py",
     "scripts/bench_evaluate.py",
+    "scripts/bench_memory.py",
     "scripts/gpu_check.py",
     "scripts/phy_loopback.py",
     "hardware/check_pluto.py",
