@@ -10,7 +10,11 @@
 2. ``raw_zmq_msps``: the same through the same flowgraph with bare pyzmq sockets (PUSH in a
    thread, PULL in the main loop), the reference the transport is held to.
 3. ``images_per_s``: the semantic loopback (512 images, 10 dB AWGN, no defense) over the
-   simulated transport and over GNU Radio.
+   simulated transport, over GNU Radio with IQ over ZeroMQ (``gnuradio``: the PHY here, the
+   channel in the ``channel_emulator`` flowgraph) and through the project's GNU Radio blocks
+   (``flowgraph``: Semantic OFDM TX -> channel_model -> Semantic OFDM RX in the
+   ``semantic_emulator`` flowgraph, frames as PDUs), each with its set-up (flowgraph start) in
+   the time, same run; ``--loopback-only`` measures only these.
 4. ``recording_overhead``: the same loopback over the simulated transport with and without SigMF
    recording of its TX and RX streams (written, hashed, validated and closed), median of 5 runs
    each: the recorded run's time over the plain one's, minus 1.
@@ -172,13 +176,25 @@ def loopback_seconds(link: str, num_images: int, record: Path | None = None) -> 
     x = x[:num_images]
     cfg = channel_profile("awgn", 10.0)
     t0 = time.perf_counter()
-    transport = channel_emulator(cfg, ofdm) if link == "gnuradio" else SimTransport(cfg, ofdm, np.random.default_rng(0))
+    if link == "flowgraph":
+        from semcom_phy.transports import flowgraph
+
+        transport = flowgraph(channel="awgn", snr_db=10.0, ofdm=ofdm)
+    else:
+        transport = channel_emulator(cfg, ofdm) if link == "gnuradio" else SimTransport(cfg, ofdm, np.random.default_rng(0))
     recorder = LinkRecorder(record, ofdm.sample_rate_hz, fields={"snr_db": 10.0}) if record else None
     with transport, torch.no_grad():
         SemanticLink(codec, transport, ofdm, ModemConfig(mode="analog", gap_samples=256), recorder=recorder).run(x)
     if recorder:
         recorder.close()
     return time.perf_counter() - t0
+
+
+def loopback_rates(num_images: int) -> dict:
+    """Images per second of the loopback over each link, the block path next to the IQ path,
+    and its ratio to IQ over ZeroMQ (``flowgraph_vs_gnuradio``)."""
+    rates = {link: num_images / loopback_seconds(link, num_images) for link in ("sim", "gnuradio", "flowgraph")}
+    return {**rates, "flowgraph_vs_gnuradio": rates["flowgraph"] / rates["gnuradio"]}
 
 
 def recording_overhead(num_images: int, repeats: int = 5) -> dict:
@@ -326,6 +342,7 @@ def main(argv=None) -> int:
     ap.add_argument("--images", type=arg_type(int, 1, 10_000), default=512, help="images per loopback run (default 512, the loopback's)")
     ap.add_argument("--air-s", type=arg_type(float, 0.01, 3600.0), default=None, help="seconds of air in the receive-path runs (overrides --quick)")
     ap.add_argument("--receive-path-only", action="store_true", help="only the receive path (no GNU Radio needed)")
+    ap.add_argument("--loopback-only", action="store_true", help="only images_per_s (sim, gnuradio, flowgraph)")
     ap.add_argument("--json", type=Path, default=Path("results/bench_link.json"))
     args = ap.parse_args(argv)
     air_s = args.air_s if args.air_s is not None else (1.5 if args.quick else 4.0)
@@ -338,11 +355,14 @@ def main(argv=None) -> int:
     if reason:
         print(f"error: {reason}", file=sys.stderr)
         return 2
+    if args.loopback_only:
+        rates = loopback_rates(args.images)
+        return _write(args.json, {"images_per_s": rates, "config": {"images": args.images}}, ("images_per_s",), True)
     num = args.samples if args.samples is not None else (10**7 if args.quick else 10**8)
     if num < 10 * CHUNK:
         ap.error(f"--samples {num}: at least {10 * CHUNK}")
     transport, raw = run_transport(num), run_raw(num)
-    rates = {link: args.images / loopback_seconds(link, args.images) for link in ("sim", "gnuradio")}
+    rates = loopback_rates(args.images)
     doc = {"transport_msps": transport["msps"], "raw_zmq_msps": raw["msps"],
            "transport_vs_raw_zmq": transport["msps"] / raw["msps"], "images_per_s": rates,
            "recording_overhead": recording_overhead(args.images), "receive_path": receive_path(air_s),

@@ -154,7 +154,9 @@ class Link:
 
     codec : the :class:`~semcom_phy.semantic.SemanticCodec`; transport : a
         :class:`~semcom_phy.transport.Transport` (:mod:`semcom_phy.transports`: ``sim``,
-        ``gnuradio``, ``pluto``); ofdm, modem : the grid and the modem (analog payloads, ZF)
+        ``gnuradio``, ``pluto``: IQ, the PHY in this process) or a
+        :class:`~semcom_phy.transport.pdu.PduTransport` (``flowgraph``: frames as PDUs, the PHY
+        in GNU Radio's blocks, with the same outputs); ofdm, modem : the grid and the modem (analog payloads, ZF)
     defense : sender diffusion and receiver purification (default: none)
     generator : the torch generator of the sender's randomness (default: seeded 0, so runs
         repeat); the receiver draws from its own generator, seeded ``generator.initial_seed() + 1``
@@ -188,6 +190,9 @@ class Link:
         self.rx_generator = torch.Generator(self.device).manual_seed(self.generator.initial_seed() + 1)
         self._seq = 0
         self._images = 0                # images sent in this session: the scrambling's image index
+        if recorder is not None and hasattr(transport, "exchange"):
+            raise ValueError("a flowgraph that runs the PHY keeps the IQ: record it there (a File Sink or a SigMF "
+                             "sink on the Semantic OFDM RX's input), or record over --link gnuradio")
 
     @classmethod
     def from_config(cls, config=None, transport: Transport | None = None, *, device: str | torch.device = "auto",
@@ -235,6 +240,8 @@ class Link:
         first = self._seq
         self._seq = (self._seq + len(z)) & 0xFFFF
         order = interleaver(len(z), z.shape[1], self.interleave)                    # frame slot -> z.ravel()
+        if hasattr(self.transport, "exchange"):     # a flowgraph that runs the PHY: frames as PDUs
+            return self._exchange(z, sent.ravel()[order], first, first_image)
         burst = transmit(list(sent.ravel()[order]), self.ofdm, self.modem, first_seq=first)
         edges = np.append(burst.frame_starts - self.modem.gap_samples, burst.iq.size)
         rec = self.recorder
@@ -285,6 +292,17 @@ class Link:
             pipe.add(frames)
             pipe.finish()
         return decoding.output(z, frames, stats, pipe.stats)
+
+    def _exchange(self, z: np.ndarray, payloads: np.ndarray, first_seq: int, first_image: int) -> LinkOutput:
+        """The run through a flowgraph that runs the PHY: the frames' payloads out as PDUs, the
+        frames its receiver finds decoded as they come back (the decoder overlaps the flowgraph)."""
+        self.transport.send_frames(payloads, first_seq)
+        decoding = self._decoding(len(z), z.shape[1], first_seq, first_image)
+        with self._pipeline(decoding) as pipe:
+            for frames in self.transport.frames(len(payloads), first_seq):
+                pipe.add(frames)
+            frames = pipe.finish()
+        return decoding.output(z, frames, self.transport.stats, pipe.stats)
 
     def _pipeline(self, decoding: _Decoding, receiver: StreamReceiver | None = None) -> ReceivePipeline:
         """The decoder streams unless the defense draws random numbers; then it decodes every

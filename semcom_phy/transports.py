@@ -5,6 +5,8 @@
     t = transports.gnuradio("awgn", snr_db=10)            # GNU Radio's channel blocks over ZeroMQ
     t = transports.pluto("ip:192.168.2.1")                # a PlutoSDR with a TX->RX cable
     t = transports.pluto(tx_uri="virtual:a", rx_uri="virtual:b")   # two virtual boards
+    t = transports.flowgraph()                            # the PHY inside GNU Radio, frames as PDUs
+    t = transports.flowgraph("my_radio.grc")              # your flowgraph with the project's blocks
 
 Every transport is a context manager (``with ... as t``) and is closed when done; GNU Radio's
 flowgraph process stops with it.
@@ -17,7 +19,7 @@ import dataclasses
 import numpy as np
 
 from .channel.profiles import channel_profile
-from .config import OfdmConfig
+from .config import ModemConfig, OfdmConfig
 from .transport.pluto import PlutoConfig
 
 
@@ -43,14 +45,31 @@ def gnuradio(channel: str = "awgn", snr_db: float | None = None, seed: int = 0, 
     return channel_emulator(_channel(channel, snr_db), ofdm, seed=seed)
 
 
-def require_gnuradio() -> None:
+def flowgraph(path: str | None = None, channel: str = "awgn", snr_db: float | None = None, seed: int = 0,
+              ofdm: OfdmConfig = OfdmConfig(), modem: ModemConfig | None = None):
+    """A flowgraph that runs the PHY itself, the project's Semantic OFDM TX and RX blocks (frames
+    as PDUs over ZeroMQ, :class:`~semcom_phy.transport.pdu.PduTransport`): ``path`` a user's
+    ``.grc`` or ``.py`` meeting :mod:`semcom_phy.transport.pdu`'s contract, or None for the shipped
+    ``semantic_emulator`` (GNU Radio's channel blocks modelling ``channel`` at ``snr_db`` between
+    the blocks, as :func:`gnuradio` does for IQ). ``ofdm``, ``modem``: the PHY the blocks run
+    (the link's). Raises FlowgraphError naming what is missing (GNU Radio, a contract's part)."""
+    from .phy.pdu import phy_text
+    from .transport.pdu import is_emulator, open_flowgraph
+    from .transport.zmq import channel_emulator_params
+
+    require_gnuradio("flowgraph")
+    params = channel_emulator_params(_channel(channel, snr_db), ofdm, seed)[0] if is_emulator(path) else {}
+    return open_flowgraph(path, params, phy_text(ofdm, modem))
+
+
+def require_gnuradio(link: str = "gnuradio") -> None:
     """Raise :class:`~semcom_phy.transport.zmq.FlowgraphError` saying what to install unless GNU
     Radio runs under Debian's Python."""
     from .transport.zmq import FlowgraphError, gnuradio_available
 
     reason = gnuradio_available()
     if reason:
-        raise FlowgraphError(f"--link gnuradio: {reason}")
+        raise FlowgraphError(f"--link {link}: {reason}")
 
 
 def pluto(uri: str | PlutoConfig = PlutoConfig.uri, *, ofdm: OfdmConfig = OfdmConfig(), seed: int = 0,
@@ -68,10 +87,14 @@ def pluto(uri: str | PlutoConfig = PlutoConfig.uri, *, ofdm: OfdmConfig = OfdmCo
     return pluto_flowgraph(cfg, ofdm) if gnuradio else open_pluto(cfg, ofdm, seed)
 
 
-def open_transport(cfg, snr_db: float | None, ofdm: OfdmConfig, seed: int, rng: np.random.Generator | None = None):
+def open_transport(cfg, snr_db: float | None, ofdm: OfdmConfig, seed: int, rng: np.random.Generator | None = None,
+                   modem: ModemConfig | None = None):
     """The transport a :class:`~semcom_phy.experiments.TransportConfig` names, at ``snr_db`` (the
     simulated and emulated channels; radios ignore it): ``rng`` the simulated channel's draws
-    (default: seeded ``seed``), ``seed`` GNU Radio's and the virtual radios'."""
+    (default: seeded ``seed``), ``seed`` GNU Radio's and the virtual radios'; ``modem`` the
+    link's (for a flowgraph that runs the PHY)."""
+    if cfg.kind == "flowgraph":
+        return flowgraph(cfg.flowgraph, cfg.channel, snr_db, seed, ofdm, modem)
     if cfg.air:
         return pluto(cfg.radio, ofdm=ofdm, seed=seed, gnuradio=cfg.kind == "pluto-gnuradio")
     if cfg.kind == "gnuradio":

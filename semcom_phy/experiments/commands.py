@@ -28,7 +28,11 @@ found and equalised by the stream receiver, decoded and classified.
 --link sim (default) runs the simulated channel in this process; --link gnuradio streams the IQ
 over ZeroMQ through GNU Radio's channel blocks (the channel_emulator flowgraph under Debian's
 Python, one flowgraph per SNR, modelling the --channel profile as closely as GNU Radio can);
---link pluto / pluto-gnuradio use PlutoSDR radios (one run at the SNR the air gives).
+--link pluto / pluto-gnuradio use PlutoSDR radios (one run at the SNR the air gives). --link
+flowgraph runs the PHY itself inside GNU Radio, the project's Semantic OFDM TX and RX blocks,
+frames going out and coming back as PDUs over ZeroMQ: the shipped semantic_emulator (GNU Radio's
+channel blocks between the blocks) or --flowgraph FILE, your own flowgraph with the blocks and
+your radio (semcom_phy/flowgraphs/README.md gives the contract it meets).
 
 --defense: receiver (latent denoising at the receiver only), latent (symbols diffused at the
 sender to --sender-step, denoised at the receiver from the step that matches sender plus channel
@@ -54,8 +58,12 @@ RADIO = "radio (--link pluto, pluto-gnuradio)"
 CHANNELS = tuple(PROFILES)
 LOOPBACK_OPTIONS = (
     Option("--link", "transport.kind", "transport: sim (the simulated channel in this process), gnuradio (GNU "
-           "Radio's channel_model over ZeroMQ), pluto (PlutoSDR radios via pyadi-iio) or pluto-gnuradio (via gr-iio)",
+           "Radio's channel_model over ZeroMQ), pluto (PlutoSDR radios via pyadi-iio), pluto-gnuradio (via gr-iio) or "
+           "flowgraph (the PHY inside GNU Radio: the project's Semantic OFDM TX/RX blocks, frames as PDUs over ZeroMQ)",
            choices=C.LINKS),
+    Option("--flowgraph", "transport.flowgraph", "with --link flowgraph: your flowgraph (.grc or its .py) with the "
+           "Semantic OFDM TX/RX blocks and ZMQ message source/sink on rx_address/tx_address (none: the shipped "
+           "semantic_emulator, GNU Radio's channel blocks between the blocks)", metavar="FILE"),
     Option("--channel", "transport.channel", "channel profile: awgn, fading (flat Rayleigh), multipath (TDL + CFO, "
            "SFO, phase noise)", choices=CHANNELS),
     Option("--snr", "snr_db", "SNR points, Es/N0 per data resource element", metavar="DB"),
@@ -177,8 +185,12 @@ def warn_ignored(cfg: C.LoopbackConfig, values: dict) -> None:
         notes.append(f"--nfe/--sender-step with --defense {d.defense}: that defense runs no denoiser")
     if cfg.transport.air and "snr_db" in values:
         notes.append("--snr over radios: the air sets the SNR (one run)")
-    if not cfg.transport.air and {p for p in values if p.startswith("transport.radio.")}:
-        notes.append(f"radio options with --link {cfg.transport.kind}: no radio is used")
+    if (not cfg.transport.air or cfg.transport.kind == "flowgraph") and \
+            {p for p in values if p.startswith("transport.radio.")}:
+        notes.append(f"radio options with --link {cfg.transport.kind}: no radio of ours is used (a flowgraph "
+                     "sets its own)")
+    if "transport.flowgraph" in values and cfg.transport.kind != "flowgraph":
+        notes.append(f"--flowgraph with --link {cfg.transport.kind}: only --link flowgraph runs it")
     for n in notes:
         print(f"warning: {n}", file=sys.stderr)
 

@@ -30,9 +30,10 @@ from ..purify.config import DefenseConfig, key_fingerprint  # noqa: F401 (key_fi
 from ..transport.pluto import PlutoConfig
 from ..validation import check_choice, check_number
 
-LINKS = ("sim", "gnuradio", "pluto", "pluto-gnuradio")
+LINKS = ("sim", "gnuradio", "pluto", "pluto-gnuradio", "flowgraph")
 """Transports: the simulated channel in this process, GNU Radio's channel blocks over ZeroMQ,
-PlutoSDR radios through pyadi-iio, the radios through GNU Radio's gr-iio."""
+PlutoSDR radios through pyadi-iio, the radios through GNU Radio's gr-iio, a flowgraph that runs
+the PHY itself with the project's blocks (frames as PDUs over ZeroMQ)."""
 DEVICES = ("auto", "cpu", "cuda")
 EXISTING = ("refuse", "append", "overwrite")
 MAX_IMAGES = 1_000_000       # one run (the 10,000 test images repeat beyond 10,000)
@@ -70,19 +71,38 @@ class LinkConfig:
 class TransportConfig:
     """What carries the IQ: ``kind`` (:data:`LINKS`), the simulated or emulated ``channel``
     profile (``awgn``, ``fading``, ``multipath``; over radios the air is the channel) and the
-    ``radio`` settings of the Pluto kinds (its sample rate and bandwidth are the OFDM grid's)."""
+    ``radio`` settings of the Pluto kinds (its sample rate and bandwidth are the OFDM grid's);
+    ``flowgraph``: for ``kind="flowgraph"``, the user's flowgraph (``.grc`` or its generated
+    ``.py``, meeting :mod:`semcom_phy.transport.pdu`'s contract; None: the shipped
+    ``semantic_emulator``, GNU Radio's channel blocks between the project's TX and RX blocks)."""
 
     kind: str = "sim"
     channel: str = "awgn"
     radio: PlutoConfig = field(default_factory=PlutoConfig)
+    flowgraph: str | None = None
 
     def __post_init__(self):
         check_choice(self.kind, "kind", LINKS, owner=self)
         check_choice(self.channel, "channel", tuple(sorted(PROFILES)), owner=self)
+        if self.flowgraph is not None:
+            if not isinstance(self.flowgraph, str) or not self.flowgraph.endswith((".grc", ".py")):
+                raise ValueError(f"TransportConfig.flowgraph = {self.flowgraph!r}: a .grc file or its generated .py")
+            from ..transport.pdu import flowgraph_parameters
+            from ..transport.zmq import FlowgraphError
+
+            try:
+                flowgraph_parameters(self.flowgraph)
+            except FlowgraphError as err:
+                raise ValueError(f"TransportConfig.flowgraph = {self.flowgraph!r}: {err}") from None
 
     @property
     def air(self) -> bool:
-        """Radios: the SNR is what the air gives, one run."""
+        """Radios: the SNR is what the air gives, one run (a user's flowgraph without the channel
+        emulator's ``noise_voltage`` parameter is taken for a radio link)."""
+        if self.kind == "flowgraph":
+            from ..transport.pdu import is_emulator
+
+            return not is_emulator(self.flowgraph)
         return self.kind.startswith("pluto")
 
 

@@ -142,9 +142,16 @@ def run_loopback(cfg: LoopbackConfig, *, log=print) -> LoopbackResult:
 
     device = pick_device(cfg.device)
     link_cfg, ofdm, channel_name = cfg.link, cfg.link.ofdm, run_tags(cfg)[0]
-    if cfg.transport.kind == "gnuradio":
-        require_gnuradio()                                  # a missing GNU Radio or radio: before any work
-    radios = open_transport(cfg.transport, None, ofdm, cfg.seed) if cfg.transport.air else None
+    if cfg.transport.kind in ("gnuradio", "flowgraph"):
+        require_gnuradio(cfg.transport.kind)                # a missing GNU Radio or radio: before any work
+    if cfg.transport.kind == "flowgraph" and cfg.record:
+        raise ValueError("--record with --link flowgraph: the IQ stays in the flowgraph (record it there, or "
+                         "record over --link gnuradio)")
+    if cfg.transport.kind == "flowgraph" and cfg.transport.flowgraph:
+        from ..transport.pdu import check_flowgraph
+
+        check_flowgraph(cfg.transport.flowgraph)            # its contract, before any work
+    radios = open_transport(cfg.transport, None, ofdm, cfg.seed, modem=link_cfg.modem) if cfg.transport.air else None
     try:
         codec = load_codec(link_cfg.codec, device)
         defense = load_defense(link_cfg.defense, codec, device)
@@ -158,7 +165,7 @@ def run_loopback(cfg: LoopbackConfig, *, log=print) -> LoopbackResult:
         raise
     if train is not None:
         train = to_tensor(train.images), torch.from_numpy(train.labels.astype(np.int64))
-    if cfg.transport.kind == "gnuradio":
+    if cfg.transport.kind in ("gnuradio", "flowgraph") and not cfg.transport.air:
         ignored = channel_emulator_params(channel_profile(cfg.transport.channel, None), ofdm)[1]
         if ignored:
             log(f"note: GNU Radio's channel blocks do not model {', '.join(ignored)} of the "
@@ -170,10 +177,12 @@ def run_loopback(cfg: LoopbackConfig, *, log=print) -> LoopbackResult:
            "weights": weights_used(codec, defense), "images": pick.tolist(), "chunk_images": cfg.chunk,
            "channels": None if cfg.transport.air else
            {f"{s:g}": to_dict(channel_profile(cfg.transport.channel, s)) for s in cfg.snr_db},
-           "flowgraph": None if cfg.transport.kind != "gnuradio" else {
-               "name": "channel_emulator",
-               "params": {f"{s:g}": channel_emulator_params(channel_profile(cfg.transport.channel, s), ofdm, cfg.seed)[0]
-                          for s in cfg.snr_db}},
+           "flowgraph": None if cfg.transport.kind not in ("gnuradio", "flowgraph") else {
+               "name": "channel_emulator" if cfg.transport.kind == "gnuradio" else
+               cfg.transport.flowgraph or "semantic_emulator",
+               "params": None if cfg.transport.air else
+               {f"{s:g}": channel_emulator_params(channel_profile(cfg.transport.channel, s), ofdm, cfg.seed)[0]
+                for s in cfg.snr_db}},
            "radio": None if not cfg.transport.air else {"link": cfg.transport.kind}}
     rows, shown, recordings = [], [], []
     t0 = time.time()
@@ -187,7 +196,7 @@ def run_loopback(cfg: LoopbackConfig, *, log=print) -> LoopbackResult:
         recorder = open_recorder(cfg, snr, run)
         sums = RunMetrics()
         try:
-            with radios or open_transport(cfg.transport, snr, ofdm, cfg.seed, rng) as transport:
+            with radios or open_transport(cfg.transport, snr, ofdm, cfg.seed, rng, link_cfg.modem) as transport:
                 generator = torch.Generator(device).manual_seed(cfg.seed)       # every run from the same seed
                 link = Link(codec, transport, ofdm, link_cfg.modem, defense, generator, link_cfg.interleave,
                             recorder)

@@ -82,6 +82,21 @@ def private_endpoints() -> tuple[str, str, str]:
     return folder, f"ipc://{folder}/tx", f"ipc://{folder}/rx"
 
 
+def package_path(folder: str | Path | None = None) -> str:
+    """A folder (``folder``, made if needed; default: a new temporary one) holding only a link
+    ``semcom_phy`` to this package: the ``PYTHONPATH`` under which GNU Radio's Python imports the
+    project's blocks and nothing else of the venv."""
+    import tempfile
+
+    if folder is None:
+        folder = tempfile.mkdtemp(prefix="semcom_gr_")
+    else:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    folder = str(folder)
+    os.symlink(Path(__file__).resolve().parents[1], Path(folder) / "semcom_phy")
+    return folder
+
+
 def _kill_group(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         try:
@@ -96,10 +111,15 @@ class Flowgraph:
     ``params``: flowgraph parameters by id (``noise_voltage=0.1`` becomes ``--noise-voltage=0.1``,
     GRC's spelling). The process runs in its own session (its PID names its process group), its
     stdout and stderr go to a bounded in-memory log (:attr:`log`), and it is stopped by
-    :meth:`stop` (or the context manager): EOF on stdin, SIGTERM, then SIGKILL."""
+    :meth:`stop` (or the context manager): EOF on stdin, SIGTERM, then SIGKILL. ``blocks``: the
+    flowgraph uses the project's GNU Radio blocks (:mod:`semcom_phy.gr`); this very package is
+    put on its Python path, through a folder that holds only a link to it (never the venv's
+    other packages, which GNU Radio's Python must not see)."""
 
     def __init__(self, name: str, params: dict | None = None, python: str = GR_PYTHON,
-                 directory: Path = FLOWGRAPH_DIR, ready_timeout_s: float = 30.0):
+                 directory: Path = FLOWGRAPH_DIR, ready_timeout_s: float = 30.0, blocks: bool = False):
+        self.blocks = blocks             # the flowgraph uses the project's blocks (semcom_phy.gr)
+        self._package_dir: str | None = None
         self.script = Path(directory) / f"{name}.py"
         if not self.script.is_file():
             raise FlowgraphError(f"flowgraph script {self.script} not found (generate it: grcc "
@@ -127,6 +147,8 @@ class Flowgraph:
         # Debian's Python with nothing of the venv on its path; no __pycache__ in flowgraphs/
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
         env.update(QT_QPA_PLATFORM=env.get("QT_QPA_PLATFORM", "offscreen"), PYTHONDONTWRITEBYTECODE="1")
+        if self.blocks:
+            env["PYTHONPATH"] = self._package_dir = package_path()
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, start_new_session=True, env=env)
         weakref.finalize(self, _kill_group, self.proc)     # no orphan, even if stop() is never called
@@ -192,6 +214,9 @@ class Flowgraph:
         for stream in (proc.stdin, proc.stdout):
             if stream and not stream.closed:
                 stream.close()
+        if self._package_dir:
+            shutil.rmtree(self._package_dir, ignore_errors=True)
+            self._package_dir = None
         return proc.returncode
 
     def __enter__(self):
@@ -201,39 +226,30 @@ class Flowgraph:
         self.stop()
 
 
-class ZmqTransport(Transport):
-    """IQ to and from a ZMQ peer (a GNU Radio flowgraph), optionally owning its :class:`Flowgraph`.
+class ZmqPeer:
+    """The two ZeroMQ sockets to a flowgraph, optionally owning its :class:`Flowgraph`: our PUSH
+    binds ``push_address`` (the flowgraph's source connects; a second peer there is a
+    :class:`FlowgraphError`), our PULL connects to ``pull_address`` (the flowgraph's sink binds),
+    and a background thread takes every message that arrives (:meth:`_take`, in subclasses: IQ
+    for :class:`ZmqTransport`, PDUs for :class:`~semcom_phy.transport.pdu.PduTransport`).
 
-    push_address : where our PUSH binds (the flowgraph's ``pull_source`` connects here; any second
-        peer there is a :class:`FlowgraphError`)
-    pull_address : where our PULL connects (the flowgraph's ``push_sink`` binds here)
-    flowgraph : started before the sockets if not running yet, stopped by :meth:`close`
-    send_timeout_s : how long ``send`` may block on a peer that takes nothing
-    chunk_samples : samples per ZMQ message
-    tx_scale : factor on every sent sample (a radio sink's full scale is +-1.0)
-    stream_rate_hz : set for a peer that streams without pause (a radio's receiver): ``drain`` then
-        collects for the air time of the samples sent since the last drain plus ``latency_s``
-        instead of waiting for as many samples as were sent
+    flowgraph : started after the sockets if not running yet, stopped by :meth:`close`
+    send_timeout_s : how long a send may block on a peer that takes nothing
     private_dir : the folder of private ``ipc://`` endpoints (:func:`private_endpoints`), removed on close
     """
 
     def __init__(self, push_address: str, pull_address: str, flowgraph: Flowgraph | None = None,
-                 send_timeout_s: float = 10.0, chunk_samples: int = 1 << 16, tx_scale: float = 1.0,
-                 stream_rate_hz: float | None = None, latency_s: float = 0.5, private_dir: str | None = None):
-        self.tx_scale, self.stream_rate_hz, self.latency_s = float(tx_scale), stream_rate_hz, float(latency_s)
-        self.push_address, self.pull_address, self._private_dir = push_address, pull_address, private_dir
-        self._peers = 0                                      # peers connected to our PUSH now
-        self._burst = 0                                      # samples sent since the last drain
+                 send_timeout_s: float = 10.0, private_dir: str | None = None):
         import zmq
 
         self._zmq = zmq
-        self.flowgraph, self.send_timeout_s, self.chunk_samples = flowgraph, float(send_timeout_s), int(chunk_samples)
-        self.samples_sent = self.samples_received = 0
+        self.push_address, self.pull_address, self._private_dir = push_address, pull_address, private_dir
+        self.flowgraph, self.send_timeout_s = flowgraph, float(send_timeout_s)
+        self._peers = 0                                      # peers connected to our PUSH now
         self._ctx = zmq.Context()
         self._push = self._ctx.socket(zmq.PUSH)
         self._push.setsockopt(zmq.LINGER, 0)
         self._push.setsockopt(zmq.SNDTIMEO, int(1000 * self.send_timeout_s))
-        self._queue: collections.deque[np.ndarray] = collections.deque()
         self._arrived = threading.Condition()
         self._closed = False
         self._error: BaseException | None = None
@@ -259,39 +275,34 @@ class ZmqTransport(Transport):
                 self.close()
                 raise
 
+    def _take(self, messages: list) -> None:
+        """Keep the ``messages`` (zmq frames) that arrived; called in the receive thread under
+        ``self._arrived`` (notify it when something is ready)."""
+        raise NotImplementedError
+
     def _drain_socket(self) -> None:
         zmq = self._zmq
         poller = zmq.Poller()
         poller.register(self._pull, zmq.POLLIN)
-        pending = b""                                        # a partial sample across messages
         try:
             while not self._closed:
                 if not poller.poll(50):
                     continue
-                parts = []
+                messages = []
                 while True:
                     try:
-                        frame = self._pull.recv(zmq.NOBLOCK, copy=False)
+                        messages.append(self._pull.recv(zmq.NOBLOCK, copy=False))
                     except zmq.Again:
                         break
-                    data = frame.buffer                     # zero-copy; GNU Radio sends whole items
-                    if pending or len(data) % 8:
-                        data = pending + bytes(data)
-                        cut = len(data) - len(data) % 8
-                        data, pending = data[:cut], data[cut:]
-                    if len(data):
-                        parts.append(np.frombuffer(data, np.complex64))
-                if parts:
-                    with self._arrived:
-                        self._queue.extend(parts)
-                        self._arrived.notify_all()
-        except Exception as err:                             # noqa: BLE001 - reported by receive()
+                with self._arrived:
+                    self._take(messages)
+        except Exception as err:                             # noqa: BLE001 - reported by _check()
             if not self._closed:
                 self._error = err
 
     def _check(self) -> None:
         if self._closed:
-            raise RuntimeError("ZmqTransport is closed")
+            raise RuntimeError(f"{type(self).__name__} is closed")
         if self._error is not None:
             raise FlowgraphError(f"the receive thread failed: {self._error!r}")
         if self.flowgraph is not None:
@@ -300,7 +311,7 @@ class ZmqTransport(Transport):
 
     def _check_peers(self) -> None:
         """A PUSH socket deals its messages round-robin to every peer: a second one would take a
-        share of the IQ. Count the peers connected to ours; more than one is a transport error."""
+        share of what we send. Count the peers connected to ours; more than one is a transport error."""
         from zmq.utils.monitor import recv_monitor_message
 
         zmq = self._zmq
@@ -310,7 +321,67 @@ class ZmqTransport(Transport):
                 self._peers += 1 if event == zmq.EVENT_ACCEPTED else -1 if event == zmq.EVENT_DISCONNECTED else 0
         if self._peers > 1:
             raise FlowgraphError(f"{self._peers} peers are connected to {self.push_address}, where only the flowgraph "
-                                 "may be: another local process is taking a share of the transmitted IQ")
+                                 "may be: another local process is taking a share of what is sent (the IQ, the PDUs)")
+
+    def _send(self, message, what: str = "messages") -> None:
+        try:
+            self._push.send(message, copy=False)
+        except self._zmq.Again as err:
+            self._check()
+            raise FlowgraphError(f"no peer took {what} for {self.send_timeout_s:g} s (is the flowgraph "
+                                 "running and connected?)") from err
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if getattr(self, "_thread", None) is not None:
+            self._thread.join(2.0)
+        self._ctx.destroy(linger=0)
+        if self.flowgraph is not None:
+            self.flowgraph.stop()
+        if self._private_dir:
+            shutil.rmtree(self._private_dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class ZmqTransport(ZmqPeer, Transport):
+    """IQ to and from a ZMQ peer (a GNU Radio flowgraph), optionally owning its :class:`Flowgraph`.
+
+    push_address, pull_address, flowgraph, send_timeout_s, private_dir : as :class:`ZmqPeer`
+    chunk_samples : samples per ZMQ message
+    tx_scale : factor on every sent sample (a radio sink's full scale is +-1.0)
+    stream_rate_hz : set for a peer that streams without pause (a radio's receiver): ``drain`` then
+        collects for the air time of the samples sent since the last drain plus ``latency_s``
+        instead of waiting for as many samples as were sent
+    """
+
+    def __init__(self, push_address: str, pull_address: str, flowgraph: Flowgraph | None = None,
+                 send_timeout_s: float = 10.0, chunk_samples: int = 1 << 16, tx_scale: float = 1.0,
+                 stream_rate_hz: float | None = None, latency_s: float = 0.5, private_dir: str | None = None):
+        self.tx_scale, self.stream_rate_hz, self.latency_s = float(tx_scale), stream_rate_hz, float(latency_s)
+        self._burst = 0                                      # samples sent since the last drain
+        self.chunk_samples = int(chunk_samples)
+        self.samples_sent = self.samples_received = 0
+        self._queue: collections.deque[np.ndarray] = collections.deque()
+        self._pending = b""                                  # a partial sample across messages
+        super().__init__(push_address, pull_address, flowgraph, send_timeout_s, private_dir)
+
+    def _take(self, messages: list) -> None:
+        for frame in messages:
+            data = frame.buffer                              # zero-copy; GNU Radio sends whole items
+            if self._pending or len(data) % 8:
+                data = self._pending + bytes(data)
+                cut = len(data) - len(data) % 8
+                data, self._pending = data[:cut], data[cut:]
+            if len(data):
+                self._queue.append(np.frombuffer(data, np.complex64))
+        self._arrived.notify_all()
 
     def send(self, iq: np.ndarray) -> None:
         self._check()
@@ -318,13 +389,7 @@ class ZmqTransport(Transport):
         if self.tx_scale != 1.0:
             iq = (iq * self.tx_scale).astype(np.complex64)
         for start in range(0, iq.size, self.chunk_samples):
-            chunk = np.ascontiguousarray(iq[start:start + self.chunk_samples])
-            try:
-                self._push.send(chunk, copy=False)
-            except self._zmq.Again as err:
-                self._check()
-                raise FlowgraphError(f"no peer took samples for {self.send_timeout_s:g} s (is the flowgraph "
-                                     "running and connected?)") from err
+            self._send(np.ascontiguousarray(iq[start:start + self.chunk_samples]), "samples")
         self.samples_sent += iq.size
         self._burst += iq.size
 
@@ -365,18 +430,6 @@ class ZmqTransport(Transport):
                                  "another process connected there takes a share, or the flowgraph lost them (a "
                                  "transport fault, not channel loss)")
         return np.concatenate(parts) if parts else np.zeros(0, np.complex64)
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if getattr(self, "_thread", None) is not None:
-            self._thread.join(2.0)
-        self._ctx.destroy(linger=0)
-        if self.flowgraph is not None:
-            self.flowgraph.stop()
-        if self._private_dir:
-            shutil.rmtree(self._private_dir, ignore_errors=True)
 
 
 def channel_emulator_params(cfg: ChannelConfig, ofdm: OfdmConfig, seed: int = 0,

@@ -23,7 +23,8 @@ import pytest
 
 zmq = pytest.importorskip("zmq")
 
-from semcom_phy.transport.zmq import GR_PYTHON, Flowgraph, free_tcp_address, gnuradio_available  # noqa: E402
+from semcom_phy.transport.pdu import grc_blocks_path  # noqa: E402
+from semcom_phy.transport.zmq import GR_PYTHON, Flowgraph, free_tcp_address, gnuradio_available, package_path  # noqa: E402,E501
 
 REPO = Path(__file__).resolve().parents[2]
 FLOWGRAPH_DIR = REPO / "semcom_phy" / "flowgraphs"   # semcom_phy.resources.flowgraph_dir() in a checkout
@@ -40,6 +41,10 @@ FLOWGRAPHS = {
         "--samp-rate", "--bandwidth-hz", "--rx-gain-db", "--tx-attenuation-db", "--buffer-size",
     ],
     "monitor": ["--address", "--samp-rate"],
+    "semantic_emulator": [
+        "--rx-address", "--tx-address", "--phy", "--samp-rate", "--noise-voltage", "--freq-offset",
+        "--epsilon", "--taps-profile", "--seed", "--fading", "--fading-fdts",
+    ],
 }
 
 # channel_model's resampler (epsilon, even at 1.0) holds 8 samples: the output stream is the
@@ -52,6 +57,7 @@ def _gr_env() -> dict[str, str]:
     """The environment for Debian's python: nothing from the venv may leak into its sys.path."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # keep flowgraphs/ free of __pycache__
+    env["GRC_BLOCKS_PATH"] = grc_blocks_path()   # the project's blocks (semcom_phy/gr/grc) for grcc
     return env
 
 
@@ -104,8 +110,11 @@ def test_grc_compiles_to_committed_python(name, compiled_dir):
 @requires_gnuradio
 @pytest.mark.parametrize("name", sorted(FLOWGRAPHS))
 def test_help_lists_every_parameter(name, tmp_path):
+    env = _gr_env()
+    if "semcom_phy.gr" in (FLOWGRAPH_DIR / f"{name}.py").read_text():
+        env["PYTHONPATH"] = package_path(tmp_path / "pkg")   # the project's blocks, as Flowgraph(blocks=True) runs it
     res = subprocess.run([GR_PYTHON, str(FLOWGRAPH_DIR / f"{name}.py"), "--help"], cwd=tmp_path,
-                         env=_gr_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                         env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                          timeout=60)
     assert res.returncode == 0, res.stderr
     offered = {tok.rstrip(",") for tok in res.stdout.split() if tok.startswith("--")}

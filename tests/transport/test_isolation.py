@@ -79,3 +79,42 @@ def test_a_link_run_with_an_intruder_fails_instead_of_losing_frames(intruder):
         link = Link.from_config(LinkConfig(interleave=1), t, device="cpu")
         with pytest.raises(FlowgraphError, match="another local process"):
             link.run(images)
+
+
+@pytest.fixture
+def block_emulator():
+    reason = gnuradio_available()
+    if reason:
+        pytest.skip(reason)
+    from semcom_phy import transports
+
+    t = transports.flowgraph(snr_db=20.0)
+    yield t
+    t.close()
+
+
+def payloads(n: int) -> np.ndarray:
+    g = np.random.default_rng(1)
+    return ((g.standard_normal((n, 128)) + 1j * g.standard_normal((n, 128))) / 2 ** 0.5).astype(np.complex64)
+
+
+def test_the_block_path_alone_gets_every_frame_and_counts_the_receiver_s_work(block_emulator):
+    frames, stats = block_emulator.exchange(payloads(60), 100)
+    assert sorted(f.seq for f in frames) == list(range(100, 160)) and stats.frames == 60
+    frames, stats = block_emulator.exchange(payloads(10), 160)          # counters per run, not since start
+    assert len(frames) == 10 and stats.frames == 10
+
+
+def test_pdus_a_foreign_pull_takes_from_the_block_flowgraph_are_a_transport_fault(block_emulator, intruder):
+    intruder.connect(block_emulator.pull_address)
+    time.sleep(0.3)
+    with pytest.raises(FlowgraphError, match="did not come back .* not channel loss"):
+        block_emulator.exchange(payloads(200), 0)
+    assert intruder.poll(0)
+
+
+def test_a_second_peer_on_the_block_flowgraph_s_input_is_a_transport_error(block_emulator, intruder):
+    intruder.connect(block_emulator.push_address)
+    time.sleep(0.3)
+    with pytest.raises(FlowgraphError, match="2 peers are connected"):
+        block_emulator.exchange(payloads(50), 0)
