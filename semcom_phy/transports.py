@@ -7,6 +7,8 @@
     t = transports.pluto(tx_uri="virtual:a", rx_uri="virtual:b")   # two virtual boards
     t = transports.flowgraph()                            # the PHY inside GNU Radio, frames as PDUs
     t = transports.flowgraph("my_radio.grc")              # your flowgraph with the project's blocks
+    t = transports.sdr("soapy", "driver=hackrf,serial=a", rx_device="driver=hackrf,serial=b")   # 2 HackRFs
+    t = transports.sdr("uhd", "type=b200")                # a USRP through gr-uhd, a TX->RX cable
 
 Every transport is a context manager (``with ... as t``) and is closed when done; GNU Radio's
 flowgraph process stops with it.
@@ -87,6 +89,21 @@ def pluto(uri: str | PlutoConfig = PlutoConfig.uri, *, ofdm: OfdmConfig = OfdmCo
     return pluto_flowgraph(cfg, ofdm) if gnuradio else open_pluto(cfg, ofdm, seed)
 
 
+def sdr(kind: str = "soapy", device="", *, ofdm: OfdmConfig = OfdmConfig(), **radio):
+    """A radio GNU Radio drives besides the Pluto: ``kind`` ``soapy`` (a SoapySDR device through
+    gr-soapy: HackRF, USRP, LimeSDR, bladeRF...) or ``uhd`` (a USRP through gr-uhd); ``device`` its
+    device string (``driver=hackrf``; ``type=b200``) or a
+    :class:`~semcom_phy.transport.sdr.SdrConfig`; other SdrConfig fields as keywords
+    (``tx_device``, ``rx_device``, ``lo_hz``, ``tx_gain_db``, ``rx_gain_db``...). The sample rate and
+    bandwidth are the OFDM grid's. The device is looked for first: a missing driver or radio raises
+    :class:`~semcom_phy.transport.zmq.FlowgraphError` at once, naming the device string and what to
+    install or check."""
+    from .transport.sdr import SdrConfig, sdr_flowgraph
+
+    cfg = device if isinstance(device, SdrConfig) else SdrConfig(device=device)
+    return sdr_flowgraph(kind, dataclasses.replace(cfg, **radio), ofdm)
+
+
 def open_transport(cfg, snr_db: float | None, ofdm: OfdmConfig, seed: int, rng: np.random.Generator | None = None,
                    modem: ModemConfig | None = None):
     """The transport a :class:`~semcom_phy.experiments.TransportConfig` names, at ``snr_db`` (the
@@ -95,6 +112,8 @@ def open_transport(cfg, snr_db: float | None, ofdm: OfdmConfig, seed: int, rng: 
     link's (for a flowgraph that runs the PHY)."""
     if cfg.kind == "flowgraph":
         return flowgraph(cfg.flowgraph, cfg.channel, snr_db, seed, ofdm, modem)
+    if cfg.kind in ("soapy", "uhd"):
+        return sdr(cfg.kind, cfg.sdr, ofdm=ofdm)
     if cfg.air:
         return pluto(cfg.radio, ofdm=ofdm, seed=seed, gnuradio=cfg.kind == "pluto-gnuradio")
     if cfg.kind == "gnuradio":

@@ -187,9 +187,10 @@ def _accuracies(doc) -> list[float]:
 
 
 @NEEDS_DATA
-@pytest.mark.parametrize("link", ["sim", pytest.param("gnuradio", marks=pytest.mark.gnuradio)])
+@pytest.mark.parametrize("link", ["sim", pytest.param("gnuradio", marks=pytest.mark.gnuradio),
+                                  pytest.param("flowgraph", marks=pytest.mark.gnuradio)])
 def test_the_installed_loopback_runs_16_images(installed, link):
-    if link == "gnuradio":
+    if link != "sim":
         reason = gnuradio_available()
         if reason:
             pytest.skip(reason)

@@ -32,7 +32,10 @@ Python, one flowgraph per SNR, modelling the --channel profile as closely as GNU
 flowgraph runs the PHY itself inside GNU Radio, the project's Semantic OFDM TX and RX blocks,
 frames going out and coming back as PDUs over ZeroMQ: the shipped semantic_emulator (GNU Radio's
 channel blocks between the blocks) or --flowgraph FILE, your own flowgraph with the blocks and
-your radio (semcom_phy/flowgraphs/README.md gives the contract it meets).
+your radio (semcom_phy/flowgraphs/README.md gives the contract it meets). --link soapy (HackRF,
+USRP, LimeSDR, bladeRF... through gr-soapy, --device driver=hackrf) and --link uhd (a USRP through
+gr-uhd, --device type=b200) drive other radios through GNU Radio; the device is looked for first,
+and a missing driver or radio is one error line naming what to install or check.
 
 --defense: receiver (latent denoising at the receiver only), latent (symbols diffused at the
 sender to --sender-step, denoised at the receiver from the step that matches sender plus channel
@@ -55,11 +58,13 @@ results.json, images.png and curves.png.
 """
 
 RADIO = "radio (--link pluto, pluto-gnuradio)"
+SDR = "radio (--link soapy, uhd)"
 CHANNELS = tuple(PROFILES)
 LOOPBACK_OPTIONS = (
     Option("--link", "transport.kind", "transport: sim (the simulated channel in this process), gnuradio (GNU "
            "Radio's channel_model over ZeroMQ), pluto (PlutoSDR radios via pyadi-iio), pluto-gnuradio (via gr-iio) or "
-           "flowgraph (the PHY inside GNU Radio: the project's Semantic OFDM TX/RX blocks, frames as PDUs over ZeroMQ)",
+           "flowgraph (the PHY inside GNU Radio: the project's Semantic OFDM TX/RX blocks, frames as PDUs over ZeroMQ)"
+           "; soapy (a SoapySDR radio through gr-soapy) or uhd (a USRP through gr-uhd), with --device ARGS",
            choices=C.LINKS),
     Option("--flowgraph", "transport.flowgraph", "with --link flowgraph: your flowgraph (.grc or its .py) with the "
            "Semantic OFDM TX/RX blocks and ZMQ message source/sink on rx_address/tx_address (none: the shipped "
@@ -90,6 +95,21 @@ LOOPBACK_OPTIONS = (
     Option("--lo-hz", "transport.radio.lo_hz", "carrier frequency", group=RADIO),
     Option("--rx-gain-db", "transport.radio.rx_gain_db", "manual RX gain", group=RADIO),
     Option("--tx-attenuation-db", "transport.radio.tx_attenuation_db", "TX attenuation, 0 = full power", group=RADIO),
+    Option("--sdr-device", "transport.sdr.device", "the radio for TX and RX, also spelled --device ARGS (a value "
+           "with '='): a SoapySDR device string naming its driver (driver=hackrf, driver=uhd,type=b200, driver=lime, "
+           "driver=bladerf) or UHD device arguments (type=b200, serial=..., addr=192.168.10.2; none: the first USRP "
+           "found)", metavar="ARGS", group=SDR),
+    Option("--sdr-tx-device", "transport.sdr.tx_device", "two radios: the transmitter (none: --sdr-device; a HackRF is "
+           "half duplex, a HackRF link needs two)", metavar="ARGS", group=SDR),
+    Option("--sdr-rx-device", "transport.sdr.rx_device", "two radios: the receiver (none: --sdr-device)",
+           metavar="ARGS", group=SDR),
+    Option("--sdr-lo-hz", "transport.sdr.lo_hz", "carrier frequency", group=SDR),
+    Option("--sdr-tx-gain-db", "transport.sdr.tx_gain_db", "TX gain (the device's overall gain)", group=SDR),
+    Option("--sdr-rx-gain-db", "transport.sdr.rx_gain_db", "manual RX gain (the device's overall gain)", group=SDR),
+    Option("--sdr-tx-antenna", "transport.sdr.tx_antenna", "TX antenna (none: Soapy the device's default, UHD TX/RX)",
+           metavar="NAME", group=SDR),
+    Option("--sdr-rx-antenna", "transport.sdr.rx_antenna", "RX antenna (none: Soapy the device's default, UHD RX2)",
+           metavar="NAME", group=SDR),
     Option("--defense", "link.defense.defense", "the defense", choices=DEFENSES, group="defense"),
     Option("--sender-step", "link.defense.sender_step", "sender diffusion step t_s of the latent and image defenses",
            group="defense"),
@@ -191,8 +211,55 @@ def warn_ignored(cfg: C.LoopbackConfig, values: dict) -> None:
                      "sets its own)")
     if "transport.flowgraph" in values and cfg.transport.kind != "flowgraph":
         notes.append(f"--flowgraph with --link {cfg.transport.kind}: only --link flowgraph runs it")
+    if cfg.transport.kind in C.SDR_LINKS and {p for p in values if p.startswith("transport.radio.")}:
+        notes.append(f"Pluto radio options with --link {cfg.transport.kind}: they set the Pluto links only (the "
+                     "radio here: --sdr-lo-hz, --sdr-tx-gain-db, --sdr-rx-gain-db, ...)")
+    if cfg.transport.kind not in C.SDR_LINKS and {p for p in values if p.startswith("transport.sdr.")}:
+        notes.append(f"--sdr-*/--device ARGS with --link {cfg.transport.kind}: only --link soapy and uhd use them")
     for n in notes:
         print(f"warning: {n}", file=sys.stderr)
+
+
+def sdr_device_alias(argv) -> list[str]:
+    """The command line with ``--device ARGS`` spelled ``--sdr-device ARGS`` where ARGS is a radio's
+    device string: it holds '=' (``driver=hackrf``, ``type=b200``), or it is no torch device and
+    ``--link soapy`` / ``uhd`` is given (``hackrf``: then the config names what is missing).
+    ``--device auto|cpu|cuda`` stays the torch device."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    sdr_link = any(a in (f"--link={k}" for k in C.SDR_LINKS) or a == "--link" and b in C.SDR_LINKS
+                   for a, b in zip(argv, argv[1:] + [""]))
+
+    def radio(value: str) -> bool:
+        return "=" in value or sdr_link and value not in C.DEVICES
+
+    out, i = [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            out += argv[i:]
+            break
+        if arg == "--device" and i + 1 < len(argv) and radio(argv[i + 1]):
+            out += ["--sdr-device", argv[i + 1]]
+            i += 2
+            continue
+        out.append("--sdr-device=" + arg[len("--device="):] if arg.startswith("--device=") and
+                   radio(arg[len("--device="):]) else arg)
+        i += 1
+    return out
+
+
+def sdr_preflight(cfg: C.LoopbackConfig) -> int | None:
+    """``--link soapy`` / ``uhd``: the radio looked for before anything heavy loads (a few seconds
+    at most); the exit status of a failure (one ``error:`` line), or None."""
+    if cfg.transport.kind not in C.SDR_LINKS:
+        return None
+    from ..transport.sdr import preflight
+
+    try:
+        preflight(cfg.transport.kind, cfg.transport.sdr)
+    except user_errors() as err:
+        return _fail(err)
+    return None
 
 
 @interruptible
@@ -217,7 +284,7 @@ def _loopback(argv, description: str, preset: bool = False) -> int:
                              "fields (default cable)")
     add_options(ap, LOOPBACK_OPTIONS, C.LoopbackConfig)
     _outputs(ap, "results/loopback")
-    args = ap.parse_args(argv)
+    args = ap.parse_args(sdr_device_alias(argv))
     base = None
     if preset:
         try:
@@ -226,11 +293,14 @@ def _loopback(argv, description: str, preset: bool = False) -> int:
             ap.error(str(err))
     cfg = resolve(ap, args, LOOPBACK_OPTIONS, C.LoopbackConfig, base=base)
     if preset and not cfg.transport.air:
-        ap.error(f"--link {cfg.transport.kind}: over the air the link is pluto or pluto-gnuradio")
+        ap.error(f"--link {cfg.transport.kind}: over the air the link is pluto, pluto-gnuradio, soapy or uhd")
     warn_ignored(cfg, given(args, LOOPBACK_OPTIONS))
     check_outputs(ap, args.out, json=args.json)
     if cfg.record:
         check_outputs(ap, Path(cfg.record), recording_size(ap, cfg), flag="--record")
+    failed = sdr_preflight(cfg)
+    if failed is not None:
+        return failed
     from .loopback import run_loopback, save_loopback
 
     try:
@@ -253,7 +323,9 @@ A preset (a shipped name: cable, ism-2.4, virtual; or a YAML path) holds radio s
 (PlutoConfig fields); --config and the options given here win over it. Every other option is the
 loopback's, and the table, plots and results/ files are the loopback's. --link pluto (default)
 drives the radios with pyadi-iio; --link pluto-gnuradio through GNU Radio's gr-iio flowgraph. See
-hardware/README.md for the set-up.
+hardware/README.md for the set-up. Other radios: --link soapy --device driver=hackrf (gr-soapy) or
+--link uhd --device type=b200 (gr-uhd) with the --sdr-* options (the preset's Pluto settings are
+then unused; semcom_phy/flowgraphs/README.md, "HackRF / USRP / Pluto through Soapy").
 """
 PRESET_FIXED = ("sample_rate_hz", "rf_bandwidth_hz")       # the OFDM grid's
 
@@ -323,10 +395,13 @@ def record_main(argv=None) -> int:
                       default=argparse.SUPPRESS, help="delete the recordings DIR holds first")
     ap.add_argument("--json", type=Path, default=None, help="write {runs, results} of the live runs here")
     ap.add_argument("--no-plot", action="store_true", help="skip the loopbacks' PNG files")
-    args = ap.parse_args(argv)
+    args = ap.parse_args(sdr_device_alias(argv))
     cfg = resolve(ap, args, RECORD_OPTIONS, C.RecordConfig)
     check_outputs(ap, Path(cfg.out), recording_size(ap, cfg), json=args.json)
     warn_ignored(cfg.loopback, {p.removeprefix("loopback."): v for p, v in given(args, RECORD_OPTIONS).items()})
+    failed = sdr_preflight(cfg.loopback)
+    if failed is not None:
+        return failed
     from ..io import write_json
     from .record import record
 

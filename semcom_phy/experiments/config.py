@@ -28,12 +28,14 @@ from ..channel.profiles import PROFILES
 from ..config import ModemConfig, OfdmConfig, dataclass_of, from_dict, to_dict
 from ..purify.config import DefenseConfig, key_fingerprint  # noqa: F401 (key_fingerprint: re-exported)
 from ..transport.pluto import PlutoConfig
+from ..transport.sdr import SDR_LINKS, SdrConfig, check_device
 from ..validation import check_choice, check_number
 
-LINKS = ("sim", "gnuradio", "pluto", "pluto-gnuradio", "flowgraph")
+LINKS = ("sim", "gnuradio", "pluto", "pluto-gnuradio", "flowgraph") + SDR_LINKS
 """Transports: the simulated channel in this process, GNU Radio's channel blocks over ZeroMQ,
 PlutoSDR radios through pyadi-iio, the radios through GNU Radio's gr-iio, a flowgraph that runs
-the PHY itself with the project's blocks (frames as PDUs over ZeroMQ)."""
+the PHY itself with the project's blocks (frames as PDUs over ZeroMQ), SoapySDR radios through
+gr-soapy (``soapy``) and USRPs through gr-uhd (``uhd``)."""
 DEVICES = ("auto", "cpu", "cuda")
 EXISTING = ("refuse", "append", "overwrite")
 MAX_IMAGES = 1_000_000       # one run (the 10,000 test images repeat beyond 10,000)
@@ -74,16 +76,21 @@ class TransportConfig:
     ``radio`` settings of the Pluto kinds (its sample rate and bandwidth are the OFDM grid's);
     ``flowgraph``: for ``kind="flowgraph"``, the user's flowgraph (``.grc`` or its generated
     ``.py``, meeting :mod:`semcom_phy.transport.pdu`'s contract; None: the shipped
-    ``semantic_emulator``, GNU Radio's channel blocks between the project's TX and RX blocks)."""
+    ``semantic_emulator``, GNU Radio's channel blocks between the project's TX and RX blocks);
+    ``sdr``: the radio of ``kind="soapy"`` and ``"uhd"`` (:class:`~semcom_phy.transport.sdr.SdrConfig`:
+    its device string, gains; its sample rate and bandwidth are the OFDM grid's too)."""
 
     kind: str = "sim"
     channel: str = "awgn"
     radio: PlutoConfig = field(default_factory=PlutoConfig)
     flowgraph: str | None = None
+    sdr: SdrConfig = field(default_factory=SdrConfig)
 
     def __post_init__(self):
         check_choice(self.kind, "kind", LINKS, owner=self)
         check_choice(self.channel, "channel", tuple(sorted(PROFILES)), owner=self)
+        if self.kind in SDR_LINKS:
+            check_device(self.kind, self.sdr)
         if self.flowgraph is not None:
             if not isinstance(self.flowgraph, str) or not self.flowgraph.endswith((".grc", ".py")):
                 raise ValueError(f"TransportConfig.flowgraph = {self.flowgraph!r}: a .grc file or its generated .py")
@@ -103,7 +110,7 @@ class TransportConfig:
             from ..transport.pdu import is_emulator
 
             return not is_emulator(self.flowgraph)
-        return self.kind.startswith("pluto")
+        return self.kind.startswith("pluto") or self.kind in SDR_LINKS
 
 
 @dataclass(frozen=True)
@@ -139,7 +146,8 @@ class LoopbackConfig:
         check_choice(self.device, "device", DEVICES, owner=self)
         rate = self.link.ofdm.sample_rate_hz
         radio = self.transport.radio
-        if self.transport.air and (radio.sample_rate_hz != rate or radio.rf_bandwidth_hz != rate):
+        if self.transport.air and self.transport.kind not in SDR_LINKS and \
+                (radio.sample_rate_hz != rate or radio.rf_bandwidth_hz != rate):
             raise ValueError(f"TransportConfig.radio.sample_rate_hz = {radio.sample_rate_hz:g}, rf_bandwidth_hz = "
                              f"{radio.rf_bandwidth_hz:g}: the radios run at the OFDM grid's rate {rate:g} "
                              "(set LinkConfig.ofdm.sample_rate_hz to change it)")

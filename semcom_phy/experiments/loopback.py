@@ -85,7 +85,7 @@ class LoopbackResult:
         if cfg.transport.air and first.get("cfo_est_hz") is not None:
             burst = self.run["radio"].get("tx_burst")
             lines.append(f"SNR and CFO as the receiver measured them: CFO {first['cfo_est_hz'] / 1e3:.2f} kHz "
-                         f"({first['cfo_est_hz'] / cfg.transport.radio.lo_hz * 1e6:.2f} ppm of the LO)" + (
+                         f"({first['cfo_est_hz'] / carrier_hz(cfg.transport) * 1e6:.2f} ppm of the LO)" + (
                              "" if not burst else
                              f"; TX burst of {burst['samples']} samples, PAPR {burst['papr_db']:.1f} dB, "
                              f"{burst['rms_dbfs']:.1f} dBFS RMS, clip rate TX {burst['clip_rate']:.1e} "
@@ -261,7 +261,10 @@ def open_recorder(cfg: LoopbackConfig, snr: float | None, run: dict):
 
     t = cfg.transport
     hw = {"sim": "simulated channel (semcom_phy.channel.SimChannel)",
-          "gnuradio": "GNU Radio channels.channel_model over ZeroMQ (semcom_phy flowgraph channel_emulator)"}.get(
+          "gnuradio": "GNU Radio channels.channel_model over ZeroMQ (semcom_phy flowgraph channel_emulator)",
+          "soapy": f"SoapySDR via gr-soapy (semcom_phy flowgraph soapy_txrx): TX {t.sdr.tx}, RX {t.sdr.rx}",
+          "uhd": f"USRP via gr-uhd (semcom_phy flowgraph uhd_txrx): TX {t.sdr.tx or 'first found'}, "
+                 f"RX {t.sdr.rx or 'first found'}"}.get(
         t.kind, f"ADALM-PlutoSDR via {'pyadi-iio' if t.kind == 'pluto' else 'gr-iio'}: "
                 f"TX {t.radio.tx_uri or t.radio.uri}, RX {t.radio.rx_uri or t.radio.uri}")
     channel, attack = run_tags(cfg)
@@ -273,9 +276,14 @@ def open_recorder(cfg: LoopbackConfig, snr: float | None, run: dict):
     meta = {"experiment": "loopback", "config": dump(portable(cfg, run["codec"]["name"])),
             "run": {k: v for k, v in run.items() if k != "weights"}, "run_snr_db": snr}
     return LinkRecorder(folder / name, cfg.link.ofdm.sample_rate_hz,
-                        frequency_hz=t.radio.lo_hz if t.air else 0.0, hw=hw,
+                        frequency_hz=carrier_hz(t) if t.air else 0.0, hw=hw,
                         fields={"snr_db": snr, "defense": dump(cfg.link.defense), **cfg.attack.fields()},
                         config=meta, weights=run["weights"])
+
+
+def carrier_hz(t) -> float:
+    """The carrier of an air link: the SoapySDR/USRP radio's (``sdr``) or the Pluto's (``radio``)."""
+    return t.sdr.lo_hz if t.kind in ("soapy", "uhd") else t.radio.lo_hz
 
 
 def save_loopback(result: LoopbackResult, out: str | Path, *, plot: bool = True, json_path: str | Path | None = None,

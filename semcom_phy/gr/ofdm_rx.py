@@ -68,7 +68,7 @@ class semantic_ofdm_rx(gr.basic_block):
         return [0 if self._release_all and self._held.size else 1]
 
     def general_work(self, input_items, output_items):
-        x = input_items[0]
+        x = np.array(input_items[0])                 # our own copy: the receiver keeps samples across calls
         read = self.nitems_read(0)
         eobs = sorted(t.offset for t in self.get_tags_in_range(0, read, read + len(x), pmt.intern("tx_eob")))
         done = 0

@@ -45,6 +45,18 @@ FLOWGRAPHS = {
         "--rx-address", "--tx-address", "--phy", "--samp-rate", "--noise-voltage", "--freq-offset",
         "--epsilon", "--taps-profile", "--seed", "--fading", "--fading-fdts",
     ],
+    "semantic_soapy": [
+        "--rx-address", "--tx-address", "--phy", "--device", "--lo-hz", "--samp-rate",
+        "--tx-gain-db", "--rx-gain-db", "--tx-amplitude",
+    ],
+    "soapy_txrx": [
+        "--rx-address", "--tx-address", "--device", "--tx-device", "--rx-device", "--lo-hz",
+        "--sample-rate-hz", "--bandwidth-hz", "--tx-gain-db", "--rx-gain-db", "--tx-antenna", "--rx-antenna",
+    ],
+    "uhd_txrx": [
+        "--rx-address", "--tx-address", "--device", "--tx-device", "--rx-device", "--lo-hz",
+        "--sample-rate-hz", "--bandwidth-hz", "--tx-gain-db", "--rx-gain-db", "--tx-antenna", "--rx-antenna",
+    ],
 }
 
 # channel_model's resampler (epsilon, even at 1.0) holds 8 samples: the output stream is the
@@ -81,6 +93,10 @@ def compiled_dir(tmp_path_factory) -> Path:
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, f"grcc failed:\n{res.stdout}\n{res.stderr}"
     return out
+
+
+def test_every_shipped_flowgraph_is_checked():
+    assert sorted(p.stem for p in FLOWGRAPH_DIR.glob("*.grc")) == sorted(FLOWGRAPHS)
 
 
 @pytest.mark.gnuradio
