@@ -77,7 +77,7 @@ def preset_names() -> list[str]:
     """The shipped PlutoSDR presets.
 
     Input: nothing.
-    Output: their names, sorted (``["cable", "ism-2.4", "virtual"]``)."""
+    Output: their names, sorted (``["cable", "hackrf", "ism-2.4", "usrp-b200", "virtual"]``)."""
     return _names("presets")
 
 

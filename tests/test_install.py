@@ -32,7 +32,7 @@ from semcom_phy.transport.zmq import gnuradio_available
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-PRESETS = ["cable", "ism-2.4", "virtual"]
+PRESETS = ["cable", "hackrf", "ism-2.4", "usrp-b200", "virtual"]
 CONFIGS = ["paper", "quick"]
 FLOWGRAPHS = ["channel_emulator", "monitor", "pluto_txrx"]
 NEEDS_DATA = pytest.mark.skipif(not DEFAULT_ROOT.exists(),

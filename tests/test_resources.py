@@ -41,11 +41,11 @@ def test_an_unknown_flowgraph_names_the_shipped_ones():
 
 
 def test_shipped_names():
-    assert resources.preset_names() == ["cable", "ism-2.4", "virtual"]
+    assert resources.preset_names() == ["cable", "hackrf", "ism-2.4", "usrp-b200", "virtual"]
     assert resources.config_names() == ["paper", "quick"]
 
 
-@pytest.mark.parametrize("name", ["cable", "ism-2.4", "virtual"])
+@pytest.mark.parametrize("name", ["cable", "hackrf", "ism-2.4", "usrp-b200", "virtual"])
 def test_a_preset_name_is_its_shipped_yaml(name):
     path = resources.preset_path(name)
     assert path == PACKAGE / "presets" / f"{name}.yaml"
@@ -75,7 +75,7 @@ def test_a_yaml_path_is_taken_as_given(lookup, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("lookup, names", [
-    (resources.preset_path, "presets: cable, ism-2.4, virtual"),
+    (resources.preset_path, "presets: cable, hackrf, ism-2.4, usrp-b200, virtual"),
     (resources.config_path, "configs: paper, quick"),
 ])
 def test_neither_a_name_nor_a_file_names_the_shipped_ones(lookup, names, tmp_path):

@@ -280,15 +280,16 @@ def _loopback(argv, description: str, preset: bool = False) -> int:
     add_config_option(ap)
     if preset:
         ap.add_argument("--preset", default="cable", metavar="NAME|FILE",
-                        help="hardware preset: a shipped name (cable, ism-2.4, virtual) or a YAML file of PlutoConfig "
-                             "fields (default cable)")
+                        help="hardware preset: a shipped name (cable, ism-2.4, virtual; hackrf, usrp-b200) or a YAML "
+                             "file of PlutoConfig fields, or with link: soapy / uhd of SdrConfig fields (default "
+                             "cable)")
     add_options(ap, LOOPBACK_OPTIONS, C.LoopbackConfig)
     _outputs(ap, "results/loopback")
     args = ap.parse_args(sdr_device_alias(argv))
     base = None
     if preset:
         try:
-            base = {"transport": {"kind": "pluto", "radio": load_preset(args.preset)}}
+            base = {"transport": load_preset(args.preset)}
         except ValueError as err:
             ap.error(str(err))
     cfg = resolve(ap, args, LOOPBACK_OPTIONS, C.LoopbackConfig, base=base)
@@ -318,9 +319,12 @@ OTA_HELP = """Over the air: the semantic loopback through PlutoSDR radios, from 
     python scripts/ota.py --preset cable                       # one radio, TX -> 30 dB -> RX cable
     python scripts/ota.py --preset ism-2.4 --tx-uri ip:192.168.2.1 --rx-uri ip:192.168.3.1
     python scripts/ota.py --preset virtual                     # two virtual radios: runs anywhere
+    python scripts/ota.py --preset usrp-b200                   # a USRP B200 through gr-uhd, a cable
 
-A preset (a shipped name: cable, ism-2.4, virtual; or a YAML path) holds radio settings
-(PlutoConfig fields); --config and the options given here win over it. Every other option is the
+A preset (a shipped name: cable, ism-2.4, virtual for PlutoSDRs; hackrf (two boards, through
+gr-soapy) and usrp-b200 (through gr-uhd); or a YAML path) holds radio settings: PlutoConfig
+fields, or with link: soapy / uhd the link and SdrConfig fields; --config and the options given
+here win over it. Every other option is the
 loopback's, and the table, plots and results/ files are the loopback's. --link pluto (default)
 drives the radios with pyadi-iio; --link pluto-gnuradio through GNU Radio's gr-iio flowgraph. See
 hardware/README.md for the set-up. Other radios: --link soapy --device driver=hackrf (gr-soapy) or
@@ -331,11 +335,14 @@ PRESET_FIXED = ("sample_rate_hz", "rf_bandwidth_hz")       # the OFDM grid's
 
 
 def load_preset(name: str) -> dict:
-    """A hardware preset's radio settings (a dict of PlutoConfig fields), checked by name."""
+    """A hardware preset, checked by name: the transport it sets (``{"kind": "pluto", "radio":
+    PlutoConfig fields}``, or for a preset with ``link: soapy`` / ``uhd`` ``{"kind": link, "sdr":
+    SdrConfig fields}``)."""
     import yaml
 
     from ..resources import preset_path
     from ..transport.pluto import PlutoConfig
+    from ..transport.sdr import SDR_LINKS, SdrConfig
 
     path = preset_path(name)
     try:
@@ -343,17 +350,22 @@ def load_preset(name: str) -> dict:
     except yaml.YAMLError as err:
         raise ValueError(f"--preset {path}: not valid YAML ({str(err).splitlines()[0]})") from None
     if not isinstance(data, dict):
-        raise ValueError(f"--preset {path}: expected a mapping of PlutoConfig fields")
+        raise ValueError(f"--preset {path}: expected a mapping of PlutoConfig (or, with link: soapy / uhd, "
+                         "SdrConfig) fields")
     data.pop("description", None)
+    kind = data.pop("link", "pluto")
+    if kind not in ("pluto",) + SDR_LINKS:
+        raise ValueError(f"--preset {path}: link = {kind!r}: allowed pluto (the default), {', '.join(SDR_LINKS)}")
     for key in PRESET_FIXED:
         if key in data and data[key] != C.LoopbackConfig().link.ofdm.sample_rate_hz:
             raise ValueError(f"{path}: {key} = {data[key]}: the radios run at the OFDM grid's rate (set "
                              "link.ofdm.sample_rate_hz in --config to change it)")
+    cls = PlutoConfig if kind == "pluto" else SdrConfig
     try:
-        C.load(PlutoConfig, data, where=f"{path}")
+        C.load(cls, data, where=f"{path}")
     except (ValueError, TypeError) as err:
         raise ValueError(f"--preset {path}: {err}") from None
-    return data
+    return {"kind": kind, "radio" if kind == "pluto" else "sdr": data}
 
 
 RECORD_HELP = """Record an IQ dataset: the loopback over a chosen link, every run's TX and RX streams as SigMF.

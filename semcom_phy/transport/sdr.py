@@ -328,7 +328,7 @@ def _uhd_message(info: dict, shown: str) -> str:
         addr = args.get("addr") or args.get("mgmt_addr") or "the radio's address"
         text.append(f"Network (N2xx, X3xx, N3xx): the address {addr} reachable (ping it; a host interface on its "
                     "subnet, e.g. 192.168.10.1/24 for 192.168.10.2; UDP not firewalled; MTU 9000 for 10 GbE)")
-    if args.get("type", "").startswith(("b21", "b20")):
+    if args.get("type", "").startswith(("b21", "b20")) and args["type"] != "b200":
         text.append(f"UHD names every B2xx type=b200 (not type={args['type']}): product=B210 or serial=... "
                     "tells them apart")
     text.append("A device string is UHD's: type=b200, serial=30AD123, addr=192.168.10.2 (empty: the first found)")
