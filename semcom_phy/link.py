@@ -168,6 +168,8 @@ class Link:
         one SigMF annotation per frame
     receive : how the receiver pipeline runs (its batching, decoder blocks and threads, the
         decoder's precision)
+    monitor : a :class:`~semcom_phy.transport.monitor.MonitorFeed` that gets every frame the
+        receiver finds as the receiver's PDU (the live monitor flowgraph shows them), any transport
 
     ``link.config`` is the link's :class:`~semcom_phy.experiments.LinkConfig` (validated there:
     one set of rules for the config and the link)."""
@@ -175,14 +177,14 @@ class Link:
     def __init__(self, codec: SemanticCodec, transport: Transport, ofdm: OfdmConfig = OfdmConfig(),
                  modem: ModemConfig = ModemConfig(mode="analog", gap_samples=256), defense: Defense | None = None,
                  generator: torch.Generator | None = None, interleave: int = 1, recorder=None,
-                 receive: ReceiveConfig = ReceiveConfig()):
+                 receive: ReceiveConfig = ReceiveConfig(), monitor=None):
         from .experiments.config import LinkConfig
 
         defense = defense or Defense(DefenseConfig(), codec)
         self.config = LinkConfig(codec=getattr(codec, "name", None) or "codec", defense=defense.cfg,
                                  interleave=interleave, ofdm=ofdm, modem=modem)
         self.codec, self.transport, self.ofdm, self.modem = codec, transport, ofdm, modem
-        self.interleave, self.recorder, self.receive_cfg = interleave, recorder, receive
+        self.interleave, self.recorder, self.receive_cfg, self.monitor = interleave, recorder, receive, monitor
         self.defense = defense
         self.sender = Sender(self.defense)
         self.device = next(codec.parameters()).device
@@ -275,10 +277,11 @@ class Link:
         :meth:`receive` on the frames found. Arguments as for :meth:`receive`."""
         rx = StreamReceiver(self.ofdm, self.modem, self.receive_cfg.batch_samples)
         decoding = self._decoding(len(z), z.shape[1], first_seq, first_image)
-        with self._pipeline(decoding, rx) as pipe:
+        with self._pipeline(decoding, rx, lambda: rx.stats) as pipe:
             for iq in stream:
                 pipe.push(iq)
             frames = pipe.finish()
+        self._end_of_run(rx.stats)
         return decoding.output(z, frames, rx.stats, pipe.stats)
 
     def receive(self, z: np.ndarray, frames: list[ReceivedFrame], stats: ReceiverStats, first_seq: int = 0,
@@ -298,17 +301,25 @@ class Link:
         frames its receiver finds decoded as they come back (the decoder overlaps the flowgraph)."""
         self.transport.send_frames(payloads, first_seq)
         decoding = self._decoding(len(z), z.shape[1], first_seq, first_image)
-        with self._pipeline(decoding) as pipe:
+        with self._pipeline(decoding, stats=lambda: self.transport.latest_stats) as pipe:
             for frames in self.transport.frames(len(payloads), first_seq):
                 pipe.add(frames)
             frames = pipe.finish()
+        self._end_of_run(self.transport.latest_stats)
         return decoding.output(z, frames, self.transport.stats, pipe.stats)
 
-    def _pipeline(self, decoding: _Decoding, receiver: StreamReceiver | None = None) -> ReceivePipeline:
+    def _pipeline(self, decoding: _Decoding, receiver: StreamReceiver | None = None, stats=None) -> ReceivePipeline:
         """The decoder streams unless the defense draws random numbers; then it decodes every
-        image in one call at the end, so that its draws are a batch receiver's."""
+        image in one call at the end, so that its draws are a batch receiver's. With a monitor,
+        every batch of frames goes to it with the receiver's counters (``stats()``)."""
+        feed = None if self.monitor is None or stats is None else \
+            (lambda frames: self.monitor.publish(frames, stats()))
         return ReceivePipeline(decoding.decode, decoding.assembler, self.receive_cfg,
-                               streaming=not self.defense.draws_at_receiver, receiver=receiver)
+                               streaming=not self.defense.draws_at_receiver, receiver=receiver, on_frames=feed)
+
+    def _end_of_run(self, stats: ReceiverStats) -> None:
+        if self.monitor is not None:
+            self.monitor.publish([], stats, end=True)
 
     def _decoding(self, num_images: int, k: int, first_seq: int, first_image: int) -> _Decoding:
         assembler = ImageAssembler(num_images, k, first_seq, self.interleave, self.modem.max_inferred_frames + 1)

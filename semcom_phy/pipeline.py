@@ -61,13 +61,14 @@ class ReceivePipeline:
     """Frames (or IQ through ``receiver``) in, ``decode(rows)`` calls in a worker thread.
 
     Use as a context manager: ``push(iq)`` or ``add(frames)`` for the stream, ``finish()`` at its
-    end (flushes the receiver, decodes what is left, waits for the worker, returns every frame).
+    end (``on_frames`` sees every batch of frames as it comes) (flushes the receiver, decodes what is left, waits for the worker, returns every frame).
     An error in the decoder is raised in the caller by the next ``push``, ``add`` or ``finish``;
     leaving the context early stops the worker."""
 
     def __init__(self, decode: Callable[[np.ndarray], None], assembler, cfg: ReceiveConfig = ReceiveConfig(),
-                 streaming: bool = True, receiver: StreamReceiver | None = None):
-        self._decode, self.assembler, self.cfg = decode, assembler, cfg
+                 streaming: bool = True, receiver: StreamReceiver | None = None,
+                 on_frames: Callable[[list[ReceivedFrame]], None] | None = None):
+        self._decode, self.assembler, self.cfg, self.on_frames = decode, assembler, cfg, on_frames
         self.streaming, self.receiver = streaming, receiver
         self.frames: list[ReceivedFrame] = []
         self.stats = PipelineStats()
@@ -94,6 +95,8 @@ class ReceivePipeline:
     def add(self, frames: list[ReceivedFrame]) -> None:
         """Received frames into the reassembly; the images they complete go to the decoder."""
         self._check()
+        if frames and self.on_frames is not None:
+            self.on_frames(frames)                # e.g. a live monitor (never blocks)
         t0 = time.thread_time()
         self.frames += frames
         rows = self.assembler.add(frames)

@@ -27,7 +27,7 @@ def test_the_transport_and_the_weights_use_them():
     assert WEIGHTS_DIR == resources.weights_dir()
 
 
-@pytest.mark.parametrize("name", ["channel_emulator", "pluto_txrx", "monitor"])
+@pytest.mark.parametrize("name", ["channel_emulator", "monitor", "pluto_txrx", "semantic_emulator", "semantic_soapy", "soapy_txrx", "uhd_txrx"])
 def test_flowgraph_by_name(name):
     path = resources.flowgraph(name)
     assert path == PACKAGE / "flowgraphs" / f"{name}.py" and path.is_file()
@@ -36,7 +36,8 @@ def test_flowgraph_by_name(name):
 
 
 def test_an_unknown_flowgraph_names_the_shipped_ones():
-    with pytest.raises(ValueError, match="flowgraphs: channel_emulator, monitor, pluto_txrx"):
+    with pytest.raises(ValueError, match="flowgraphs: channel_emulator, monitor, pluto_txrx, semantic_emulator, "
+                       "semantic_soapy, soapy_txrx, uhd_txrx$"):
         resources.flowgraph("moon")
 
 

@@ -284,6 +284,9 @@ def _loopback(argv, description: str, preset: bool = False) -> int:
                              "file of PlutoConfig fields, or with link: soapy / uhd of SdrConfig fields (default "
                              "cable)")
     add_options(ap, LOOPBACK_OPTIONS, C.LoopbackConfig)
+    ap.add_argument("--monitor", action="store_true",
+                    help="show the received frames live: the Qt monitor flowgraph (constellation, SNR per frame, "
+                         "frames lost) gets every frame the receiver finds, on any link (needs GNU Radio)")
     _outputs(ap, "results/loopback")
     args = ap.parse_args(sdr_device_alias(argv))
     base = None
@@ -304,12 +307,23 @@ def _loopback(argv, description: str, preset: bool = False) -> int:
         return failed
     from .loopback import run_loopback, save_loopback
 
+    feed = None
     try:
-        result = run_loopback(cfg)
+        if args.monitor:
+            from ..transport.monitor import MonitorFeed, open_monitor
+
+            feed = MonitorFeed()
+            open_monitor(feed)
+        result = run_loopback(cfg, monitor=feed)
         print("\n" + result.table())
         run_dir = save_loopback(result, args.out, plot=not args.no_plot, json_path=args.json)
     except user_errors() as err:
         return _fail(err)
+    finally:
+        if feed is not None:
+            if feed.dropped:
+                print(f"note: {feed.dropped} frame copies the monitor could not take were not shown", file=sys.stderr)
+            feed.close()
     print(f"results in {run_dir} ({result.elapsed_s:.1f} s)")
     return 0
 

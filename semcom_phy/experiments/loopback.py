@@ -118,8 +118,9 @@ def describe(d) -> str:
             + (f", {d.votes} votes" if d.votes > 1 else "") + f"){scrambled}")
 
 
-def run_loopback(cfg: LoopbackConfig, *, log=print) -> LoopbackResult:
-    """Run the experiment ``cfg``; ``log`` gets one-line notes (e.g. what GNU Radio cannot model).
+def run_loopback(cfg: LoopbackConfig, *, log=print, monitor=None) -> LoopbackResult:
+    """Run the experiment ``cfg``; ``log`` gets one-line notes (e.g. what GNU Radio cannot model);
+    ``monitor``: a :class:`~semcom_phy.transport.monitor.MonitorFeed` that sees every frame received.
 
     Raises the errors a user can act on with their cause named: ``DatasetError`` (Fashion-MNIST
     missing), ``WeightsError`` (weights missing or modified), ``FlowgraphError`` (GNU Radio missing
@@ -199,7 +200,7 @@ def run_loopback(cfg: LoopbackConfig, *, log=print) -> LoopbackResult:
             with radios or open_transport(cfg.transport, snr, ofdm, cfg.seed, rng, link_cfg.modem) as transport:
                 generator = torch.Generator(device).manual_seed(cfg.seed)       # every run from the same seed
                 link = Link(codec, transport, ofdm, link_cfg.modem, defense, generator, link_cfg.interleave,
-                            recorder)
+                            recorder, monitor=monitor)
                 for i, ids in enumerate(chunks):             # constant memory: a chunk of images at a time
                     x, labels, _ = take_images(test, ids, device)
                     x_sent, delta = x, None

@@ -5,9 +5,9 @@
 # SPDX-License-Identifier: GPL-3.0
 #
 # GNU Radio Python Flow Graph
-# Title: semcom_phy IQ monitor
+# Title: semcom_phy live monitor
 # Author: semcom_phy
-# Description: semcom_phy IQ monitor: ZMQ PULL (connects to --address) -> Qt spectrum and constellation. Items are raw complex64, no tags.
+# Description: semcom_phy live monitor: the receiver's PDUs from ZMQ (PULL message source, connects to --address; a semcom_phy.transport.monitor.MonitorFeed binds it) -> Semantic PDU Monitor -> Qt constellation of the equalised symbols, per-frame SNR (plot and number), frames lost; a summary line on stdout. Enter or EOF on stdin quits.
 # GNU Radio version: 3.10.5.1
 
 from packaging.version import Version as StrictVersion
@@ -34,17 +34,37 @@ from argparse import ArgumentParser
 from gnuradio.eng_arg import eng_float, intx
 from gnuradio import eng_notation
 from gnuradio import zeromq
+from semcom_phy.gr import pdu_monitor
 
 
+def snipfcn_quit_on_stdin(self):
+    # As the flowgraphs run with a prompt: say ready, and quit on Enter or EOF on stdin
+    # (semcom_phy.transport.zmq.Flowgraph waits for the prompt and stops a flowgraph by closing stdin).
+    import os, signal, sys, threading, time
+
+    def quit_on_stdin():
+        sys.stdin.readline()
+        for _ in range(250):   # GRC installs its SIGTERM handler (tb.stop, tb.wait, quit) right after this
+            if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
+                break
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=quit_on_stdin, daemon=True).start()
+    print('Press Enter to quit: ', flush=True)
+
+
+def snippets_main_after_start(tb):
+    snipfcn_quit_on_stdin(tb)
 
 from gnuradio import qtgui
 
 class monitor(gr.top_block, Qt.QWidget):
 
-    def __init__(self, address='tcp://127.0.0.1:50003', samp_rate=2e6):
-        gr.top_block.__init__(self, "semcom_phy IQ monitor", catch_exceptions=True)
+    def __init__(self, address='tcp://127.0.0.1:50003', history=200, report_s=1.0):
+        gr.top_block.__init__(self, "semcom_phy live monitor", catch_exceptions=True)
         Qt.QWidget.__init__(self)
-        self.setWindowTitle("semcom_phy IQ monitor")
+        self.setWindowTitle("semcom_phy live monitor")
         qtgui.util.check_set_qss()
         try:
             self.setWindowIcon(Qt.QIcon.fromTheme('gnuradio-grc'))
@@ -76,63 +96,145 @@ class monitor(gr.top_block, Qt.QWidget):
         # Parameters
         ##################################################
         self.address = address
-        self.samp_rate = samp_rate
+        self.history = history
+        self.report_s = report_s
 
         ##################################################
         # Blocks
         ##################################################
 
-        self.zeromq_pull_source_0 = zeromq.pull_source(gr.sizeof_gr_complex, 1, address, 100, False, (-1))
-        self.qtgui_freq_sink_x_0 = qtgui.freq_sink_c(
-            1024, #size
-            window.WIN_BLACKMAN_hARRIS, #wintype
-            0, #fc
-            samp_rate, #bw
-            "Spectrum", #name
-            1,
+        self.zeromq_pull_msg_source_0 = zeromq.pull_msg_source(address, 100, False)
+        self.semcom_pdu_monitor_0 = pdu_monitor(report_s)
+        self.qtgui_time_sink_snr = qtgui.time_sink_f(
+            history, #size
+            1, #samp_rate
+            "SNR per frame", #name
+            1, #number of inputs
             None # parent
         )
-        self.qtgui_freq_sink_x_0.set_update_time(0.10)
-        self.qtgui_freq_sink_x_0.set_y_axis((-140), 10)
-        self.qtgui_freq_sink_x_0.set_y_label('Relative Gain', 'dB')
-        self.qtgui_freq_sink_x_0.set_trigger_mode(qtgui.TRIG_MODE_FREE, 0.0, 0, "")
-        self.qtgui_freq_sink_x_0.enable_autoscale(False)
-        self.qtgui_freq_sink_x_0.enable_grid(True)
-        self.qtgui_freq_sink_x_0.set_fft_average(0.2)
-        self.qtgui_freq_sink_x_0.enable_axis_labels(True)
-        self.qtgui_freq_sink_x_0.enable_control_panel(True)
-        self.qtgui_freq_sink_x_0.set_fft_window_normalized(False)
+        self.qtgui_time_sink_snr.set_update_time(0.10)
+        self.qtgui_time_sink_snr.set_y_axis(-10, 40)
 
-        self.qtgui_freq_sink_x_0.disable_legend()
+        self.qtgui_time_sink_snr.set_y_label('SNR', "dB")
 
+        self.qtgui_time_sink_snr.enable_tags(False)
+        self.qtgui_time_sink_snr.set_trigger_mode(qtgui.TRIG_MODE_FREE, qtgui.TRIG_SLOPE_POS, 0.0, 0, 0, "")
+        self.qtgui_time_sink_snr.enable_autoscale(True)
+        self.qtgui_time_sink_snr.enable_grid(True)
+        self.qtgui_time_sink_snr.enable_axis_labels(True)
+        self.qtgui_time_sink_snr.enable_control_panel(False)
+        self.qtgui_time_sink_snr.enable_stem_plot(False)
 
-        labels = ['', '', '', '', '',
-            '', '', '', '', '']
+        self.qtgui_time_sink_snr.disable_legend()
+
+        labels = ['SNR', 'Signal 2', 'Signal 3', 'Signal 4', 'Signal 5',
+            'Signal 6', 'Signal 7', 'Signal 8', 'Signal 9', 'Signal 10']
         widths = [1, 1, 1, 1, 1,
             1, 1, 1, 1, 1]
-        colors = ["blue", "red", "green", "black", "cyan",
-            "magenta", "yellow", "dark red", "dark green", "dark blue"]
+        colors = ['blue', 'red', 'green', 'black', 'cyan',
+            'magenta', 'yellow', 'dark red', 'dark green', 'dark blue']
         alphas = [1.0, 1.0, 1.0, 1.0, 1.0,
             1.0, 1.0, 1.0, 1.0, 1.0]
+        styles = [1, 1, 1, 1, 1,
+            1, 1, 1, 1, 1]
+        markers = [-1, -1, -1, -1, -1,
+            -1, -1, -1, -1, -1]
+
 
         for i in range(1):
             if len(labels[i]) == 0:
-                self.qtgui_freq_sink_x_0.set_line_label(i, "Data {0}".format(i))
+                self.qtgui_time_sink_snr.set_line_label(i, "Data {0}".format(i))
             else:
-                self.qtgui_freq_sink_x_0.set_line_label(i, labels[i])
-            self.qtgui_freq_sink_x_0.set_line_width(i, widths[i])
-            self.qtgui_freq_sink_x_0.set_line_color(i, colors[i])
-            self.qtgui_freq_sink_x_0.set_line_alpha(i, alphas[i])
+                self.qtgui_time_sink_snr.set_line_label(i, labels[i])
+            self.qtgui_time_sink_snr.set_line_width(i, widths[i])
+            self.qtgui_time_sink_snr.set_line_color(i, colors[i])
+            self.qtgui_time_sink_snr.set_line_style(i, styles[i])
+            self.qtgui_time_sink_snr.set_line_marker(i, markers[i])
+            self.qtgui_time_sink_snr.set_line_alpha(i, alphas[i])
 
-        self._qtgui_freq_sink_x_0_win = sip.wrapinstance(self.qtgui_freq_sink_x_0.qwidget(), Qt.QWidget)
-        self.top_grid_layout.addWidget(self._qtgui_freq_sink_x_0_win, 0, 0, 1, 1)
+        self._qtgui_time_sink_snr_win = sip.wrapinstance(self.qtgui_time_sink_snr.qwidget(), Qt.QWidget)
+        self.top_grid_layout.addWidget(self._qtgui_time_sink_snr_win, 0, 1, 1, 1)
         for r in range(0, 1):
+            self.top_grid_layout.setRowStretch(r, 1)
+        for c in range(1, 2):
+            self.top_grid_layout.setColumnStretch(c, 1)
+        self.qtgui_number_sink_snr = qtgui.number_sink(
+            gr.sizeof_float,
+            0,
+            qtgui.NUM_GRAPH_HORIZ,
+            1,
+            None # parent
+        )
+        self.qtgui_number_sink_snr.set_update_time(0.10)
+        self.qtgui_number_sink_snr.set_title("")
+
+        labels = ['SNR (last frame)', '', '', '', '',
+            '', '', '', '', '']
+        units = ['dB', '', '', '', '',
+            '', '', '', '', '']
+        colors = [("black", "black"), ("black", "black"), ("black", "black"), ("black", "black"), ("black", "black"),
+            ("black", "black"), ("black", "black"), ("black", "black"), ("black", "black"), ("black", "black")]
+        factor = [1, 1, 1, 1, 1,
+            1, 1, 1, 1, 1]
+
+        for i in range(1):
+            self.qtgui_number_sink_snr.set_min(i, -10)
+            self.qtgui_number_sink_snr.set_max(i, 40)
+            self.qtgui_number_sink_snr.set_color(i, colors[i][0], colors[i][1])
+            if len(labels[i]) == 0:
+                self.qtgui_number_sink_snr.set_label(i, "Data {0}".format(i))
+            else:
+                self.qtgui_number_sink_snr.set_label(i, labels[i])
+            self.qtgui_number_sink_snr.set_unit(i, units[i])
+            self.qtgui_number_sink_snr.set_factor(i, factor[i])
+
+        self.qtgui_number_sink_snr.enable_autoscale(False)
+        self._qtgui_number_sink_snr_win = sip.wrapinstance(self.qtgui_number_sink_snr.qwidget(), Qt.QWidget)
+        self.top_grid_layout.addWidget(self._qtgui_number_sink_snr_win, 1, 0, 1, 1)
+        for r in range(1, 2):
             self.top_grid_layout.setRowStretch(r, 1)
         for c in range(0, 1):
             self.top_grid_layout.setColumnStretch(c, 1)
+        self.qtgui_number_sink_lost = qtgui.number_sink(
+            gr.sizeof_float,
+            0,
+            qtgui.NUM_GRAPH_NONE,
+            1,
+            None # parent
+        )
+        self.qtgui_number_sink_lost.set_update_time(0.10)
+        self.qtgui_number_sink_lost.set_title("")
+
+        labels = ['frames lost', '', '', '', '',
+            '', '', '', '', '']
+        units = ['', '', '', '', '',
+            '', '', '', '', '']
+        colors = [("black", "black"), ("black", "black"), ("black", "black"), ("black", "black"), ("black", "black"),
+            ("black", "black"), ("black", "black"), ("black", "black"), ("black", "black"), ("black", "black")]
+        factor = [1, 1, 1, 1, 1,
+            1, 1, 1, 1, 1]
+
+        for i in range(1):
+            self.qtgui_number_sink_lost.set_min(i, 0)
+            self.qtgui_number_sink_lost.set_max(i, 1)
+            self.qtgui_number_sink_lost.set_color(i, colors[i][0], colors[i][1])
+            if len(labels[i]) == 0:
+                self.qtgui_number_sink_lost.set_label(i, "Data {0}".format(i))
+            else:
+                self.qtgui_number_sink_lost.set_label(i, labels[i])
+            self.qtgui_number_sink_lost.set_unit(i, units[i])
+            self.qtgui_number_sink_lost.set_factor(i, factor[i])
+
+        self.qtgui_number_sink_lost.enable_autoscale(False)
+        self._qtgui_number_sink_lost_win = sip.wrapinstance(self.qtgui_number_sink_lost.qwidget(), Qt.QWidget)
+        self.top_grid_layout.addWidget(self._qtgui_number_sink_lost_win, 1, 1, 1, 1)
+        for r in range(1, 2):
+            self.top_grid_layout.setRowStretch(r, 1)
+        for c in range(1, 2):
+            self.top_grid_layout.setColumnStretch(c, 1)
         self.qtgui_const_sink_x_0 = qtgui.const_sink_c(
             1024, #size
-            "Constellation", #name
+            "Equalised symbols", #name
             1, #number of inputs
             None # parent
         )
@@ -171,8 +273,8 @@ class monitor(gr.top_block, Qt.QWidget):
             self.qtgui_const_sink_x_0.set_line_alpha(i, alphas[i])
 
         self._qtgui_const_sink_x_0_win = sip.wrapinstance(self.qtgui_const_sink_x_0.qwidget(), Qt.QWidget)
-        self.top_grid_layout.addWidget(self._qtgui_const_sink_x_0_win, 1, 0, 1, 1)
-        for r in range(1, 2):
+        self.top_grid_layout.addWidget(self._qtgui_const_sink_x_0_win, 0, 0, 1, 1)
+        for r in range(0, 1):
             self.top_grid_layout.setRowStretch(r, 1)
         for c in range(0, 1):
             self.top_grid_layout.setColumnStretch(c, 1)
@@ -181,8 +283,11 @@ class monitor(gr.top_block, Qt.QWidget):
         ##################################################
         # Connections
         ##################################################
-        self.connect((self.zeromq_pull_source_0, 0), (self.qtgui_const_sink_x_0, 0))
-        self.connect((self.zeromq_pull_source_0, 0), (self.qtgui_freq_sink_x_0, 0))
+        self.msg_connect((self.zeromq_pull_msg_source_0, 'out'), (self.semcom_pdu_monitor_0, 'pdus'))
+        self.connect((self.semcom_pdu_monitor_0, 0), (self.qtgui_const_sink_x_0, 0))
+        self.connect((self.semcom_pdu_monitor_0, 2), (self.qtgui_number_sink_lost, 0))
+        self.connect((self.semcom_pdu_monitor_0, 1), (self.qtgui_number_sink_snr, 0))
+        self.connect((self.semcom_pdu_monitor_0, 1), (self.qtgui_time_sink_snr, 0))
 
 
     def closeEvent(self, event):
@@ -199,24 +304,32 @@ class monitor(gr.top_block, Qt.QWidget):
     def set_address(self, address):
         self.address = address
 
-    def get_samp_rate(self):
-        return self.samp_rate
+    def get_history(self):
+        return self.history
 
-    def set_samp_rate(self, samp_rate):
-        self.samp_rate = samp_rate
-        self.qtgui_freq_sink_x_0.set_frequency_range(0, self.samp_rate)
+    def set_history(self, history):
+        self.history = history
+
+    def get_report_s(self):
+        return self.report_s
+
+    def set_report_s(self, report_s):
+        self.report_s = report_s
 
 
 
 def argument_parser():
-    description = 'semcom_phy IQ monitor: ZMQ PULL (connects to --address) -> Qt spectrum and constellation. Items are raw complex64, no tags.'
+    description = "semcom_phy live monitor: the receiver's PDUs from ZMQ (PULL message source, connects to --address; a semcom_phy.transport.monitor.MonitorFeed binds it) -> Semantic PDU Monitor -> Qt constellation of the equalised symbols, per-frame SNR (plot and number), frames lost; a summary line on stdout. Enter or EOF on stdin quits."
     parser = ArgumentParser(description=description)
     parser.add_argument(
         "--address", dest="address", type=str, default='tcp://127.0.0.1:50003',
-        help="Set ZMQ address the PULL source connects to (a PUSH socket must bind it) [default=%(default)r]")
+        help="Set ZMQ address the PULL message source connects to (a PUSH socket must bind it): the receiver's PDUs [default=%(default)r]")
     parser.add_argument(
-        "--samp-rate", dest="samp_rate", type=eng_float, default=eng_notation.num_to_str(float(2e6)),
-        help="Set Sample rate in S/s (frequency axis of the spectrum) [default=%(default)r]")
+        "--history", dest="history", type=intx, default=200,
+        help="Set PDUs (frames) the SNR / frames-lost plot spans [default=%(default)r]")
+    parser.add_argument(
+        "--report-s", dest="report_s", type=eng_float, default=eng_notation.num_to_str(float(1.0)),
+        help="Set Seconds between summary lines on stdout, at most (0 = after every PDU) [default=%(default)r]")
     return parser
 
 
@@ -229,10 +342,10 @@ def main(top_block_cls=monitor, options=None):
         Qt.QApplication.setGraphicsSystem(style)
     qapp = Qt.QApplication(sys.argv)
 
-    tb = top_block_cls(address=options.address, samp_rate=options.samp_rate)
+    tb = top_block_cls(address=options.address, history=options.history, report_s=options.report_s)
 
     tb.start()
-
+    snippets_main_after_start(tb)
     tb.show()
 
     def sig_handler(sig=None, frame=None):

@@ -18,6 +18,7 @@ from ..transport.monitor import MonitorTally
 IDLE_S = 0.002              # how long work waits when nothing is queued (messages are handled between calls)
 MAX_QUEUED_FRAMES = 64      # frames of symbols held for a sink that lags; the oldest go first
 MAX_QUEUED_VALUES = 4096    # per-PDU values (SNR, lost) held likewise
+WORK_CALLED_PRODUCE = -2    # general_work's return when it called produce() per output (gr::block)
 
 
 class pdu_monitor(gr.basic_block):
@@ -37,12 +38,13 @@ class pdu_monitor(gr.basic_block):
     Streams 1 and 2 get one item each per PDU, so they stay aligned. A sink that lags loses the
     oldest frames' items (at most 64 frames of symbols and 4096 values are held), never the counts.
 
-    Frames lost (:class:`~semcom_phy.transport.monitor.MonitorTally`): ``max(gaps, unrecovered)``
-    where ``gaps`` are the sequence numbers missing between consecutive frame PDUs (mod 2^16;
-    a step back, a repeat or a jump of 2^15 or more counts nothing) and ``unrecovered`` the
-    receiver's header failures less its inferred frames, summed over receivers (a counter that
-    goes down means a new receiver); a header failure usually leaves a gap too, so the two are
-    not added: a lower bound of the frames sent and never received.
+    Frames lost (:class:`~semcom_phy.transport.monitor.MonitorTally`): ``gaps + pending``, where
+    ``gaps`` are the sequence numbers missing between consecutive frame PDUs (mod 2^16; a step
+    back, a repeat or a jump of 2^15 or more counts nothing) and ``pending`` the receiver's header
+    failures (less its inferred frames) that no gap has accounted for yet: a header failure is a
+    lost frame, and shows as a gap once a later frame arrives, so a gap takes as many off
+    ``pending`` as it can (never counted twice). Counters that go down mean a new receiver (a new
+    run): its counts add to the old one's.
 
     stdout: ``monitor: <frames> frames, <lost> lost, SNR <x> dB (last), CFO <y> Hz``, at most once
     every ``report_s`` seconds while PDUs come, and once when the flowgraph stops.
@@ -59,10 +61,10 @@ class pdu_monitor(gr.basic_block):
         self.tally = MonitorTally()
         self.dropped = 0
         self._lock = threading.Lock()
-        self._symbols: collections.deque = collections.deque(maxlen=MAX_QUEUED_FRAMES)
+        self._symbols: collections.deque = collections.deque()      # frames' symbols, to go out
         self._values: collections.deque = collections.deque(maxlen=MAX_QUEUED_VALUES)   # (snr_db, lost)
         self._sent = 0                       # symbols of the head frame already out
-        self._reported = None                # the summary last printed
+        self._reported = self.tally.summary()   # the summary last printed (none yet: nothing to say)
         self._last_report = -math.inf
 
     def _on_pdu(self, msg) -> None:
@@ -75,6 +77,9 @@ class pdu_monitor(gr.basic_block):
             symbols = np.asarray(pmt.c32vector_elements(pmt.cdr(msg)), np.complex64)
             with self._lock:
                 if self.tally.add(meta) and symbols.size:
+                    if len(self._symbols) >= MAX_QUEUED_FRAMES:      # a sink that lags: the oldest go
+                        self._symbols.popleft()
+                        self._sent = 0
                     self._symbols.append(symbols)
                 self._values.append((self.tally.snr_db, float(self.tally.lost)))
         except Exception as err:             # a bad PDU must not stop the flowgraph: dropped and said
@@ -118,7 +123,8 @@ class pdu_monitor(gr.basic_block):
         if not (n or m):
             self._report()
             time.sleep(IDLE_S)
-        return gr.WORK_CALLED_PRODUCE if hasattr(gr, "WORK_CALLED_PRODUCE") else -2
+            return 0
+        return WORK_CALLED_PRODUCE
 
     def stop(self) -> bool:
         self._report(force=True)

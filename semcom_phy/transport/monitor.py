@@ -11,8 +11,8 @@ equalised constellation, per-frame SNR, frames lost), without ever slowing the l
 * :class:`MonitorTally`: what the monitor counts from the PDUs (frames, frames lost, the last SNR
   and CFO); pure Python, shared by the GNU Radio block and the tests.
 
-Numpy only at import (pyzmq and the flowgraph machinery are imported when used), so GNU Radio's
-Python imports :class:`MonitorTally` from here.
+The standard library only at import (numpy, pyzmq and the flowgraph machinery are imported when
+used), so GNU Radio's Python imports :class:`MonitorTally` from here.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def summary_line(frames: int, lost: int, snr_db: float, cfo_hz: float) -> str:
 
 
 class MonitorTally:
-    """What the monitor counts from a stream of the receiver's PDUs (:mod:`semcom_phy.phy.pdu`).
+    """What the monitor counts from a stream of the receiver's PDUs (:mod:`semcom_phy.phy.pdu`),
+    in the order the receiver published them (stream order).
 
     frames : frame PDUs seen (every frame the receiver decoded, inferred ones included; an
         end-of-run PDU, ``eob``, is not a frame)
@@ -50,64 +51,75 @@ class MonitorTally:
         ``(b - a - 1) mod 2^16``, where ``b - a`` (mod 2^16) of 2^15 or more (a frame repeated
         or out of order, a numbering that started again) counts 0 and the count goes on from b.
         Nothing is counted before the first frame; end-of-run PDUs do not break the sequence (a
-        link numbers its runs on). A receiver publishes its frames in stream order.
-    unrecovered : the receiver's ``header_failures`` minus its ``inferred`` frames (at least 0),
-        summed over receivers: confirmed preambles whose header failed and that inference did not
-        put back (a lower bound: ``inferred`` also counts frames whose preamble was missed). When
-        any of ``frames``, ``header_failures``, ``inferred`` is lower than in the previous PDU, a
-        new receiver started (a new run of the Python link, a restarted flowgraph): the old one's
-        counts are kept and the new one's added to them.
-    lost : ``max(gaps, unrecovered)``: a header failure usually also leaves a gap, so the two are
-        not added up; the gaps count every frame missing between two received ones, the header
-        failures also those the gaps cannot show yet (after the newest frame). A lower bound of
-        the frames that were sent and never came out of the receiver (frames lost after the last
-        PDU without a header failure, or before the first, are not seen).
+        link numbers its runs on).
+    pending : header failures no gap has accounted for yet. A header failure is a frame whose
+        preamble the receiver confirmed and whose header failed: unless inference put it back
+        (``inferred``) it is lost, and a gap shows it once a later frame arrives. So each PDU adds
+        the rise of the receiver's ``header_failures - inferred`` since the previous PDU
+        (``pending`` stays at least 0), then a frame's gap of g takes ``min(pending, g)`` off it:
+        those header failures are the gap's frames, and counting both would count them twice.
+        The receiver counts a header failure no later than the PDU of the next frame it decodes,
+        so the counters come first. When any of ``frames``, ``header_failures``, ``inferred`` is
+        lower than in the previous PDU, a new receiver started (a new run of the Python link, a
+        restarted flowgraph): its counts add to the old one's. A missing counter keeps its value.
+    lost : ``gaps + pending``: frames that never came out of the receiver, those between received
+        ones and those after the newest one whose header failed. Frames lost without a trace
+        after the newest frame or before the first are not seen; a preamble falsely confirmed
+        counts until a gap absorbs it.
     snr_db, cfo_hz : the newest frame's (NaN before the first)."""
 
     def __init__(self):
-        self.frames = self.gaps = self.runs = 0
+        self.frames = self.gaps = self.pending = self.runs = 0
         self.snr_db = self.cfo_hz = math.nan
         self._seq: int | None = None
         self._base = dict.fromkeys(EPOCH_COUNTERS, 0)      # counts of the receivers before this one
         self._last = dict.fromkeys(EPOCH_COUNTERS, 0)      # this receiver's, in the newest PDU
 
-    @property
-    def unrecovered(self) -> int:
-        total = {k: self._base[k] + self._last[k] for k in EPOCH_COUNTERS}
-        return max(0, total["header_failures"] - total["inferred"])
+    def _unrecovered(self) -> int:
+        """Header failures less inferred frames, over every receiver so far."""
+        return (self._base["header_failures"] + self._last["header_failures"]
+                - self._base["inferred"] - self._last["inferred"])
 
     @property
     def lost(self) -> int:
-        return max(self.gaps, self.unrecovered)
+        return self.gaps + self.pending
 
     def add(self, meta: dict) -> bool:
         """Count one PDU's metadata (a dict: a frame's ``seq``, ``snr_db``, ``cfo_hz``, and the
         counters; or ``eob`` and the counters). Returns True for a frame, False for an end of
-        run. A missing counter keeps its last value; ValueError when a frame has no valid ``seq``."""
+        run; ValueError (nothing counted) when a frame has no valid ``seq``."""
         eob = bool(meta.get("eob", False))
         if not eob:
             seq = meta.get("seq")
             if not isinstance(seq, numbers.Integral) or isinstance(seq, bool) or not 0 <= seq < SEQ_MODULUS:
                 raise ValueError(f"seq = {seq!r}: an int in [0, 65535] expected (not a receiver's PDU?)")
             seq = int(seq)
+        before = self._unrecovered()
         now = {k: int(meta[k]) if isinstance(meta.get(k), numbers.Real) else self._last[k] for k in EPOCH_COUNTERS}
         if any(now[k] < self._last[k] for k in EPOCH_COUNTERS):     # a new receiver counts from 0
             self._base = {k: self._base[k] + self._last[k] for k in EPOCH_COUNTERS}
         self._last = now
+        self.pending = max(0, self.pending + self._unrecovered() - before)
         if eob:
             self.runs += 1
             return False
         if self._seq is not None:
             step = (seq - self._seq - 1) % SEQ_MODULUS
-            self.gaps += step if step < REORDER_SPAN - 1 else 0
+            gap = step if step < REORDER_SPAN - 1 else 0
+            self.gaps += gap
+            self.pending -= min(self.pending, gap)
         self._seq = seq
         self.frames += 1
-        self.snr_db = float(meta.get("snr_db", math.nan))
-        self.cfo_hz = float(meta.get("cfo_hz", math.nan))
+        self.snr_db = _real(meta.get("snr_db"))
+        self.cfo_hz = _real(meta.get("cfo_hz"))
         return True
 
     def summary(self) -> str:
-        return summary_line(self.frames, self.lost, self.snr_db, self.cfo_hz)
+        return summary_line(self.frames, self.lost, self.snr_db + 0.0, self.cfo_hz + 0.0)
+
+
+def _real(value) -> float:
+    return float(value) if isinstance(value, numbers.Real) else math.nan
 
 
 class MonitorFeed:
@@ -189,10 +201,10 @@ class MonitorFeed:
         counters, no symbols) follows the frames.
         Output: the number of PDUs sent; those not sent are added to :attr:`dropped`. Never blocks,
         never raises."""
+        import numpy as np
+
         from ..phy.pdu import counters, frame_meta
         from .pmt import pdu
-
-        import numpy as np
 
         messages, failed = [], 0
         try:
@@ -215,7 +227,7 @@ class MonitorFeed:
             return 0
         sent = 0
         with self._lock:
-            for i, message in enumerate(messages):
+            for message in messages:
                 if self._closed:
                     break
                 try:
@@ -248,23 +260,50 @@ class MonitorFeed:
         self.close()
 
 
-def open_monitor(feed: MonitorFeed, report_s: float = 1.0, history: int = 200, python: str | None = None,
-                 connect_timeout_s: float = 5.0):
-    """Start the ``monitor`` flowgraph (Qt GUI; offscreen without a display, as
-    :class:`~semcom_phy.transport.zmq.Flowgraph` sets ``QT_QPA_PLATFORM``) connected to ``feed``.
+_ENV_LOCK = threading.Lock()
+
+
+def open_monitor(feed: MonitorFeed, report_s: float = 1.0, history: int = 200, show: bool | None = None,
+                 python: str | None = None, connect_timeout_s: float = 5.0):
+    """Start the ``monitor`` flowgraph (Qt GUI) connected to ``feed``.
 
     Input: feed, the :class:`MonitorFeed` it shows; report_s, how often at most it prints its
     summary line (:func:`summary_line`) to stdout (and once when it stops); history, the frames
-    its SNR/loss plot spans; python, GNU Radio's Python (default Debian's); connect_timeout_s, how
-    long to wait for it to connect to the feed.
+    its SNR plot spans; show, open its window: None (default) when there is a display
+    (``$DISPLAY``: Qt platform ``xcb``, ``$WAYLAND_DISPLAY``: ``wayland``), False offscreen (what
+    :class:`~semcom_phy.transport.zmq.Flowgraph` does by default); a ``QT_QPA_PLATFORM`` already
+    set in the environment wins either way; with show None, a window that cannot open (a display
+    it cannot reach) falls back to offscreen; python, GNU Radio's Python (default Debian's);
+    connect_timeout_s, how long to wait for it to connect to the feed.
     Output: the running :class:`~semcom_phy.transport.zmq.Flowgraph` (its ``log`` holds the
     summary lines), also kept as ``feed.flowgraph``: ``feed.close()`` or its ``stop()`` stops it.
     Raises :class:`~semcom_phy.transport.zmq.FlowgraphError` when it does not start or connect."""
+    import os
+
     from .zmq import GR_PYTHON, Flowgraph, FlowgraphError
 
     fg = Flowgraph("monitor", {"address": feed.address, "report_s": float(report_s), "history": int(history)},
                    python=python or GR_PYTHON, blocks=True)
-    fg.start()
+    platform = None
+    if "QT_QPA_PLATFORM" not in os.environ and show is not False:
+        platform = "xcb" if os.environ.get("DISPLAY") else "wayland" if os.environ.get("WAYLAND_DISPLAY") else None
+        if show and platform is None:
+            raise FlowgraphError("show=True but there is no display ($DISPLAY, $WAYLAND_DISPLAY): the monitor "
+                                 "can only run offscreen here")
+    with _ENV_LOCK:                   # Flowgraph takes QT_QPA_PLATFORM from the environment as it starts
+        if platform:
+            os.environ["QT_QPA_PLATFORM"] = platform
+        try:
+            fg.start()
+        except FlowgraphError:
+            if not platform or show:      # a display that would not open: offscreen, unless asked for
+                raise
+            fg = Flowgraph("monitor", fg.params, python=fg.python, blocks=True)
+            os.environ.pop("QT_QPA_PLATFORM", None)
+            fg.start()
+        finally:
+            if platform:
+                os.environ.pop("QT_QPA_PLATFORM", None)
     if not feed.wait_connected(connect_timeout_s):
         fg.stop()
         raise FlowgraphError(f"the monitor did not connect to {feed.address} within {connect_timeout_s:g} s; "

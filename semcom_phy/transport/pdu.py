@@ -49,6 +49,7 @@ class PduTransport(ZmqPeer):
         self._queue: collections.deque = collections.deque()
         self._counters: dict = {}              # the receiver's counters at the end of the last run
         self.stats = ReceiverStats()           # ... over the last run (frames())
+        self.latest_stats = ReceiverStats()    # ... as the last PDU gave them (since the flowgraph's start)
         self.pdus_sent = self.pdus_received = self.foreign = 0
         super().__init__(push_address, pull_address, flowgraph, send_timeout_s, private_dir)
 
@@ -96,6 +97,7 @@ class PduTransport(ZmqPeer):
                 received += 1
                 last = time.monotonic()
                 counters = meta
+                self.latest_stats = stats_of(meta)
                 if meta.get("eob"):
                     end = True
                     continue

@@ -197,3 +197,24 @@ def test_recording_over_a_flowgraph_link_is_refused_with_the_reason(run_script, 
                      "4", "--no-plot", "--out", str(tmp_path / "runs"))
     assert res.returncode == 2 and "the IQ stays in the flowgraph" in res.stderr and "Traceback" not in res.stderr
 
+
+
+@needs_data
+@pytest.mark.parametrize("kind", ["sim", "flowgraph"])
+def test_the_live_monitor_sees_every_frame_of_a_run(kind):
+    """--monitor: the Qt monitor flowgraph (offscreen here) gets each frame the receiver finds, IQ
+    path and block path alike, and says how many came and how many were lost."""
+    from semcom_phy.experiments import config as C
+    from semcom_phy.experiments.loopback import run_loopback
+    from semcom_phy.transport.monitor import MonitorFeed, open_monitor
+
+    feed = MonitorFeed()
+    try:
+        fg = open_monitor(feed, show=False)
+        run_loopback(C.LoopbackConfig(num_images=48, snr_db=(15.0,), device="cpu", transport=C.TransportConfig(kind)),
+                     log=lambda *_: None, monitor=feed)
+        time.sleep(1.5)                                 # the monitor reports at most once a second
+    finally:
+        feed.close()
+    assert feed.sent == 48 + 1 and feed.dropped == 0   # every frame, and the end of the run
+    assert "monitor: 48 frames, 0 lost" in fg.log, fg.log[-1000:]

@@ -40,7 +40,7 @@ FLOWGRAPHS = {
         "--rx-address", "--tx-address", "--uri", "--tx-uri", "--rx-uri", "--lo-hz",
         "--samp-rate", "--bandwidth-hz", "--rx-gain-db", "--tx-attenuation-db", "--buffer-size",
     ],
-    "monitor": ["--address", "--samp-rate"],
+    "monitor": ["--address", "--report-s", "--history"],
     "semantic_emulator": [
         "--rx-address", "--tx-address", "--phy", "--samp-rate", "--noise-voltage", "--freq-offset",
         "--epsilon", "--taps-profile", "--seed", "--fading", "--fading-fdts",
