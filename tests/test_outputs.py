@@ -108,7 +108,7 @@ def test_loopback_record_is_refused_when_the_disk_is_too_small(tmp_path, capsys,
 
 
 def test_loopback_without_record_needs_no_space_check(tmp_path, capsys, small_disk, monkeypatch):
-    def run_loopback(cfg):
+    def run_loopback(cfg, **kwargs):
         raise ValueError("stop here")
 
     monkeypatch.setattr(sizes, "recording_bytes", lambda *a: pytest.fail("estimated without --record"))

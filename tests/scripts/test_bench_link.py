@@ -20,7 +20,7 @@ def test_bench_link_writes_the_contracted_json_and_checks_every_sample(run_scrip
     doc = json.loads((tmp_path / "b.json").read_text())
     assert doc["transport_msps"] > 0 and doc["raw_zmq_msps"] > 0
     assert doc["transport_vs_raw_zmq"] == pytest.approx(doc["transport_msps"] / doc["raw_zmq_msps"])
-    assert set(doc["images_per_s"]) == {"sim", "gnuradio"}
+    assert set(doc["images_per_s"]) == {"sim", "gnuradio", "flowgraph", "flowgraph_vs_gnuradio"}
     rec = doc["recording_overhead"]
     assert rec["overhead"] == pytest.approx(rec["recorded_s"] / rec["plain_s"] - 1) and rec["plain_s"] > 0
     for run in (doc["transport"], doc["raw_zmq"]):
