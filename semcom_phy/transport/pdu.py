@@ -115,8 +115,10 @@ class PduTransport(ZmqPeer):
             if end or len(seen) == count and now - last > 0.2:
                 break
             if received == 0 and now - start > self.first_pdu_s:
-                raise FlowgraphError(f"no PDU came back from {self.pull_address} within {self.first_pdu_s:g} s: "
-                                     "does the flowgraph meet the contract (semcom_phy.transport.pdu)? its log:\n"
+                raise FlowgraphError(f"no PDU came back from {self.pull_address} within {self.first_pdu_s:g} s: the "
+                                     "receiver decoded no frame (over a radio: check the gains, antennas, carrier) "
+                                     "or the flowgraph does not meet the contract (semcom_phy.transport.pdu); its "
+                                     "log:\n"
                                      + (self.flowgraph.log[-1500:] if self.flowgraph else "(not ours)"))
             if received and now - last > self.quiet_s:
                 break
