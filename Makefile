@@ -23,7 +23,7 @@ setup: system venv gr-blocks
 GR_PY := /usr/bin/python3
 GRC_USER_DIR ?= $(HOME)/.grc_gnuradio
 gr-blocks:
-	@if [ -x $(GR_PY) ] && $(GR_PY) -c "import gnuradio.gr" 2>/dev/null; then \
+	@if [ -x $(GR_PY) ] && $(GR_PY) -c "import gnuradio.gr" 2>/dev/null; then ( \
 	  site=$$($(GR_PY) -m site --user-site) && mkdir -p "$$site" build/gr-python && \
 	  ln -sfn "$(CURDIR)/semcom_phy" build/gr-python/semcom_phy && \
 	  echo "$(CURDIR)/build/gr-python" > "$$site/semcom_phy.pth" && \
@@ -31,7 +31,7 @@ gr-blocks:
 	    t="$(GRC_USER_DIR)/$$(basename $$f)"; \
 	    if [ -e "$$t" ] && [ ! -L "$$t" ]; then echo "$$t exists and is not ours: left as it is"; \
 	    else ln -sfn "$(CURDIR)/$$f" "$$t"; fi; \
-	  done; \
+	  done ) || echo "could not install the GNU Radio blocks for $(GR_PY) and GRC (is the home folder writable?)"; \
 	else echo "GNU Radio not importable under $(GR_PY): the GNU Radio blocks are not installed"; fi
 
 gr-blocks-remove:
