@@ -41,6 +41,7 @@ from .endpoints import Receiver, Sender
 from .metrics import mmse_scaled, power_ratio_db, psnr_db, ssim
 from .phy import ReceivedFrame, ReceiverStats, StreamReceiver, transmit
 from .phy.frame import KINDS, frame_length_samples
+from .phy.pdu import FLUSH_SYMBOLS
 from .pipeline import PipelineStats, ReceiveConfig, ReceivePipeline
 from .purify import Defense, DefenseConfig, Scrambling
 from .semantic import SemanticCodec
@@ -255,7 +256,7 @@ class Link:
         def received():
             """One send per frame, as a radio streams, then silence that flushes the channel's delay."""
             chunks = [burst.iq[a:b] for a, b in zip(edges[:-1], edges[1:])]
-            chunks.append(np.zeros(4 * self.ofdm.symbol_length_samples, np.complex64))
+            chunks.append(np.zeros(FLUSH_SYMBOLS * self.ofdm.symbol_length_samples, np.complex64))
             for i, iq in enumerate(chunks):
                 self.transport.send(iq)
                 got = self.transport.drain() if i == len(chunks) - 1 else self.transport.receive()

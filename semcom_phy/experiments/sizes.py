@@ -16,13 +16,13 @@ import math
 from pathlib import Path
 
 from ..phy.frame import frame_length_samples, kind_code
+from ..phy.pdu import FLUSH_SYMBOLS
 from ..semantic.paths import read_manifest, resolve_manifest
 from . import config as C
 
 SAMPLE_BYTES = 8          # cf32_le: one complex64 sample
 STREAMS = 2               # TX and RX
 MARGIN = 1.1              # the estimate plus 10 %
-FLUSH_SYMBOLS = 4         # the silence after a chunk's last frame (Link.run)
 
 
 def codec_symbols(codec: str) -> int:
