@@ -329,7 +329,8 @@ class Link:
 
     def _scrambling(self, first_image: int, num_images: int, k: int) -> Scrambling | None:
         d = self.defense.cfg
-        return Scrambling.keyed(d.key, self.generator.initial_seed(), first_image, num_images, k) if d.scramble else None
+        return Scrambling.keyed(d.key, self.generator.initial_seed(), first_image, num_images, k,
+                                mode=d.scramble_mode) if d.scramble else None
 
     def _annotate(self, rec, burst, frames, owner, first, tx0, rx0, image_ids, labels) -> None:
         """One annotation per frame: TX at its place in the burst, RX where the receiver found it."""

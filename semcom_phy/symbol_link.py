@@ -132,7 +132,8 @@ class SymbolLink:
         scores : float [B, 10], logits when votes == 1
         """
         s = self.transmit(x, generator)
-        scrambling = Scrambling.draw(*s.shape, generator, s.device) if self.defense.cfg.scramble else None
+        d = self.defense.cfg
+        scrambling = Scrambling.draw(*s.shape, generator, s.device, d.scramble_mode) if d.scramble else None
         s = self.sender.transmit(s, scrambling, delta_air)
         b = len(s)
         snr = torch.full((b,), self.snr_db, device=s.device)

@@ -43,7 +43,7 @@ def test_an_unknown_flowgraph_names_the_shipped_ones():
 
 def test_shipped_names():
     assert resources.preset_names() == ["cable", "hackrf", "ism-2.4", "usrp-b200", "virtual"]
-    assert resources.config_names() == ["paper", "quick"]
+    assert resources.config_names() == ["certify_quick", "paper", "quick"]
 
 
 @pytest.mark.parametrize("name", ["cable", "hackrf", "ism-2.4", "usrp-b200", "virtual"])
@@ -53,7 +53,7 @@ def test_a_preset_name_is_its_shipped_yaml(name):
     assert "description" in yaml.safe_load(path.read_text())
 
 
-@pytest.mark.parametrize("name", ["quick", "paper"])
+@pytest.mark.parametrize("name", ["quick", "paper", "certify_quick"])
 def test_a_config_name_is_its_shipped_yaml(name):
     path = resources.config_path(name)
     assert path == PACKAGE / "configs" / f"{name}.yaml"
@@ -77,7 +77,7 @@ def test_a_yaml_path_is_taken_as_given(lookup, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("lookup, names", [
     (resources.preset_path, "presets: cable, hackrf, ism-2.4, usrp-b200, virtual"),
-    (resources.config_path, "configs: paper, quick"),
+    (resources.config_path, "configs: certify_quick, paper, quick"),
 ])
 def test_neither_a_name_nor_a_file_names_the_shipped_ones(lookup, names, tmp_path):
     for bad in ["moon", str(tmp_path / "missing.yaml"), str(tmp_path)]:     # a folder is no YAML file either

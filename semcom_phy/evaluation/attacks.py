@@ -202,6 +202,37 @@ def air_fixed(c: Cell) -> dict:
                                        fixed_noise_seed=fixed_seed(c.seed)))
 
 
+@register("magnitude_match")
+def magnitude_match(c: Cell) -> dict:
+    """The known-plaintext attacker of :mod:`semcom_phy.attacks.magnitude`: it knows the source
+    images, hears the transmission of the fixed draw (``obs_snr_db``: None, clean; else its
+    SNR), recovers each image's scrambling by matching magnitudes, crafts the per-image air attack
+    (``steps``, ``eot``) as if that were the key, and is scored on the draw it heard. Without
+    scrambling it holds the link as it is. The row adds ``matched``: the fraction of slots whose
+    source symbol the matching got right (permuting scrambling; -1 where there is none to match)."""
+    import torch
+
+    from ..attacks import pgd_air
+    from ..attacks.magnitude import KnownScramblingLink, match_magnitudes, matched_fraction, observe
+    from ..purify import Scrambling
+
+    if c.digital:
+        return _digital_air(c)
+    d = c.target.defense.cfg
+    g = torch.Generator(c.runner.device).manual_seed(fixed_seed(c.seed))       # the draw score_fixed replays:
+    with torch.no_grad():
+        s = c.model.transmit(c.x, g)                                           # as SymbolLink draws it, the
+        sc = Scrambling.draw(*s.shape, g, s.device, d.scramble_mode) if d.scramble else None   # scrambling next
+        heard = observe(c.model.sender.transmit(s, sc), c.attack.get("obs_snr_db"), c.gen(12))
+        mine = c.target.transmit(c.x, c.gen(13))                               # the attacker's own encoding
+    guess = None if sc is None else match_magnitudes(mine, heard)
+    model = KnownScramblingLink(c.target.defense, c.snr, c.fading, guess)
+    delta = pgd_air(model, c.x, c.y, c.budget, steps=c.steps, eot=c.eot, generator=c.gen(14))
+    row = c.score_fixed(delta=delta)
+    row["matched"] = matched_fraction(guess, sc) if sc is not None and sc.mode == "permute" else -1.0
+    return row
+
+
 @register("universal")
 def universal(c: Cell) -> dict:
     import torch

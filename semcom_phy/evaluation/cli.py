@@ -30,26 +30,29 @@ on the carriers). The OFDM PHY itself is measured by `loopback.py` and `bench_ph
 
 Attacks (`budgets`: L-inf on [0, 1] images for T1, PSR in dB for T2):
 
-============  ====  ===================================================================
-clean         -     no attack; also gives PSNR, SSIM and ms/image
-noise         T1    uniform random signs at the L-inf budget (control)
-pgd           T1    PGD L-inf crafted on the undefended link, then sent through the defense
-                    (non-adaptive: the attacker ignores the defense)
-pgd_adaptive  T1    PGD L-inf with full gradients through the defense and EOT
-pgd_bpda      T1    the same with BPDA (identity backward through the purification)
-pgd_fixed     T1    white box against one fixed noise draw, scored on that draw
-jamming       T2    Gaussian jamming at the PSR (control)
-air           T2    per-example PGD on the transmitted symbols, crafted on the undefended link
-air_adaptive  T2    the same through the defense with EOT
-air_fixed     T2    white box against one fixed draw of the link's randomness (for a scrambling
-                    defense: the attacker who knows the key), scored on that draw
-universal     T2    one perturbation for all images, learned through the defense on training
-                    images
-============  ====  ===================================================================
+===============  ====  ======================================================================
+clean            -     no attack; also gives PSNR, SSIM and ms/image
+noise            T1    uniform random signs at the L-inf budget (control)
+pgd              T1    PGD L-inf crafted on the undefended link, then sent through the defense
+                       (non-adaptive: the attacker ignores the defense)
+pgd_adaptive     T1    PGD L-inf with full gradients through the defense and EOT
+pgd_bpda         T1    the same with BPDA (identity backward through the purification)
+pgd_fixed        T1    white box against one fixed noise draw, scored on that draw
+jamming          T2    Gaussian jamming at the PSR (control)
+air              T2    per-example PGD on the transmitted symbols, crafted on the undefended link
+air_adaptive     T2    the same through the defense with EOT
+air_fixed        T2    white box against one fixed draw of the link's randomness (for a scrambling
+                       defense: the attacker who knows the key), scored on that draw
+universal        T2    one perturbation for all images, learned through the defense on training
+                       images
+magnitude_match  T2    knows the source images and hears the transmission of one fixed draw
+                       (`obs_snr_db`: its SNR, none: clean), recovers a permuting scrambling by
+                       matching magnitudes, attacks as if it held that key, scored on that draw
+===============  ====  ======================================================================
 
 Defense entries name a `defense` of the semantic link (`none`, `receiver`, `latent`,
 `image`, `median`, `advtrain`, `advtrain_t1`: `semcom_phy.purify`, each with or without
-`scramble`) or `digital`, the conventional link
+`scramble`, `scramble_mode: permute|mix`) or `digital`, the conventional link
 (PNG + CRC-32 + convolutional code + QAM, `semcom_phy.digital`; options `modulation`,
 `coded`), classified by the same classifier. The digital link has no gradient through its
 decisions: its image attacks are white-box PGD on the classifier (a received image is exact or

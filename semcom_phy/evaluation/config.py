@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from ..digital import DigitalConfig
 
 T1 = ("noise", "pgd", "pgd_adaptive", "pgd_bpda", "pgd_fixed")
-T2 = ("jamming", "air", "air_adaptive", "air_fixed", "universal")
+T2 = ("jamming", "air", "air_adaptive", "air_fixed", "universal", "magnitude_match")
+OBS_SNR_DB = (-30.0, 100.0)          # magnitude_match: the range of its obs_snr_db (None: a clean observation)
 ATTACKS = ("clean",) + T1 + T2
 ADAPTIVE_T1 = ("pgd_adaptive", "pgd_bpda", "pgd_fixed")
 CHANNELS = ("awgn", "multipath")
@@ -91,9 +92,14 @@ class Config:
             if a.get("attack") not in ATTACKS:
                 raise ValueError(f"attacks: {a.get('attack')!r}: allowed {ATTACKS}")
             unknown = set(a) - {"attack", "label", "budgets", "steps", "eot", "epochs", "channels", "snr_db",
-                                "seeds", "num_images", "defenses"}
+                                "seeds", "num_images", "defenses", "obs_snr_db"}
             if unknown:
                 raise ValueError(f"attacks: {a['attack']}: unknown keys {sorted(unknown)}")
+            if "obs_snr_db" in a and a["attack"] != "magnitude_match":
+                raise ValueError(f"attacks: {label(a)}: obs_snr_db is magnitude_match's (the SNR at which it hears "
+                                 f"the transmission), not {a['attack']}'s")
+            if a.get("obs_snr_db") is not None:
+                check_number(a["obs_snr_db"], f"attacks: {label(a)}: obs_snr_db", *OBS_SNR_DB)
             if a["attack"] != "clean" and not a.get("budgets"):
                 raise ValueError(f"attacks: {a['attack']} needs a list of budgets")
             where = f"attacks: {label(a)}"

@@ -16,9 +16,10 @@ from pathlib import Path
 
 from ..attacks.config import LIVE_ATTACKS
 from ..channel.profiles import PROFILES
-from ..purify.config import DEFENSES
+from ..purify.config import DEFENSES, SCRAMBLE_MODES
 from . import config as C
 from .cli import Option, add_config_option, add_options, check_outputs, given, key_int, resolve
+from .radios import load_preset, sdr_device_alias
 
 LOOPBACK_HELP = """Semantic loopback: Fashion-MNIST test images through the OFDM link and back, by SNR.
 
@@ -123,6 +124,10 @@ LOOPBACK_OPTIONS = (
     Option("--bf16", "link.defense.bf16", "run the denoiser under bfloat16 autocast (for GPUs)", group="defense"),
     Option("--scramble", "link.defense.scramble", "keyed symbol scrambling on top of the defense (against air "
            "perturbations)", group="defense"),
+    Option("--scramble-mode", "link.defense.scramble_mode", "what --scramble does: permute (a secret permutation "
+           "and phase rotation per symbol; keeps each symbol's magnitude) or mix (a keyed unitary mixing every symbol "
+           "into every transmitted one: the magnitudes on the air say nothing per symbol)", choices=SCRAMBLE_MODES,
+           group="defense"),
     Option("--key", "link.defense.key", "the scrambling's pre-shared key, an integer below 2^256, decimal or 0x-hex "
            "(0 is a testbed key; results and recordings store only its fingerprint)", metavar="INT", type=key_int,
            group="defense"),
@@ -157,16 +162,23 @@ def interruptible(main):
     on the way out, and the command says so and exits 130 (SIGINT) or 143 (SIGTERM)."""
     @functools.wraps(main)
     def run(argv=None) -> int:
-        from ..io.signals import Terminated, terminate_raises
+        import signal
 
+        from ..io.signals import Terminated, end_quietly, terminate_raises
+
+        previous = signal.getsignal(signal.SIGTERM)
         terminate_raises()
+        status = None
         try:
-            return main(argv)
+            status = main(argv)
         except KeyboardInterrupt as err:
             term = isinstance(err, Terminated)
             print(f"\ninterrupted ({'SIGTERM' if term else 'SIGINT'}): what was finished is kept (whole recordings, "
                   "their index), partial files are removed", file=sys.stderr)
-            return 143 if term else 130
+            status = 143 if term else 130
+        finally:                    # as the program (argv from sys.argv): it ends quietly on a late signal
+            end_quietly(status) if argv is None else signal.signal(signal.SIGTERM, previous)
+        return status
     return run
 
 
@@ -201,6 +213,8 @@ def warn_ignored(cfg: C.LoopbackConfig, values: dict) -> None:
     notes = []
     if "link.defense.key" in values and not d.scramble:
         notes.append("--key without --scramble: the key is not used")
+    if "link.defense.scramble_mode" in values and not d.scramble:
+        notes.append("--scramble-mode without --scramble: nothing is scrambled")
     if d.evaluations_per_image == 0 and {"link.defense.nfe", "link.defense.sender_step"} & set(values):
         notes.append(f"--nfe/--sender-step with --defense {d.defense}: that defense runs no denoiser")
     if cfg.transport.air and "snr_db" in values:
@@ -218,34 +232,6 @@ def warn_ignored(cfg: C.LoopbackConfig, values: dict) -> None:
         notes.append(f"--sdr-*/--device ARGS with --link {cfg.transport.kind}: only --link soapy and uhd use them")
     for n in notes:
         print(f"warning: {n}", file=sys.stderr)
-
-
-def sdr_device_alias(argv) -> list[str]:
-    """The command line with ``--device ARGS`` spelled ``--sdr-device ARGS`` where ARGS is a radio's
-    device string: it holds '=' (``driver=hackrf``, ``type=b200``), or it is no torch device and
-    ``--link soapy`` / ``uhd`` is given (``hackrf``: then the config names what is missing).
-    ``--device auto|cpu|cuda`` stays the torch device."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    sdr_link = any(a in (f"--link={k}" for k in C.SDR_LINKS) or a == "--link" and b in C.SDR_LINKS
-                   for a, b in zip(argv, argv[1:] + [""]))
-
-    def radio(value: str) -> bool:
-        return "=" in value or sdr_link and value not in C.DEVICES
-
-    out, i = [], 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg == "--":
-            out += argv[i:]
-            break
-        if arg == "--device" and i + 1 < len(argv) and radio(argv[i + 1]):
-            out += ["--sdr-device", argv[i + 1]]
-            i += 2
-            continue
-        out.append("--sdr-device=" + arg[len("--device="):] if arg.startswith("--device=") and
-                   radio(arg[len("--device="):]) else arg)
-        i += 1
-    return out
 
 
 def sdr_preflight(cfg: C.LoopbackConfig) -> int | None:
@@ -345,43 +331,6 @@ hardware/README.md for the set-up. Other radios: --link soapy --device driver=ha
 --link uhd --device type=b200 (gr-uhd) with the --sdr-* options (the preset's Pluto settings are
 then unused; semcom_phy/flowgraphs/README.md, "HackRF / USRP / Pluto through Soapy").
 """
-PRESET_FIXED = ("sample_rate_hz", "rf_bandwidth_hz")       # the OFDM grid's
-
-
-def load_preset(name: str) -> dict:
-    """A hardware preset, checked by name: the transport it sets (``{"kind": "pluto", "radio":
-    PlutoConfig fields}``, or for a preset with ``link: soapy`` / ``uhd`` ``{"kind": link, "sdr":
-    SdrConfig fields}``)."""
-    import yaml
-
-    from ..resources import preset_path
-    from ..transport.pluto import PlutoConfig
-    from ..transport.sdr import SDR_LINKS, SdrConfig
-
-    path = preset_path(name)
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ValueError(f"--preset {path}: not valid YAML ({str(err).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"--preset {path}: expected a mapping of PlutoConfig (or, with link: soapy / uhd, "
-                         "SdrConfig) fields")
-    data.pop("description", None)
-    kind = data.pop("link", "pluto")
-    if kind not in ("pluto",) + SDR_LINKS:
-        raise ValueError(f"--preset {path}: link = {kind!r}: allowed pluto (the default), {', '.join(SDR_LINKS)}")
-    for key in PRESET_FIXED:
-        if key in data and data[key] != C.LoopbackConfig().link.ofdm.sample_rate_hz:
-            raise ValueError(f"{path}: {key} = {data[key]}: the radios run at the OFDM grid's rate (set "
-                             "link.ofdm.sample_rate_hz in --config to change it)")
-    cls = PlutoConfig if kind == "pluto" else SdrConfig
-    try:
-        C.load(cls, data, where=f"{path}")
-    except (ValueError, TypeError) as err:
-        raise ValueError(f"--preset {path}: {err}") from None
-    return {"kind": kind, "radio" if kind == "pluto" else "sdr": data}
-
-
 RECORD_HELP = """Record an IQ dataset: the loopback over a chosen link, every run's TX and RX streams as SigMF.
 
     python scripts/record.py --out data/awgn --snr 0 5 10 --num-images 256

@@ -108,7 +108,7 @@ def run_label(cfg: LoopbackConfig) -> str:
 
 def describe(d) -> str:
     """A :class:`~semcom_phy.purify.DefenseConfig` in a few words."""
-    scrambled = ", scrambled" if d.scramble else ""
+    scrambled = "" if not d.scramble else ", scrambled" + (" (mixing)" if d.scramble_mode == "mix" else "")
     if d.evaluations_per_image == 0:
         return d.defense + scrambled
     sender = f"t_s {d.sender_step}, " if d.defense in ("latent", "image") else ""
@@ -126,20 +126,23 @@ def run_loopback(cfg: LoopbackConfig, *, log=print, monitor=None) -> LoopbackRes
     missing), ``WeightsError`` (weights missing or modified), ``FlowgraphError`` (GNU Radio missing
     or its flowgraph died), ``PlutoError`` (no radio at the URI), ``ValueError`` (a setting the
     hardware or models refuse)."""
-    import torch
+    from ..io.signals import deferred_signals
 
-    from ..attacks.live import LiveAttack
-    from ..channel.profiles import channel_profile
-    from ..config import to_dict
-    from ..data import load_split, pick_indices, take_images, to_tensor
-    from ..link import Link, RunMetrics
-    from ..progress import progress
-    from ..purify import load_defense
-    from ..semantic import load_codec, pick_device
-    from ..symbol_link import SymbolLink
-    from ..transport.zmq import channel_emulator_params
-    from ..transports import open_transport, require_gnuradio
-    from ..version import code_version
+    with deferred_signals():        # a signal in the middle of torch's import leaves its C++ state half made
+        import torch
+
+        from ..attacks.live import LiveAttack
+        from ..channel.profiles import channel_profile
+        from ..config import to_dict
+        from ..data import load_split, pick_indices, take_images, to_tensor
+        from ..link import Link, RunMetrics
+        from ..progress import progress
+        from ..purify import load_defense
+        from ..semantic import load_codec, pick_device
+        from ..symbol_link import SymbolLink
+        from ..transport.zmq import channel_emulator_params
+        from ..transports import open_transport, require_gnuradio
+        from ..version import code_version
 
     device = pick_device(cfg.device)
     link_cfg, ofdm, channel_name = cfg.link, cfg.link.ofdm, run_tags(cfg)[0]
@@ -194,9 +197,10 @@ def run_loopback(cfg: LoopbackConfig, *, log=print, monitor=None) -> LoopbackRes
             cfg.attack, SymbolLink(defense.single_vote(), ATTACK_AIR_SNR_DB if snr is None else snr,
                                    fading=channel_name in ("fading", "multipath")),
             torch.Generator(device).manual_seed(cfg.seed + 1), train)
-        recorder = open_recorder(cfg, snr, run)
-        sums = RunMetrics()
+        recorder, sums = None, RunMetrics()
         try:
+            with deferred_signals():                         # made and held whole, or not at all
+                recorder = open_recorder(cfg, snr, run)
             with radios or open_transport(cfg.transport, snr, ofdm, cfg.seed, rng, link_cfg.modem) as transport:
                 generator = torch.Generator(device).manual_seed(cfg.seed)       # every run from the same seed
                 link = Link(codec, transport, ofdm, link_cfg.modem, defense, generator, link_cfg.interleave,

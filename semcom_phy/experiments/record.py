@@ -46,7 +46,14 @@ def record(cfg: C.RecordConfig, *, plot: bool = True, log=print) -> RecordResult
 
     from ..io import atomic_write
     from ..io.signals import deferred_signals
-    from .loopback import run_loopback, save_loopback
+
+    with deferred_signals():          # what the recordings and the index need, imported whole
+        import sigmf  # noqa: F401
+
+        from ..io.sigmf_io import _validator
+        from .loopback import run_loopback, save_loopback
+
+        _validator()
 
     out = Path(cfg.out)
     earlier = sorted(out.glob("*.sigmf-meta")) if out.is_dir() else []

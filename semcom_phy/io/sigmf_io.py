@@ -70,12 +70,17 @@ class Recording:
         self.base = Path(base)
         self.base.parent.mkdir(parents=True, exist_ok=True)
         self._tmp_data = self.base.with_name(self.base.name + ".sigmf-data.part")
-        self._file = open(self._tmp_data, "wb")
-        self._sha = hashlib.sha512()
-        self.num_samples = 0
         self._tmp_annotations = self.base.with_name(self.base.name + ".sigmf-annotations.part")
         self._tmp_meta = self.base.with_name(self.base.name + ".sigmf-meta.part")
-        self._annotations = open(self._tmp_annotations, "w")      # one canonical JSON line each
+        self._file = open(self._tmp_data, "wb")
+        try:
+            self._annotations = open(self._tmp_annotations, "w")      # one canonical JSON line each
+        except BaseException:
+            self._file.close()
+            self._tmp_data.unlink(missing_ok=True)
+            raise
+        self._sha = hashlib.sha512()
+        self.num_samples = 0
         self._shapes: dict = {}             # one annotation of each shape, for the schema check
         self.num_annotations = 0
         self._last_start = -1               # annotations come in sample order (else sorted at close)
@@ -205,7 +210,11 @@ class LinkRecorder:
     def __init__(self, base: str | Path, sample_rate_hz: float, fields: dict | None = None, **kwargs):
         base = Path(base)
         self.tx = Recording(base.with_name(base.name + "-tx"), sample_rate_hz, description="transmitted IQ", **kwargs)
-        self.rx = Recording(base.with_name(base.name + "-rx"), sample_rate_hz, description="received IQ", **kwargs)
+        try:
+            self.rx = Recording(base.with_name(base.name + "-rx"), sample_rate_hz, description="received IQ", **kwargs)
+        except BaseException:
+            self.tx.abort()
+            raise
         self.fields = dict(fields or {})
 
     def close(self) -> tuple[Path, Path]:

@@ -37,6 +37,24 @@ def terminate_raises() -> None:
         signal.signal(signal.SIGTERM, _raise_terminated)
 
 
+def end_quietly(status: int | None = None) -> None:
+    """A command line's last step: its work is done and its files are final, so a signal that
+    comes while the interpreter shuts down takes its default action (the process ends) instead
+    of raising into the exit handlers (``Exception ignored in atexit callback``). ``status``
+    130 or 143 (it was interrupted): the process ends here with it, skipping the interpreter's
+    finalisation, which an extension module interrupted mid-way (torch's C++ threads) can turn
+    into an abort (``terminate called without an active exception``)."""
+    if threading.current_thread() is threading.main_thread():
+        for s in SIGNALS:
+            signal.signal(s, signal.SIG_DFL)
+    if status in (130, 143):
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+
+
 _held: list[int] = []          # signals that came during the sections now open
 _depth = 0
 

@@ -13,8 +13,9 @@ KEY_BITS = 256                       # scrambling keys are integers in [0, 2^KEY
 DEFENSES = ("none", "receiver", "latent", "image", "median", "advtrain", "advtrain_t1")
 ADVTRAIN = {"advtrain": "scripts/train_adversarial.py", "advtrain_t1": "scripts/train_adversarial.py --psr-db=-inf"}
 NO_DENOISER = ("none", "median", *ADVTRAIN)
+SCRAMBLE_MODES = ("permute", "mix")  # DefenseConfig.scramble_mode (:mod:`.scramble`)
 
-__all__ = ["KEY_BITS", "DEFENSES", "ADVTRAIN", "NO_DENOISER", "DefenseConfig", "key_fingerprint"]
+__all__ = ["KEY_BITS", "DEFENSES", "ADVTRAIN", "NO_DENOISER", "SCRAMBLE_MODES", "DefenseConfig", "key_fingerprint"]
 
 
 def key_fingerprint(key: int) -> str:
@@ -33,6 +34,13 @@ class DefenseConfig:
     default 0 is a testbed key). The key is secret: :func:`~semcom_phy.config.to_dict` writes
     ``key_fingerprint`` in its place, and :func:`~semcom_phy.config.from_dict` of such data with
     ``scramble`` needs the matching key (a stored run replays only with its key);
+    ``scramble_mode``: what the scrambling does (:mod:`.scramble`): ``"permute"`` (the default,
+    the original scrambling: a secret permutation and a phase rotation per symbol, which keeps
+    every symbol's magnitude) or ``"mix"`` (a keyed unitary ``D2 P2 F D1 P1`` that mixes every
+    symbol of an image into every transmitted one, so the magnitudes on the air say nothing per
+    symbol). The mode is public, as the rest of the link is (Kerckhoffs): configs store it in
+    the clear, and the key's fingerprint names the key alone (one key may serve either mode:
+    their key streams are separate, :meth:`~.scramble.Scrambling.keyed`);
     ``image_step``: the step t* the image defense's receiver diffuses the decoded image to before
     the image denoiser runs it back (DiffPure's t*; -1: the sender's t_s; larger: the codec carries
     lightly diffused images, the receiver purifies harder)."""
@@ -46,6 +54,7 @@ class DefenseConfig:
     scramble: bool = False
     key: int = field(default=0, repr=False, metadata={"secret": "scramble"})   # matters when scrambling
     image_step: int = -1
+    scramble_mode: str = "permute"                                           # matters when scrambling
 
     def __post_init__(self):
         check_field(self, "defense", choices=DEFENSES)
@@ -53,6 +62,7 @@ class DefenseConfig:
         check_field(self, "nfe", 1, 100, integer=True)
         check_field(self, "image_step", -1, 999, integer=True)
         check_field(self, "votes", 1, 64, integer=True)
+        check_field(self, "scramble_mode", choices=SCRAMBLE_MODES)
         if not isinstance(self.scramble, bool):
             raise ValueError(f"DefenseConfig.scramble = {self.scramble!r}: must be true or false")
         if isinstance(self.key, bool) or not isinstance(self.key, int) or not 0 <= self.key < 2 ** KEY_BITS:

@@ -97,12 +97,17 @@ def test_record_interrupted_at_many_points_keeps_a_consistent_dataset(tmp_path):
     assert check_dataset(tmp_path / "whole") == 3
     seen = set()
     trials = 10
-    for k in range(trials):                        # signals spread over the whole run, both kinds
+    for k in range(trials):                        # signals at every stage of the run, both kinds
         out = tmp_path / f"cut{k}"
         signum = (signal.SIGINT, signal.SIGTERM)[k % 2]
+        stage, extra = k % 3, 0.2 * (k // 3)       # after 0, 1 or 2 finished pairs, then a little later
         child = subprocess.Popen(command + ["--out", str(out)], env=env, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE, text=True)
-        time.sleep(duration * (0.3 + 0.7 * k / (trials - 1)))
+        deadline = time.monotonic() + 120
+        while (len(list(out.glob("*-rx.sigmf-meta"))) < stage and child.poll() is None
+               and time.monotonic() < deadline):
+            time.sleep(0.01)
+        time.sleep(extra + (0.5 * duration if stage == 0 else 0.0))
         child.send_signal(signum)
         _, err = child.communicate(timeout=120)
         assert "Traceback" not in err or child.returncode in (-signal.SIGINT, -signal.SIGTERM), err

@@ -20,6 +20,7 @@ SCRIPTS = [
     "scripts/train_purifier.py",
     "scripts/train_adversarial.py",
     "scripts/evaluate.py",
+    "scripts/certify.py",
     "scripts/bench_purify.py",
     "scripts/bench_phy.py",
     "scripts/bench_link.py",

@@ -19,7 +19,7 @@ import pytest
 
 from semcom_phy.config import OfdmConfig
 from semcom_phy.experiments import config as C
-from semcom_phy.experiments.commands import sdr_device_alias
+from semcom_phy.experiments.radios import sdr_device_alias
 from semcom_phy.transport import sdr
 from semcom_phy.transport.sdr import PROBE_MARK, SdrConfig, parse_device, probe, probe_message
 from semcom_phy.transport.zmq import FlowgraphError, gnuradio_available

@@ -1,0 +1,115 @@
+"""The certification's config: channels x SNR x receivers x smoothing sigmas, as a YAML file,
+checked field by field before any work (torch-free)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import yaml
+
+from ..evaluation.config import CHANNELS, NAME
+from ..validation import check_choice, check_number, check_seed
+
+__all__ = ["RECEIVERS", "CertifyConfig"]
+
+RECEIVERS = ("none", "latent")
+"""The smoothed receivers' base classifiers (:mod:`.receivers`)."""
+_LISTS = ("channels", "snr_db", "sigmas", "receivers", "psr_db", "air_psr_db")
+
+
+@dataclass(frozen=True)
+class CertifyConfig:
+    """The certification run; unknown keys are refused by name.
+
+    name : str, the results folder's name (``results/certify/<name>``)
+    num_images : 1..10000 test images, picked as the evaluation picks them for ``seed``
+    seed : >= 0, the images, the channel realisations and the smoothing draws
+    channels : ``awgn`` / ``multipath`` (Rayleigh per symbol, ZF-equalised)
+    snr_db : channel Es/N0 values in [-30, 100] dB
+    sigmas : smoothing noise sigma_r values in (0, 10] (``E|eps|^2 = sigma_r^2`` per symbol)
+    receivers : ``none`` / ``latent`` (:mod:`.receivers`)
+    latent_nfe : 1..100 denoiser evaluations of the latent receiver
+    n0 : 1..10^6 selection draws; n : 1..10^7 estimation draws (CERTIFY); n_predict : 1..10^7
+        draws of PREDICT (clean accuracy with abstention)
+    alpha : in (0, 0.5], the failure probability of each certificate and PREDICT's level
+    batch : 1..65536 noisy copies per base-classifier call
+    psr_db : the radii, as PSR in [-80, 20] dB, at which certified accuracy is reported
+    air_psr_db : PSRs in [-80, 20] dB of the empirical baseline (the undefended link under
+        ``pgd_air``; empty: none); air_steps : 1..1000 PGD steps
+    """
+
+    name: str
+    num_images: int = 64
+    seed: int = 0
+    channels: tuple = ("awgn",)
+    snr_db: tuple = (10,)
+    sigmas: tuple = (0.25,)
+    receivers: tuple = ("none", "latent")
+    latent_nfe: int = 1
+    n0: int = 100
+    n: int = 1000
+    n_predict: int = 1000
+    alpha: float = 0.001
+    batch: int = 1000
+    psr_db: tuple = tuple(range(-40, -9))
+    air_psr_db: tuple = (-30, -25, -20, -15, -10)
+    air_steps: int = 10
+
+    def __post_init__(self):
+        for name in _LISTS:                           # lists from YAML, kept as tuples (frozen, hashable)
+            value = getattr(self, name)
+            if not isinstance(value, (list, tuple)) or (not value and name != "air_psr_db"):
+                raise ValueError(f"CertifyConfig.{name} = {value!r}: a non-empty list" +
+                                 (" (may be empty)" if name == "air_psr_db" else ""))
+            object.__setattr__(self, name, tuple(value))
+        if not isinstance(self.name, str) or not NAME.fullmatch(self.name) or self.name in (".", ".."):
+            raise ValueError(f"CertifyConfig.name = {self.name!r}: a plain folder name (letters, digits, '.', '_', "
+                             "'-'), no path: the results go to results/certify/<name> (--out sets another folder)")
+        check_number(self.num_images, "num_images", 1, 10_000, integer=True, owner=self)
+        check_seed(self.seed, "seed", hi=2 ** 63 - 1, owner=self)
+        check_number(self.latent_nfe, "latent_nfe", 1, 100, integer=True, owner=self)
+        check_number(self.n0, "n0", 1, 10 ** 6, integer=True, owner=self)
+        check_number(self.n, "n", 1, 10 ** 7, integer=True, owner=self)
+        check_number(self.n_predict, "n_predict", 1, 10 ** 7, integer=True, owner=self)
+        check_number(self.alpha, "alpha", 0.0, 0.5, lo_open=True, owner=self)
+        check_number(self.batch, "batch", 1, 65_536, integer=True, owner=self)
+        check_number(self.air_steps, "air_steps", 1, 1000, integer=True, owner=self)
+        for c in self.channels:
+            check_choice(c, "channels", CHANNELS, owner=self)
+        for r in self.receivers:
+            check_choice(r, "receivers", RECEIVERS, owner=self)
+        for v in self.snr_db:
+            check_number(v, "snr_db", -30.0, 100.0, owner=self)
+        for v in self.sigmas:
+            check_number(v, "sigmas", 0.0, 10.0, lo_open=True, owner=self)
+        for name in ("psr_db", "air_psr_db"):
+            for v in getattr(self, name):
+                check_number(v, name, -80.0, 20.0, owner=self)
+        for name in _LISTS:
+            if len(set(getattr(self, name))) != len(getattr(self, name)):
+                raise ValueError(f"CertifyConfig.{name} = {list(getattr(self, name))!r}: values repeat")
+
+    def to_dict(self) -> dict:
+        """The fields as plain YAML/JSON values (lists for the tuples)."""
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
+
+    @classmethod
+    def load(cls, path: str | Path) -> CertifyConfig:
+        """The config of a YAML file; ``ValueError`` naming the file and the field for a bad one."""
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ValueError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a mapping of config fields, got {type(data).__name__}")
+        if "name" not in data:
+            raise ValueError(f"{path}: 'name' is required (the results folder's name)")
+        allowed = [f.name for f in fields(cls)]
+        unknown = set(data) - set(allowed)
+        if unknown:
+            raise ValueError(f"{path}: unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
+        try:
+            return cls(**data)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
