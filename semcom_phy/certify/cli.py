@@ -33,7 +33,7 @@ what changed), config.yaml (the resolved config and the code version) and certif
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="certify_quick",
-                    help=f"YAML file, or a shipped config ({', '.join(config_names())}); default certify_quick")
+                    help=f"YAML file, or a shipped config ({', '.join(n for n in config_names() if n.startswith('certify'))}); default certify_quick")
     ap.add_argument("--out", type=Path, default=None, help="results directory (default results/certify/<name>)")
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")

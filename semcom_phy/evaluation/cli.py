@@ -77,7 +77,7 @@ reruns exactly the cells it touches, and the report shows only the current confi
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", required=True,
-                    help=f"YAML file, or a shipped config: {', '.join(config_names())} (in {CONFIG_DIR})")
+                    help=f"YAML file, or a shipped config: {', '.join(n for n in config_names() if not n.startswith('certify'))} (in {CONFIG_DIR})")
     ap.add_argument("--out", type=Path, default=None, help="results directory (default results/<name>)")
     ap.add_argument("--json", type=Path, default=None, help="also write {config, sanity, results} here")
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
