@@ -110,6 +110,12 @@ class SymbolLink:
         self._check_generator(generator)
         return self.sender.encode(x, generator)
 
+    def scrambling_of(self, s: torch.Tensor, generator: torch.Generator | None) -> Scrambling | None:
+        """The scrambling of one pass over the symbols s complex [B, k]: a fresh draw when the
+        defense scrambles (the attacker does not know the key), else None."""
+        d = self.defense.cfg
+        return Scrambling.draw(*s.shape, generator, s.device, d.scramble_mode) if d.scramble else None
+
     def __call__(self, x: torch.Tensor, delta_air: torch.Tensor | None = None,
                  generator: torch.Generator | None = None, bpda: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the link.
@@ -132,8 +138,7 @@ class SymbolLink:
         scores : float [B, 10], logits when votes == 1
         """
         s = self.transmit(x, generator)
-        d = self.defense.cfg
-        scrambling = Scrambling.draw(*s.shape, generator, s.device, d.scramble_mode) if d.scramble else None
+        scrambling = self.scrambling_of(s, generator)
         s = self.sender.transmit(s, scrambling, delta_air)
         b = len(s)
         snr = torch.full((b,), self.snr_db, device=s.device)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import torch
 
 from ..purify import Scrambling
-from ..semantic import symbol_channel
 from ..symbol_link import SymbolLink
 
 __all__ = ["KnownScramblingLink", "match_magnitudes", "matched_fraction", "observe"]
@@ -86,26 +85,13 @@ class KnownScramblingLink(SymbolLink):
             raise ValueError(f"scrambling = {type(scrambling).__name__}: a semcom_phy.purify.Scrambling or None")
         self.scrambling = scrambling
 
-    def _tiled(self, b: int) -> Scrambling | None:
+    def scrambling_of(self, s: torch.Tensor, generator: torch.Generator | None) -> Scrambling | None:
+        """The recovered scrambling, tiled over the batch of s complex [c B, k] (EOT copies)."""
         sc = self.scrambling
         if sc is None:
             return None
-        n = len(sc.perm)
+        n, b = len(sc.perm), len(s)
         if b % n:
             raise ValueError(f"a batch of {b} images for the scrambling of {n}: expected a multiple of {n}")
         rep = (b // n,) + (1,) * (sc.perm.dim() - 1)
-        return Scrambling(sc.perm.repeat(*rep), sc.phase.repeat(*rep))
-
-    def __call__(self, x: torch.Tensor, delta_air: torch.Tensor | None = None,
-                 generator: torch.Generator | None = None, bpda: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        s = self.transmit(x, generator)
-        scrambling = self._tiled(len(s))
-        if scrambling is not None:
-            scrambling = Scrambling(scrambling.perm.to(s.device), scrambling.phase.to(s.device))
-        s = self.sender.transmit(s, scrambling, delta_air)
-        b = len(s)
-        snr = torch.full((b,), self.snr_db, device=s.device)
-        fading = torch.full((b,), self.fading, dtype=torch.bool, device=s.device)
-        z_hat, no_eff = symbol_channel(s, snr, fading, generator)
-        r = self.receiver(z_hat, no_eff, scrambling, generator=generator, bpda=bpda)
-        return r.x_hat, r.scores
+        return Scrambling(sc.perm.repeat(*rep).to(s.device), sc.phase.repeat(*rep).to(s.device))

@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-import yaml
-
-from ..evaluation.config import CHANNELS, NAME
+from ..evaluation.config import CHANNELS, NAME, read_fields
 from ..validation import check_choice, check_number, check_seed
 
 __all__ = ["RECEIVERS", "CertifyConfig"]
@@ -97,18 +95,7 @@ class CertifyConfig:
     @classmethod
     def load(cls, path: str | Path) -> CertifyConfig:
         """The config of a YAML file; ``ValueError`` naming the file and the field for a bad one."""
-        try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except yaml.YAMLError as err:
-            raise ValueError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: expected a mapping of config fields, got {type(data).__name__}")
-        if "name" not in data:
-            raise ValueError(f"{path}: 'name' is required (the results folder's name)")
-        allowed = [f.name for f in fields(cls)]
-        unknown = set(data) - set(allowed)
-        if unknown:
-            raise ValueError(f"{path}: unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
+        data = read_fields(path, cls)
         try:
             return cls(**data)
         except ValueError as err:

@@ -43,18 +43,7 @@ class Config:
 
     @classmethod
     def load(cls, path: Path) -> "Config":
-        try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except yaml.YAMLError as err:
-            raise ValueError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: expected a mapping of config fields, got {type(data).__name__}")
-        if "name" not in data:
-            raise ValueError(f"{path}: 'name' is required (the results folder's name)")
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"{path}: unknown keys {sorted(unknown)}; allowed: {sorted(cls.__dataclass_fields__)}")
-        cfg = cls(**data)
+        cfg = cls(**read_fields(path, cls))
         cfg.check()
         return cfg
 
@@ -137,3 +126,21 @@ def defense_config(d: dict) -> DefenseConfig | DigitalConfig:
     except TypeError as err:
         raise ValueError(f"defenses: {d.get('label')}: {err}") from None
 
+
+def read_fields(path: str | Path, cls) -> dict:
+    """The fields of a config YAML file for the dataclass ``cls`` (a mapping with ``name``, no
+    unknown key); ``ValueError`` naming the file and what is wrong. The evaluation's and the
+    certification's configs load through it."""
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of config fields, got {type(data).__name__}")
+    if "name" not in data:
+        raise ValueError(f"{path}: 'name' is required (the results folder's name)")
+    allowed = sorted(cls.__dataclass_fields__)
+    unknown = set(data) - set(allowed)
+    if unknown:
+        raise ValueError(f"{path}: unknown keys {sorted(unknown)}; allowed: {allowed}")
+    return data
