@@ -22,6 +22,7 @@ air gives).
 from __future__ import annotations
 
 import collections
+import functools
 import time
 
 import numpy as np
@@ -154,14 +155,24 @@ CONTRACT = ("rx_address", "tx_address")
 def flowgraph_parameters(path: str | None) -> set[str]:
     """The parameter ids a flowgraph declares (None: the shipped emulator's): from a ``.grc``
     its ``parameter`` blocks, from a generated ``.py`` its command-line options."""
-    import re
-
     from ..resources import flowgraph_dir
 
     file = flowgraph_dir() / f"{EMULATOR}.py" if path is None else _existing(path)
-    if file.suffix == ".grc":
-        return {b.get("name") for b in _grc(file).get("blocks", []) if b.get("id") == "parameter"}
-    return {m.replace("-", "_") for m in re.findall(r'add_argument\(\s*"--([a-z0-9-]+)"', file.read_text(errors="replace"))}
+    return set(_declared(str(file.resolve()), file.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=32)
+def _declared(file: str, mtime_ns: int) -> frozenset[str]:
+    """:func:`flowgraph_parameters` of one version of a file (read once: every run, and the
+    config's ``air``, ask it)."""
+    import re
+    from pathlib import Path
+
+    path = Path(file)
+    if path.suffix == ".grc":
+        return frozenset(b.get("name") for b in _grc(path).get("blocks", []) if b.get("id") == "parameter")
+    text = path.read_text(errors="replace")
+    return frozenset(m.replace("-", "_") for m in re.findall(r'add_argument\(\s*"--([a-z0-9-]+)"', text))
 
 
 def is_emulator(path: str | None) -> bool:

@@ -24,6 +24,7 @@ SIGKILL on its process group).
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import shutil
 import signal
@@ -51,8 +52,10 @@ class FlowgraphError(RuntimeError):
     """GNU Radio missing, a flowgraph that does not start or dies, a port taken, a silent peer."""
 
 
+@functools.lru_cache(maxsize=8)
 def gnuradio_available(python: str = GR_PYTHON) -> str | None:
-    """None when ``python`` imports GNU Radio, else the reason (what to install)."""
+    """None when ``python`` imports GNU Radio, else the reason (what to install). Asked once per
+    process and interpreter (it starts that Python: about a second), however many runs ask."""
     if not shutil.which(python) and not Path(python).is_file():
         return f"{python} not found: GNU Radio flowgraphs run under Debian's Python (apt-get install gnuradio)"
     res = subprocess.run([python, "-c", "import gnuradio.gr, gnuradio.zeromq, gnuradio.channels"],
