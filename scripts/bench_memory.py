@@ -5,7 +5,8 @@ Each loopback (``--link sim``, the AWGN channel at ``--snr``, no defense, one SN
 its own process, ``python -m semcom_phy loopback --num-images N``, for each N of ``--sizes``; the
 child's peak resident set size comes from the kernel (``wait4``'s ``ru_maxrss``), its CPU time
 gives images per CPU-second. With ``--replay-sizes`` a run of each size is also recorded (SigMF,
-TX and RX, 8 bytes per sample each: about 0.3 MB per image) and replayed in another process, whose
+TX and RX, 8 bytes per sample each: about 0.3 MB per image, the space checked first with the
+recording-size estimate of ``semcom_phy.experiments.sizes``) and replayed in another process, whose
 peak RSS is measured the same way. A run goes through the link ``--chunk-images`` at a time, so
 its peak should not grow with N: the result reports each size's peak as a ratio to the smallest
 size's, measured in the same run. Writes one JSON document::
@@ -22,17 +23,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from semcom_phy.experiments.config import MAX_IMAGES
+from semcom_phy.experiments.config import MAX_IMAGES, LoopbackConfig
+from semcom_phy.experiments.sizes import recording_bytes
+from semcom_phy.io import write_json
 from semcom_phy.validation import arg_type
 from semcom_phy.version import code_version
 
-DISK_BYTES_PER_IMAGE = 0.35e6          # a recorded image, TX + RX (measured: ~0.3 MB)
 
 
 def run_child(args: list[str]) -> dict:
@@ -65,10 +68,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     sizes = args.sizes or ([1000, 10_000] if args.quick else [1000, 10_000, 100_000])
     replays = args.replay_sizes if args.replay_sizes is not None else ([1000, 4000] if args.quick else [1000, 10_000])
-    args.json.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench_memory_") as tmp:
-        need = DISK_BYTES_PER_IMAGE * sum(replays)
-        free = os.statvfs(tmp).f_bavail * os.statvfs(tmp).f_frsize
+        need = max((recording_bytes(LoopbackConfig(num_images=n, snr_db=(args.snr,), chunk_images=args.chunk_images))
+                    for n in replays), default=0)     # one recording at a time: each is deleted after its replay
+        free = shutil.disk_usage(tmp).free
         if need > free:
             ap.error(f"--replay-sizes {' '.join(map(str, replays))}: the recordings need about {need / 1e9:.1f} GB "
                      f"in {tmp}, {free / 1e9:.1f} GB free")
@@ -95,7 +98,7 @@ def main(argv=None) -> int:
     doc = {"code": code_version(), "config": {"sizes": sizes, "replay_sizes": replays, "chunk_images": args.chunk_images,
                                               "snr_db": args.snr, "link": "sim", "channel": "awgn", "defense": "none"},
            "results": rows}
-    args.json.write_text(json.dumps(doc, indent=1))
+    write_json(args.json, doc)
     for r in rows:
         print(f"{r['command']:>8} {r['num_images']:>7} images: peak RSS {r['peak_rss_mb']:7.1f} MB "
               f"({r['ratio_to_smallest']:.2f}x the smallest), {r['images_per_cpu_s']} images per CPU-s")
