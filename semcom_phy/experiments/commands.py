@@ -176,8 +176,11 @@ def interruptible(main):
             print(f"\ninterrupted ({'SIGTERM' if term else 'SIGINT'}): what was finished is kept (whole recordings, "
                   "their index), partial files are removed", file=sys.stderr)
             status = 143 if term else 130
-        finally:                    # as the program (argv from sys.argv): it ends quietly on a late signal
-            end_quietly(status) if argv is None else signal.signal(signal.SIGTERM, previous)
+        finally:
+            if argv is None:        # as the program (argv from sys.argv): it ends quietly on a late signal
+                end_quietly(status)
+            else:                   # called in a process that goes on: its own SIGTERM handler back
+                signal.signal(signal.SIGTERM, previous)
         return status
     return run
 
