@@ -1,7 +1,7 @@
 """``scripts/certify.py``: the certification's command line.
 
-Exit status: 0 when it ran, 2 for a bad config, a missing dataset or weights, or an output that
-cannot be written (named).
+Exit status: 0 when it ran, 2 for a bad config, a missing dataset or weights, an output that
+cannot be written (named), or ``--ray`` without Ray or without a cluster at its address.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: Debian path)")
     ap.add_argument("--no-plot", action="store_true")
+    ap.add_argument("--ray", default=None, metavar="auto|ADDRESS",
+                    help="run the cells on Ray: 'auto' starts a local instance on all cores, an address (HEAD:6379) "
+                         "joins a cluster started with `ray start --head` (default: in this process)")
     args = ap.parse_args(argv)
     try:
         cfg = CertifyConfig.load(config_path(args.config))
@@ -54,8 +57,8 @@ def main(argv=None) -> int:
         ap.error(str(err))
     out = args.out or Path("results") / "certify" / cfg.name
     try:
-        result = certify_run(cfg, out, device, args.data_dir, plot_it=not args.no_plot)
-    except (DatasetError, WeightsError, OSError) as err:
+        result = certify_run(cfg, out, device, args.data_dir, plot_it=not args.no_plot, ray=args.ray)
+    except (DatasetError, WeightsError, ImportError, OSError) as err:      # OSError: also Ray's ConnectionError
         print(f"error: {err}", file=sys.stderr)
         return 2
     print("\n".join(table(result.rows)))

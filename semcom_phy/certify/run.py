@@ -38,7 +38,8 @@ import numpy as np
 from ..io import atomic_write
 from .config import CertifyConfig
 
-__all__ = ["CELL_VERSION", "CertifyResult", "certify_run", "cells", "runner_config", "table", "plot"]
+__all__ = ["CELL_VERSION", "CertifyResult", "certify_run", "cells", "compute_cell", "runner_config", "table",
+           "plot"]
 
 CELL_VERSION = 1
 """Bump when a cell's computation changes: every row is then computed again."""
@@ -157,11 +158,54 @@ def air_cell(runner, cfg: CertifyConfig, channel: str, snr: float, psr: float) -
             "clean_accuracy": evaluate(model, x, y, None, n=1, generator=gen)["accuracy"]}
 
 
+def _certify_fields(runner, cfg: CertifyConfig, cell: tuple, on_images) -> dict:
+    _, channel, snr, receiver, sigma = cell
+    return {"kind": "certify", "channel": channel, "snr_db": snr, "receiver": receiver, "sigma": sigma,
+            "num_images": cfg.num_images, "n0": cfg.n0, "n": cfg.n, "n_predict": cfg.n_predict, "alpha": cfg.alpha,
+            **({"latent_nfe": cfg.latent_nfe} if receiver == "latent" else {}),
+            **certify_cell(runner, cfg, channel, snr, receiver, sigma, on_images)}
+
+
+def _air_fields(runner, cfg: CertifyConfig, cell: tuple, on_images) -> dict:
+    _, channel, snr, psr = cell
+    row = {"kind": "air", "channel": channel, "snr_db": snr, "psr_db": psr, "steps": cfg.air_steps,
+           "num_images": cfg.num_images, **air_cell(runner, cfg, channel, snr, psr)}
+    on_images(cfg.num_images)
+    return row
+
+
+KINDS = {
+    "certify": (_certify_fields,
+                lambda cfg, cell: cfg.num_images * (cfg.n0 + cfg.n + cfg.n_predict) *
+                (1 + cfg.latent_nfe if cell[3] == "latent" else 1)),
+    "air": (_air_fields, lambda cfg, cell: cfg.num_images * cfg.air_steps),
+}
+"""The cell kinds (``cell[0]``): ``(fields(runner, cfg, cell, on_images) -> dict, cost(cfg, cell)
+-> float)``, the cost a rough relative one, for scheduling on Ray only. A new kind is one entry
+here (and its cells in :func:`cells`, its spec in :func:`cell_spec`)."""
+
+
+def compute_cell(runner, cfg: CertifyConfig, cell: tuple, on_images=lambda n: None) -> dict:
+    """One row's computed fields (all but ``key``, ``elapsed_s``, ``weights`` and ``code``, which
+    the driver adds), by the cell's kind (:data:`KINDS`); ``on_images(n)`` as images are done.
+    The in-process loop and the Ray workers (:mod:`semcom_phy.evaluation.distributed`) both call it."""
+    return KINDS[cell[0]][0](runner, cfg, cell, on_images)
+
+
+def cell_cost(cfg: CertifyConfig, cell: tuple) -> float:
+    """A cell's rough relative cost (scheduling only): certify ~ images x (n0 + n + n_predict) x
+    (1 + latent_nfe for the latent receiver), air ~ images x air_steps."""
+    return KINDS[cell[0]][1](cfg, cell)
+
+
 def certify_run(cfg: CertifyConfig, out: str | Path, device, data_dir=None, plot_it: bool = True,
-                log=print) -> CertifyResult:
+                log=print, ray: str | None = None) -> CertifyResult:
     """Compute every row of ``cfg`` not already in ``<out>/results.jsonl`` (appended as each
     finishes: an interrupted run resumes), write ``<out>/config.yaml`` (the resolved config and the
-    code version), then plot ``<out>/certified.png``."""
+    code version), then plot ``<out>/certified.png``. ``ray``: ``"auto"`` (a local Ray instance
+    on all cores) or a cluster's address: the rows are computed there
+    (:func:`semcom_phy.evaluation.distributed.run_distributed`, one :func:`compute_cell` per
+    cell, the longest first) and stream back into the same file; None: in this process."""
     from ..evaluation.run import cell_key, read_rows
     from ..evaluation.runner import Runner
     from ..progress import progress
@@ -184,25 +228,31 @@ def certify_run(cfg: CertifyConfig, out: str | Path, device, data_dir=None, plot
     todo = [(c, k) for c, k in plan if k not in done]
     log(f"{len(plan) - len(todo)} rows done before, {len(todo)} to run")
     bar = progress(total=len(todo) * cfg.num_images, desc=f"certify {cfg.name}", unit="image")
-    for cell, key in todo:
-        t0 = time.time()
-        if cell[0] == "certify":
-            _, channel, snr, receiver, sigma = cell
-            row = {"key": key, "kind": "certify", "channel": channel, "snr_db": snr, "receiver": receiver,
-                   "sigma": sigma, "num_images": cfg.num_images, "n0": cfg.n0, "n": cfg.n, "n_predict": cfg.n_predict,
-                   "alpha": cfg.alpha, **({"latent_nfe": cfg.latent_nfe} if receiver == "latent" else {}),
-                   **certify_cell(runner, cfg, channel, snr, receiver, sigma, bar.update)}
-        else:
-            _, channel, snr, psr = cell
-            row = {"key": key, "kind": "air", "channel": channel, "snr_db": snr, "psr_db": psr,
-                   "steps": cfg.air_steps, "num_images": cfg.num_images,
-                   **air_cell(runner, cfg, channel, snr, psr)}
-            bar.update(cfg.num_images)
-        row.update(elapsed_s=round(time.time() - t0, 2),
-                   weights=weights[cell[3] if cell[0] == "certify" else "none"], code=code)
+
+    def finish(item, fields: dict, seconds: float) -> None:
+        """One row, appended as soon as it is done: an interrupted run resumes."""
+        cell, key = item
+        row = {"key": key, **fields, "elapsed_s": round(seconds, 2),
+               "weights": weights[cell[3] if cell[0] == "certify" else "none"], "code": code}
         done[key] = row
         with open(jsonl, "a") as fh:
             fh.write(json.dumps(row) + "\n")
+
+    if ray and todo:
+        from ..evaluation.distributed import run_distributed
+        from ..semantic.paths import WEIGHTS_DIR
+
+        def remote_done(item, fields: dict, seconds: float) -> None:
+            finish(item, fields, seconds)
+            bar.update(cfg.num_images)
+
+        run_distributed(runner_config(cfg), todo, ray, getattr(device, "type", str(device)), data_dir, WEIGHTS_DIR,
+                        compute_cell, lambda item: (cfg, item[0]), lambda item: cell_cost(cfg, item[0]),
+                        remote_done, log)
+    else:
+        for item in todo:
+            t0 = time.time()
+            finish(item, compute_cell(runner, cfg, item[0], bar.update), time.time() - t0)
     bar.close()
     wanted = [k for _, k in plan]
     result = CertifyResult([done[k] for k in wanted], len(todo), out, len(set(done) - set(wanted)), torn)

@@ -42,6 +42,13 @@ As a PSR against unit-power symbols (``||s||^2 = k``, docs/conventions.md sectio
 (:func:`radius_to_psr_db`, :func:`psr_db_to_radius`; the same budget convention as
 :func:`~semcom_phy.attacks.model.psr_radius`).
 
+Real inputs (images, T1)
+------------------------
+The same functions take real inputs float [B, ...] (the sender's images): the noise is then
+``N(0, sigma^2 I)`` per entry (:func:`noise_like`) and Cohen's Theorem 1 applies as it stands,
+``R = sigma * Phi^-1(p_A_lower)`` in L2 over the entries (:func:`per_entry_std` is the factor in
+both cases). :mod:`.image` builds the image-side smoothing on it.
+
 Monte Carlo
 -----------
 :func:`certify` is CERTIFY: ``n0`` draws select the top class ``c_A``, ``n`` fresh draws count it,
@@ -68,7 +75,8 @@ import torch
 from ..validation import check_int, check_number
 
 __all__ = ["ABSTAIN", "CertifyOutput", "PredictOutput", "certify", "predict", "sample_counts",
-           "lower_confidence_bound", "max_radius", "radius_to_psr_db", "psr_db_to_radius", "smoothing_noise"]
+           "lower_confidence_bound", "max_radius", "radius_to_psr_db", "psr_db_to_radius", "smoothing_noise",
+           "noise_like", "per_entry_std"]
 
 ABSTAIN = -1
 """The label of an abstention."""
@@ -133,13 +141,30 @@ def smoothing_noise(shape: tuple[int, ...], sigma: float, generator: torch.Gener
 
 
 def _check_inputs(z: torch.Tensor, sigma: float, side: torch.Tensor | None) -> float:
-    if not isinstance(z, torch.Tensor) or not torch.is_complex(z) or z.dim() != 2 or len(z) == 0:
+    if not isinstance(z, torch.Tensor) or len(z) == 0 or not (
+            (torch.is_complex(z) and z.dim() == 2) or (torch.is_floating_point(z) and z.dim() >= 2)):
         raise ValueError(f"z: {getattr(z, 'dtype', type(z))} {tuple(getattr(z, 'shape', ()))}, "
-                         "expected complex [B, k], B >= 1")
+                         "expected complex [B, k] (symbols) or float [B, ...] (images), B >= 1")
     if side is not None and (not isinstance(side, torch.Tensor) or len(side) != len(z)):
         raise ValueError(f"side: expected a tensor with {len(z)} rows (one per input), got "
                          f"{tuple(getattr(side, 'shape', ()))}")
     return check_number(sigma, "sigma", 0.0, lo_open=True)
+
+
+def noise_like(z: torch.Tensor, sigma: float, generator: torch.Generator | None) -> torch.Tensor:
+    """Smoothing noise of z's shape and dtype: :func:`smoothing_noise` (``E|eps|^2 = sigma^2`` per
+    complex entry) for complex z, ``N(0, sigma^2)`` per entry for real z."""
+    if torch.is_complex(z):
+        return smoothing_noise(tuple(z.shape), sigma, generator, z.device).to(z.dtype)
+    gen_dev = generator.device if generator is not None else z.device
+    return (torch.randn(tuple(z.shape), generator=generator, device=gen_dev) * sigma).to(z.device, z.dtype)
+
+
+def per_entry_std(sigma: float, is_complex: bool = True) -> float:
+    """The standard deviation of the smoothing noise on each real coordinate: ``sigma / sqrt(2)``
+    for complex inputs (``sigma^2 / 2`` per real and imaginary part), ``sigma`` for real ones;
+    Cohen's radius is this times ``Phi^-1(p_A_lower)``."""
+    return sigma / math.sqrt(2.0) if is_complex else sigma
 
 
 @torch.no_grad()
@@ -150,10 +175,11 @@ def sample_counts(f: BaseClassifier, z: torch.Tensor, sigma: float, num: int, ba
 
     Input
     -----
-    f : base classifier, ``f(z_noisy complex [m, k], generator) -> long [m]`` in [0, num_classes)
+    f : base classifier, ``f(z_noisy [m, ...], generator) -> long [m]`` in [0, num_classes)
         (``f(z_noisy, generator, side_rows)`` when ``side`` is given)
-    z : complex [B, k], the inputs (not changed)
-    sigma : > 0, the smoothing noise, ``E|eps|^2 = sigma^2`` per complex symbol
+    z : complex [B, k] (symbols) or float [B, ...] (images), the inputs (not changed)
+    sigma : > 0, the smoothing noise (:func:`noise_like`): ``E|eps|^2 = sigma^2`` per complex
+        symbol, ``N(0, sigma^2)`` per real entry
     num : >= 0 copies per input; batch : >= 1 copies per call of f (the copies of several inputs
         share a call; image-major order)
     generator : the noise's source (and f's, which gets it too)
@@ -166,12 +192,12 @@ def sample_counts(f: BaseClassifier, z: torch.Tensor, sigma: float, num: int, ba
     """
     sigma = _check_inputs(z, sigma, side)
     num, batch = check_int(num, "num", 0), check_int(batch, "batch", 1)
-    b, k = z.shape
+    b = len(z)
     counts = torch.zeros(b * num_classes, dtype=torch.long)
     total = b * num
     for start in range(0, total, batch):
         rows = torch.arange(start, min(start + batch, total), device=z.device) // num       # the input of each copy
-        noisy = z[rows] + smoothing_noise((len(rows), k), sigma, generator, z.device).to(z.dtype)
+        noisy = z[rows] + noise_like(z[rows], sigma, generator)
         labels = f(noisy, generator) if side is None else f(noisy, generator, side[rows])
         labels = torch.as_tensor(labels).reshape(-1).long().to(rows.device)
         if len(labels) != len(rows) or bool((labels < 0).any()) or bool((labels >= num_classes).any()):
@@ -195,12 +221,13 @@ def lower_confidence_bound(k, n: int, alpha: float) -> np.ndarray:
     return np.where(k > 0, p, 0.0)
 
 
-def max_radius(sigma: float, n: int, alpha: float) -> float:
+def max_radius(sigma: float, n: int, alpha: float, is_complex: bool = True) -> float:
     """The largest radius CERTIFY with ``n`` estimation draws can certify at level alpha: all n
-    draws vote c_A, ``p_A_lower = alpha^(1/n)``, ``R = sigma / sqrt(2) * Phi^-1(alpha^(1/n))``."""
+    draws vote c_A, ``p_A_lower = alpha^(1/n)``, ``R = per_entry_std(sigma) * Phi^-1(alpha^(1/n))``
+    (``sigma / sqrt(2)`` on complex symbols, ``sigma`` on real images)."""
     from scipy.stats import norm
 
-    return float(sigma / math.sqrt(2.0) * norm.ppf(float(lower_confidence_bound(n, n, alpha))))
+    return float(per_entry_std(sigma, is_complex) * norm.ppf(float(lower_confidence_bound(n, n, alpha))))
 
 
 def radius_to_psr_db(radius, num_symbols: int) -> np.ndarray:
@@ -227,9 +254,10 @@ def certify(f: BaseClassifier, z: torch.Tensor, sigma: float, n0: int, n: int, a
     Input
     -----
     f : the base classifier, as :func:`sample_counts`
-    z : complex [B, k], the observed inputs (here: the received symbols, the channel's realisation
-        included)
-    sigma : > 0, the smoothing noise: ``eps ~ CN(0, sigma^2 I_k)``, variance sigma^2 / 2 per real part
+    z : complex [B, k], the observed inputs (T2: the received symbols, the channel's realisation
+        included), or float [B, ...] (T1: the images)
+    sigma : > 0, the smoothing noise: ``eps ~ CN(0, sigma^2 I_k)`` (variance sigma^2 / 2 per real
+        part) on complex inputs, ``N(0, sigma^2 I)`` on real ones
     n0 : >= 1 selection draws (choose c_A); n : >= 1 estimation draws (count c_A), independent of them
     alpha : in (0, 1), the failure probability of each certificate
     batch : copies per call of f; generator : all randomness (noise, and f's own)
@@ -240,7 +268,8 @@ def certify(f: BaseClassifier, z: torch.Tensor, sigma: float, n0: int, n: int, a
     :class:`CertifyOutput` (unpacks as ``prediction long [B], radius float64 [B]``): with probability
     at least ``1 - alpha`` over the draws, where ``prediction[i] != -1`` the smoothed classifier g
     returns ``prediction[i]`` on every ``z[i] + delta`` with ``||delta||_2 < radius[i]``
-    (``radius = sigma / sqrt(2) * Phi^-1(p_A_lower)``, L2 over C^k: the module doc derives it).
+    (``radius = sigma / sqrt(2) * Phi^-1(p_A_lower)``, L2 over C^k: the module doc derives it; on
+    real inputs ``sigma * Phi^-1(p_A_lower)``, Cohen's Theorem 1 as it stands).
     """
     from scipy.stats import norm
 
@@ -251,7 +280,7 @@ def certify(f: BaseClassifier, z: torch.Tensor, sigma: float, n0: int, n: int, a
     n_a = counts.gather(1, sel[:, None])[:, 0]
     p_low = lower_confidence_bound(n_a.numpy(), n, alpha)
     ok = p_low > 0.5
-    radius = np.where(ok, sigma / math.sqrt(2.0) * norm.ppf(np.where(ok, p_low, 0.75)), 0.0)
+    radius = np.where(ok, per_entry_std(sigma, torch.is_complex(z)) * norm.ppf(np.where(ok, p_low, 0.75)), 0.0)
     pred = torch.where(torch.from_numpy(ok), sel, torch.full_like(sel, ABSTAIN))
     return CertifyOutput(pred, torch.from_numpy(radius), torch.from_numpy(p_low), n_a, sel)
 
