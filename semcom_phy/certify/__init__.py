@@ -1,8 +1,10 @@
-"""Certified robustness of the smoothed receiver over the air (issue 22, T2): Cohen et al.'s
-PREDICT and CERTIFY on the received symbols (:mod:`.smoothing`), the smoothed receiver's base
-classifiers (:mod:`.receivers`: the noise-aware decoder, the latent denoiser), the config
-(:mod:`.config`), the resumable driver and its plot (:mod:`.run`) and the command line
-(:mod:`.cli`, ``scripts/certify.py``); docs/certify.md states what is certified."""
+"""Certified robustness of the semantic link: Cohen et al.'s PREDICT and CERTIFY
+(:mod:`.smoothing`) on the received symbols (T2, the air: the smoothed receiver's base classifiers
+in :mod:`.receivers`: the noise-aware decoder, the latent denoiser, the image UNet) and over the
+sender's image diffusion (T1, :mod:`.image`); the config (:mod:`.config`), what each row computes
+(:mod:`.cells`), the resumable driver, in process or on Ray (:mod:`.run`), the table and plots
+(:mod:`.report`) and the command line (:mod:`.cli`, ``scripts/certify.py``); docs/certify.md
+states what is certified."""
 
 from .._lazy import attach
 
@@ -12,5 +14,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "predict": ".smoothing", "lower_confidence_bound": ".smoothing", "max_radius": ".smoothing",
     "psr_db_to_radius": ".smoothing", "radius_to_psr_db": ".smoothing",
     "SmoothedLink": ".receivers", "SmoothedReceiver": ".receivers",
-    "CertifyResult": ".run", "certify_run": ".run", "main": ".cli",
+    "CertifyResult": ".run", "certify_run": ".run", "main": ".cli", "T1_RECEIVERS": ".config",
+    "ImageSmoothing": ".image", "ImageSmoothedLink": ".image", "image_sigma": ".image",
+    "table": ".report", "plot": ".report", "sanity": ".report",
 })

@@ -12,10 +12,16 @@ latent   the latent diffusion denoiser from the step t* whose noise matches
          ``no_eff + sigma^2`` (``nfe`` DDIM steps; :class:`DefenseConfig` ``receiver``: no
          sender diffusion, so both receivers see the same transmitted symbols), then the
          decoder (given the denoiser's residual variance) and the classifier
+image    denoised smoothing in the image (Salman et al. 2020, Carlini et al. 2023): the image
+         defense's codec decodes (given ``no_eff + sigma^2``), its image UNet purifies the
+         decoded image from the step ``image_step`` (``image_nfe`` steps), then its classifier.
+         Its sender encodes the clean image with the image defense's codec (no sender
+         diffusion), so its transmitted symbols are that codec's, not the link's
 =======  ============================================================================
 
-Both come from the evaluation's loaded models (:class:`~semcom_phy.evaluation.runner.Runner`:
-the link's codec and the shipped latent denoiser, checked against their manifests).
+All come from the evaluation's loaded models (:class:`~semcom_phy.evaluation.runner.Runner`:
+the link's codec, the shipped latent denoiser, the image defense's codec and UNet, checked
+against their manifests).
 """
 
 from __future__ import annotations
@@ -27,13 +33,26 @@ from ..symbol_link import SymbolLink
 from .config import RECEIVERS
 from .smoothing import smoothing_noise
 
-__all__ = ["RECEIVERS", "SmoothedReceiver", "SmoothedLink", "receiver_defenses"]
+__all__ = ["RECEIVERS", "SmoothedReceiver", "SmoothedLink", "receiver_defenses", "t1_label"]
 
 
-def receiver_defenses(latent_nfe: int = 1) -> list[dict]:
-    """The evaluation's defense entries of the receivers, labelled by receiver name (what
-    :class:`~semcom_phy.evaluation.runner.Runner` loads)."""
-    return [{"label": "none", "defense": "none"}, {"label": "latent", "defense": "receiver", "nfe": latent_nfe}]
+def receiver_defenses(cfg) -> list[dict]:
+    """The evaluation's defense entries a :class:`~semcom_phy.certify.CertifyConfig` needs (what
+    :class:`~semcom_phy.evaluation.runner.Runner` loads), labelled by receiver: ``none``, ``latent``
+    and ``image`` (T2, where listed in ``receivers``) and ``image_t<t_s>`` (T1: the image defense
+    diffusing to each of ``t1_steps``; it also gives T1's ``none`` receiver its schedule)."""
+    out = [{"label": "none", "defense": "none"}]
+    if "latent" in cfg.receivers:
+        out.append({"label": "latent", "defense": "receiver", "nfe": cfg.latent_nfe})
+    if "image" in cfg.receivers:
+        out.append({"label": "image", "defense": "image", "sender_step": cfg.image_step, "nfe": cfg.image_nfe})
+    out += [{"label": t1_label(t), "defense": "image", "sender_step": t, "nfe": cfg.image_nfe} for t in cfg.t1_steps]
+    return out
+
+
+def t1_label(t_s: int) -> str:
+    """The runner's label of the image defense diffusing to t_s (T1)."""
+    return f"image_t{int(t_s)}"
 
 
 class SmoothedReceiver:
@@ -42,7 +61,8 @@ class SmoothedReceiver:
     Parameters
     ----------
     defense : Defense
-        ``none`` or ``receiver`` (the latent denoiser; no sender diffusion)
+        ``none``, ``receiver`` (the latent denoiser; no sender diffusion) or ``image`` (its
+        UNet purifies from ``image_step``; its sender diffusion is not used)
     sigma : float
         The smoothing noise (``E|eps|^2 = sigma^2`` per symbol) the copies carry: the decoder and the
         denoiser are told ``no_eff + sigma^2``
@@ -61,9 +81,9 @@ class SmoothedReceiver:
     """
 
     def __init__(self, defense: Defense, sigma: float):
-        if defense.cfg.defense not in ("none", "receiver") or defense.cfg.votes != 1 or defense.cfg.scramble:
-            raise ValueError(f"defense {defense.cfg}: the smoothed receivers are 'none' and 'receiver' (latent), "
-                             "one vote, no scrambling")
+        if defense.cfg.defense not in ("none", "receiver", "image") or defense.cfg.votes != 1 or defense.cfg.scramble:
+            raise ValueError(f"defense {defense.cfg}: the smoothed receivers are 'none', 'receiver' (latent) and "
+                             "'image', one vote, no scrambling")
         self.defense, self.sigma = defense, float(sigma)
         self._inference = defense.for_inference()          # the classes: no gradients, the same outputs
 
@@ -82,7 +102,7 @@ class SmoothedLink(SymbolLink):
     :func:`~semcom_phy.attacks.pgd_air` (EOT over the smoothing noise: the attack on the smoothed
     classifier through its base classifier's expected cross-entropy).
 
-    images x -> encoder -> s + delta_air -> + the fixed channel noise of each image (the
+    images x -> the receiver's codec's encoder (no sender diffusion) -> s + delta_air -> + the fixed channel noise of each image (the
     realisation the certificate is conditioned on) -> + smoothing noise CN(0, sigma^2) (from the
     generator) -> :class:`SmoothedReceiver` -> (x_hat, logits)
 
@@ -102,7 +122,7 @@ class SmoothedLink(SymbolLink):
 
     def __call__(self, x: torch.Tensor, delta_air: torch.Tensor | None = None,
                  generator: torch.Generator | None = None, bpda: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        s = self.sender(x, None, delta_air, generator)
+        s = self.sender.transmit(self.defense.codec.encode(x), None, delta_air)   # no sender diffusion
         copies, rem = divmod(len(s), len(self.channel_noise))
         if rem:
             raise ValueError(f"{len(s)} images, the channel noise is fixed for {len(self.channel_noise)}")

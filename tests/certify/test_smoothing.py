@@ -160,7 +160,7 @@ def test_certified_images_survive_an_air_attack_on_the_smoothed_receiver(runner)
     A larger budget, outside every certificate, does flip predictions: the attack is not idle."""
     from semcom_phy.attacks import pgd_air
     from semcom_phy.certify.receivers import SmoothedLink, SmoothedReceiver
-    from semcom_phy.certify.run import observe
+    from semcom_phy.certify.cells import observe
 
     sigma, alpha, budget = 0.5, 0.001, -30.0
     x, y = runner.data(0)
