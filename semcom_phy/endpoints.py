@@ -88,7 +88,8 @@ class Received:
     """What the receiving end made of one batch.
 
     x_hat : float [B, 1, 28, 28], blank (0) where an image is lost
-    scores : float [B, 10], logits (vote counts plus mean probability / 2 when ``votes`` > 1)
+    scores : float [B, 10], logits (vote counts plus mean probability / 2 when ``votes`` > 1; the
+        smoothed receiver's PREDICT counts, :meth:`~semcom_phy.purify.Defense.predictions` reads them)
     z_hat : complex [B, k]; no_eff : float [B, k]; got : bool [B, k] or None: the received
         symbols, their noise variances and which came back, unscrambled (the encoder's order), on
         the device they came in on

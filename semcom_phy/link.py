@@ -43,6 +43,7 @@ from .phy import ReceivedFrame, ReceiverStats, StreamReceiver, transmit
 from .phy.frame import KINDS, frame_length_samples
 from .phy.pdu import FLUSH_SYMBOLS
 from .pipeline import PipelineStats, ReceiveConfig, ReceivePipeline
+from .certify.smoothing import ABSTAIN
 from .purify import Defense, DefenseConfig, Scrambling
 from .semantic import SemanticCodec
 from .transport import Transport
@@ -59,8 +60,10 @@ class LinkOutput:
     no_eff   : float32 [B, k] effective noise variance per symbol (LOST_NOISE_VAR where lost)
     symbol_received : bool [B, k]; received : bool [B], images with at least one symbol back
     frames_received : frames that came back (of B sent)
-    x_hat : float [B, 1, 28, 28]; logits : float [B, 10]
+    x_hat : float [B, 1, 28, 28]; logits : float [B, 10] (the defense's scores)
     stats : the stream receiver's counters; pipeline : the receiver pipeline's (CPU time per stage)
+    prediction : long [B], the class of each image (``ABSTAIN`` -1 where the smoothed receiver
+             abstained; :meth:`~semcom_phy.purify.Defense.predictions`); None: ``logits.argmax(-1)``
     """
 
     z: np.ndarray
@@ -73,10 +76,16 @@ class LinkOutput:
     frames: list[ReceivedFrame] = field(repr=False)
     stats: ReceiverStats
     pipeline: PipelineStats = field(default_factory=PipelineStats, repr=False)
+    prediction: torch.Tensor | None = None
 
     @property
     def received(self) -> np.ndarray:
         return self.symbol_received.any(axis=1)
+
+    @property
+    def predicted(self) -> torch.Tensor:
+        """long [B]: ``prediction``, or the argmax of the logits without one."""
+        return self.logits.argmax(dim=-1) if self.prediction is None else self.prediction
 
     def metrics(self, x: torch.Tensor, labels: torch.Tensor) -> dict:
         """The batch's metrics against the clean images x float [B, 1, 28, 28] and labels long [B]
@@ -89,8 +98,10 @@ class RunMetrics:
     run of any length keeps a few numbers; ``result()`` gives them as a dict:
 
     * ``num_images``, ``frames_sent`` (one frame's worth per image), ``frames_received``,
-      ``images_lost``; ``accuracy`` (lost = wrong), ``psnr_db`` and ``ssim`` (per-image means;
-      lost = blank image);
+      ``images_lost``; ``accuracy`` (lost = wrong, abstained = wrong), ``psnr_db`` and ``ssim``
+      (per-image means; lost = blank image); ``images_abstained``, the received images the
+      smoothed receiver (``--defense smoothed``) abstained on (0 for the other defenses; a lost
+      image counts as lost only), and ``abstain_rate``, their share of ``num_images``;
     * over the symbols that came back two EVMs against the clean symbols z (None when none came
       back): ``evm_db``, the raw EVM of the ZF-equalised symbols (under fading dominated by ZF
       noise enhancement on faded carriers, error no_eff = N0 / |H|^2, unbounded, so it does not
@@ -104,7 +115,7 @@ class RunMetrics:
     """
 
     def __init__(self):
-        self.images = self.frames_received = self.lost = self.correct = 0
+        self.images = self.frames_received = self.lost = self.correct = self.abstained = 0
         self.psnr = self.ssim = 0.0
         self.symbols, self.power, self.err, self.err_mmse = 0, 0.0, 0.0, 0.0
         self.frames, self.snr, self.cfo = 0, 0.0, 0.0
@@ -119,7 +130,9 @@ class RunMetrics:
         self.images += len(x)
         self.frames_received += out.frames_received
         self.lost += int((~received).sum())
-        self.correct += int(((out.logits.argmax(dim=-1) == labels) & valid).sum())
+        predicted = out.predicted.to(valid.device)
+        self.correct += int(((predicted == labels.to(valid.device)) & valid).sum())
+        self.abstained += int(((predicted == ABSTAIN) & valid).sum())
         self.psnr += float(psnr_db(out.x_hat, x).double().sum())
         self.ssim += float(ssim(out.x_hat, x).double().sum())
         self.symbols += z.size
@@ -139,6 +152,7 @@ class RunMetrics:
         return {
             "num_images": n, "frames_sent": n, "frames_received": self.frames_received, "images_lost": self.lost,
             "accuracy": self.correct / n if n else float("nan"),
+            "images_abstained": self.abstained, "abstain_rate": self.abstained / n if n else float("nan"),
             "psnr_db": self.psnr / n if n else float("nan"), "ssim": self.ssim / n if n else float("nan"),
             "evm_db": power_ratio_db(self.err / s, self.power / s) if s else None,
             "evm_mmse_db": power_ratio_db(self.err_mmse / s, self.power / s) if s else None,
@@ -438,7 +452,7 @@ class _Decoding:
     def output(self, z: np.ndarray, frames: list[ReceivedFrame], stats: ReceiverStats,
                pipeline: PipelineStats) -> LinkOutput:
         return LinkOutput(z, self.z_hat, self.no_eff, self.got, int(self.assembler.frame_ok.sum()), self.x_hat,
-                          self.logits, frames, stats, pipeline)
+                          self.logits, frames, stats, pipeline, self.receiver.defense.predictions(self.logits))
 
 
 def interleaver(num_images: int, k: int, depth: int) -> np.ndarray:

@@ -88,7 +88,9 @@ class SymbolLink:
 
     @property
     def votes(self) -> int:
-        return int(self.defense.cfg.votes)
+        """Classifications per image in one pass (:attr:`~semcom_phy.purify.Defense.votes`: a
+        smoothed defense's :meth:`~semcom_phy.purify.Defense.single_vote` copy makes one)."""
+        return self.defense.votes
 
     @property
     def device(self) -> torch.device:

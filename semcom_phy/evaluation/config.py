@@ -119,6 +119,10 @@ def defense_config(d: dict) -> DefenseConfig | DigitalConfig:
     args = {k: v for k, v in d.items() if k != "label"}
     if args.get("defense") not in DEFENSES + ("digital",):
         raise ValueError(f"defenses: {d.get('label')}: defense {args.get('defense')!r}: allowed {DEFENSES + ('digital',)}")
+    if args.get("defense") == "smoothed":
+        raise ValueError(f"defenses: {d.get('label')}: defense 'smoothed' (PREDICT with abstention) runs on the live "
+                         "link (scripts/loopback.py --defense smoothed) and is certified by scripts/certify.py; the "
+                         "evaluation's attacks and scores need a receiver without abstention")
     try:
         if args.pop("defense") == "digital":
             return DigitalConfig(**args)

@@ -43,8 +43,12 @@ sender to --sender-step, denoised at the receiver from the step that matches sen
 noise), image (the image diffused before the encoder, purified by the image denoiser from
 --image-step before the classifier), median (a 3x3 median filter before the classifier),
 advtrain (the codec adversarially trained against image and air attacks) or advtrain_t1
-(against image attacks only). --scramble adds keyed symbol scrambling to any of them (a secret
-per-image permutation and phase rotation with the pre-shared --key, undone at the receiver).
+(against image attacks only), or smoothed (randomized smoothing at the receiver, the certified
+receiver of scripts/certify.py run live: --votes noisy copies of the received symbols, noise
+--sigma-r, each decoded and classified; PREDICT returns the vote's class or abstains at level
+--alpha, and abstained images count as wrong and are reported). --scramble adds keyed symbol
+scrambling to any of them (a secret per-image permutation and phase rotation with the pre-shared
+--key, undone at the receiver).
 
 --attack: an adversary crafted before each run against the link's own defense at the run's SNR
 (white box): jamming, air (per-image PGD on the transmitted symbols) or universal at --psr-db,
@@ -119,8 +123,14 @@ LOOPBACK_OPTIONS = (
     Option("--nfe", "link.defense.nfe", "denoiser evaluations per purification", group="defense"),
     Option("--stochastic", "link.defense.stochastic", "stochastic (DDPM-like) instead of deterministic (DDIM) "
            "sampling", group="defense"),
-    Option("--votes", "link.defense.votes", "purifications per image, majority vote (needs --stochastic)",
-           group="defense"),
+    Option("--votes", "link.defense.votes", "per image: with a denoising defense the purifications, majority vote "
+           "(1..64, needs --stochastic); with --defense smoothed PREDICT's draws of the smoothing noise (2..100000; "
+           "1, the default, means 1000)", group="defense"),
+    Option("--sigma-r", "link.defense.sigma_r", "--defense smoothed: the receiver's own noise, CN(0, sigma_r^2) per "
+           "equalised symbol, added to every draw ((0, 10])", metavar="SIGMA", group="defense"),
+    Option("--alpha", "link.defense.alpha", "--defense smoothed: PREDICT's level: an image is abstained on (counted "
+           "wrong) unless the binomial test of its top two vote counts rejects a tie at alpha; a returned class "
+           "differs from the smoothed classifier's with probability at most alpha ((0, 0.5])", group="defense"),
     Option("--bf16", "link.defense.bf16", "run the denoiser under bfloat16 autocast (for GPUs)", group="defense"),
     Option("--scramble", "link.defense.scramble", "keyed symbol scrambling on top of the defense (against air "
            "perturbations)", group="defense"),
@@ -220,6 +230,8 @@ def warn_ignored(cfg: C.LoopbackConfig, values: dict) -> None:
         notes.append("--scramble-mode without --scramble: nothing is scrambled")
     if d.evaluations_per_image == 0 and {"link.defense.nfe", "link.defense.sender_step"} & set(values):
         notes.append(f"--nfe/--sender-step with --defense {d.defense}: that defense runs no denoiser")
+    if d.defense != "smoothed" and {"link.defense.sigma_r", "link.defense.alpha"} & set(values):
+        notes.append(f"--sigma-r/--alpha with --defense {d.defense}: only --defense smoothed uses them")
     if cfg.transport.air and "snr_db" in values:
         notes.append("--snr over radios: the air sets the SNR (one run)")
     if (not cfg.transport.air or cfg.transport.kind == "flowgraph") and \

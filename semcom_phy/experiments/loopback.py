@@ -41,7 +41,8 @@ class LoopbackResult:
 
     config : the resolved :class:`LoopbackConfig`
     rows : one dict per run (``snr_db``, ``channel``, ``attack`` and the link's metrics:
-        ``frames_sent``, ``frames_received``, ``images_lost``, ``accuracy``, ``psnr_db``, ``ssim``,
+        ``frames_sent``, ``frames_received``, ``images_lost``, ``accuracy``, ``images_abstained``,
+        ``abstain_rate`` (the smoothed receiver's abstentions), ``psnr_db``, ``ssim``,
         the EVMs, measured SNR/CFO/SFO, receiver counters)
     clean_accuracy : the defense's own classifier on the original images (the ceiling)
     run : what was resolved when it ran: device, code version, codec name and SHA-256, test-image
@@ -72,15 +73,20 @@ class LoopbackResult:
     def table(self) -> str:
         """The printed summary: one line per run."""
         cfg = self.config
+        smoothed = cfg.link.defense.defense == "smoothed"      # its abstentions get a column
         lines = [f"{cfg.num_images} test images over {self.label}, k = {self.run['codec']['num_symbols']} symbols per "
                  f"image (k/n = {self.run['codec']['bandwidth_ratio']:.3f}); classifier on the originals: "
                  f"{self.clean_accuracy:.3f}",
-                 f"{'SNR dB':>7} {'frames rx/tx':>13} {'lost':>5} {'accuracy':>9} {'PSNR dB':>8} {'SSIM':>6} "
-                 f"{'EVM(ZF) dB':>11} {'EVM(MMSE) dB':>13}"]
+                 f"{'SNR dB':>7} {'frames rx/tx':>13} {'lost':>5} {'accuracy':>9}" + (f" {'abstained':>9}" if smoothed
+                                                                                        else "") +
+                 f" {'PSNR dB':>8} {'SSIM':>6} {'EVM(ZF) dB':>11} {'EVM(MMSE) dB':>13}"]
         for r in self.rows:
             evm = [f"{r[k]:.2f}" if r.get(k) is not None else "-" for k in ("evm_db", "evm_mmse_db")]
             lines.append(f"{r['snr_db']:>7g} {r['frames_received']:>6}/{r['frames_sent']:<6} {r['images_lost']:>5} "
-                         f"{r['accuracy']:>9.3f} {r['psnr_db']:>8.2f} {r['ssim']:>6.3f} {evm[0]:>11} {evm[1]:>13}")
+                         f"{r['accuracy']:>9.3f}" + (f" {r['images_abstained']:>9}" if smoothed else "") +
+                         f" {r['psnr_db']:>8.2f} {r['ssim']:>6.3f} {evm[0]:>11} {evm[1]:>13}")
+        if smoothed:
+            lines.append("abstained: images the smoothed receiver's PREDICT abstained on (counted wrong in accuracy)")
         first = self.rows[0]
         if cfg.transport.air and first.get("cfo_est_hz") is not None:
             burst = self.run["radio"].get("tx_burst")
@@ -109,6 +115,8 @@ def run_label(cfg: LoopbackConfig) -> str:
 def describe(d) -> str:
     """A :class:`~semcom_phy.purify.DefenseConfig` in a few words."""
     scrambled = "" if not d.scramble else ", scrambled" + (" (mixing)" if d.scramble_mode == "mix" else "")
+    if d.defense == "smoothed":
+        return f"smoothed (sigma_r {d.sigma_r:g}, {d.votes} votes, alpha {d.alpha:g}){scrambled}"
     if d.evaluations_per_image == 0:
         return d.defense + scrambled
     sender = f"t_s {d.sender_step}, " if d.defense in ("latent", "image") else ""

@@ -25,7 +25,8 @@ from . import config as C
 
 @dataclass
 class ReplayResult:
-    """rows : the loopback's result rows, one per recording, plus ``recording`` (its file name);
+    """rows : the loopback's result rows, one per recording, plus ``defense`` (its name: the table
+    shows the smoothed receiver's abstentions) and ``recording`` (its file name);
     notes : what could not be checked (e.g. a foreign recording without a hash); frames : per
     recording what :func:`~semcom_phy.io.sigmf_io.export_frames` takes (``export=True``);
     errors : one line per recording that was refused (the others still replay)."""
@@ -41,12 +42,16 @@ class ReplayResult:
                 "errors": self.errors, "code": code_version()}
 
     def table(self) -> str:
+        smoothed = any(r.get("defense") == "smoothed" for r in self.rows)     # its abstentions get a column
         lines = [f"{'channel':>9} {'attack':>14} {'SNR dB':>7} {'frames rx/tx':>13} {'lost':>5} {'accuracy':>9} "
-                 f"{'PSNR dB':>8} {'SSIM':>6}  recording"]
+                 + (f"{'abstained':>9} " if smoothed else "") + f"{'PSNR dB':>8} {'SSIM':>6}  recording"]
         for r in self.rows:
             lines.append(f"{r['channel']:>9} {r['attack']:>14} {r['snr_db']:>7g} {r['frames_received']:>6}/"
-                         f"{r['frames_sent']:<6} {r['images_lost']:>5} {r['accuracy']:>9.3f} {r['psnr_db']:>8.2f} "
-                         f"{r['ssim']:>6.3f}  {r['recording']}")
+                         f"{r['frames_sent']:<6} {r['images_lost']:>5} {r['accuracy']:>9.3f} "
+                         + (f"{r.get('images_abstained', 0):>9} " if smoothed else "") +
+                         f"{r['psnr_db']:>8.2f} {r['ssim']:>6.3f}  {r['recording']}")
+        if smoothed:
+            lines.append("abstained: images the smoothed receiver's PREDICT abstained on (counted wrong in accuracy)")
         return "\n".join(lines)
 
 
@@ -135,7 +140,8 @@ def replay_recording(meta_path: str | Path, *, device, test, key: int | None = N
     m = sums.result()
     channel, attack = run_tags(cfg)
     row = {"snr_db": snr if snr is not None else round(m["snr_est_db"] or float("nan"), 2),
-           "channel": channel, "attack": attack, **m, "recording": meta_path.name}
+           "channel": channel, "attack": attack, "defense": link_cfg.defense.defense, **m,
+           "recording": meta_path.name}
     frames = (meta_path.name, rec.read_samples().astype(np.complex64), kept, rec.get_annotations(), ofdm, snr) \
         if export else None
     return row, frames, notes

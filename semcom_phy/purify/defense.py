@@ -17,11 +17,22 @@ advtrain     encode (adversarially         decode, classify (the adversarial-tra
 advtrain_t1  encode (codec adversarially   decode, classify (air attacks are left to
              trained against image         ``scramble``; ``train_adversarial.py
              attacks only)                 --psr-db=-inf``)
+smoothed     encode                        randomized smoothing (Cohen et al. 2019): ``votes``
+                                           noisy copies z_hat + CN(0, sigma_r^2), each decoded
+                                           at no_eff + sigma_r^2 and classified; PREDICT votes
+                                           or abstains (:mod:`semcom_phy.certify`)
 ===========  ============================  ===================================================
 
 With ``votes`` K > 1 the receiver purifies each received vector K times with independent noise
 (stochastic sampling), classifies every result and takes the majority vote; the reconstruction is
 the mean of the K images.
+
+The ``smoothed`` receiver's reconstruction is the plain decoder's at z_hat with the channel's
+no_eff (the image the link delivers: smoothing decides the class only); its scores are PREDICT's
+vote counts per class, shifted by ``-(votes + 1)`` (every entry negative) where it abstains
+(:meth:`Defense.predictions` reads the class or ``ABSTAIN`` from them). The vote has no gradient:
+attacks go through :meth:`Defense.single_vote`, one draw of the base classifier per call (EOT over
+the smoothing noise, as :class:`~semcom_phy.certify.SmoothedLink`).
 
 With ``scramble`` any of them also scrambles the transmitted symbols with a secret ``key``
 (:mod:`.scramble`): the link applies it after :meth:`Defense.encode` and undoes it before
@@ -36,6 +47,7 @@ from pathlib import Path
 
 import torch
 
+from ..certify.smoothing import ABSTAIN, predict, smoothing_noise
 from ..semantic import SemanticCodec
 from ..semantic.inference import InferenceCodec
 from ..semantic.weights import WEIGHTS_DIR, WeightsError, load_codec, load_model
@@ -43,6 +55,9 @@ from .config import ADVTRAIN, DEFENSES, NO_DENOISER, DefenseConfig  # noqa: F401
 from .models import ImageUNet, ImageUNetConfig, LatentDenoiser, LatentDenoiserConfig
 from .purifier import diffuse_image, diffuse_latent, purify_image, purify_latent
 from .schedule import NoiseSchedule
+
+NUM_CLASSES = 10          # the classifier's classes (Fashion-MNIST)
+SMOOTHED_BATCH = 2048     # noisy copies per decoder call of the smoothed receiver (bounds its memory)
 
 
 def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
@@ -62,6 +77,8 @@ class Defense:
     (``{"t": [...], "var": [...], "var_stochastic": [...]}``, from its manifest), which the decoder
     gets as the purified symbols' ``no_eff``.
     """
+
+    one_draw = False      # smoothed: decode one draw of the base classifier (single_vote), not PREDICT
 
     def __init__(self, cfg: DefenseConfig, codec: SemanticCodec, schedule: NoiseSchedule | None = None,
                  denoiser: torch.nn.Module | None = None, residual_var: dict | None = None,
@@ -89,10 +106,29 @@ class Defense:
 
     def single_vote(self) -> Defense:
         """This defense with one purification per image, its models shared: the differentiable
-        pipeline that attacks on a K-vote defense go through (vote counts have no gradient)."""
+        pipeline that attacks on a K-vote defense go through (vote counts have no gradient). For
+        ``smoothed``: one draw of the base classifier per image and call (the noisy copy
+        z_hat + CN(0, sigma_r^2) decoded at no_eff + sigma_r^2, its logits), what an attack on the
+        smoothed receiver differentiates (EOT over the smoothing noise); ``cfg`` is unchanged."""
         d = copy.copy(self)
-        d.cfg = replace(self.cfg, votes=1)
+        if self.cfg.defense == "smoothed":
+            d.one_draw = True
+        else:
+            d.cfg = replace(self.cfg, votes=1)
         return d
+
+    @property
+    def votes(self) -> int:
+        """Classifications per image in one :meth:`decode` (1 for :meth:`single_vote`'s copy)."""
+        return 1 if self.one_draw else int(self.cfg.votes)
+
+    def predictions(self, scores: torch.Tensor) -> torch.Tensor:
+        """The class of each image from :meth:`decode`'s scores float [B, 10]: long [B], the
+        argmax, or ``ABSTAIN`` (-1) where the smoothed receiver abstained (its shifted counts)."""
+        pred = scores.argmax(-1)
+        if self.cfg.defense == "smoothed" and not self.one_draw:
+            pred = pred.masked_fill(scores.amax(-1) < 0, ABSTAIN)
+        return pred
 
     def for_inference(self, precision: str = "float32") -> Defense:
         """This defense at the receiver, its codec's decoder and classifier as an
@@ -110,9 +146,10 @@ class Defense:
 
     @property
     def draws_at_receiver(self) -> bool:
-        """Whether :meth:`decode` draws from its generator (the denoising defenses): its outputs
-        then depend on which images are decoded together, and in which order."""
-        return self.cfg.defense not in NO_DENOISER
+        """Whether :meth:`decode` draws from its generator (the denoising defenses, the smoothed
+        receiver's noise): its outputs then depend on which images are decoded together, and in
+        which order."""
+        return self.cfg.defense not in NO_DENOISER or self.cfg.defense == "smoothed"
 
     @property
     def sender_step(self) -> int:
@@ -137,7 +174,13 @@ class Defense:
         probability / 2 to break ties when ``votes`` > 1).
 
         ``bpda``: the purification's backward pass is the identity (Athalye et al. 2018, BPDA):
-        the forward values are unchanged, gradients skip the reverse process."""
+        the forward values are unchanged, gradients skip the reverse process.
+
+        ``smoothed``: PREDICT over ``votes`` draws of the smoothing noise from ``generator``, in
+        calls of at most ``SMOOTHED_BATCH`` copies (the module doc says what it returns); no
+        gradient (``ValueError`` when asked for one: attack :meth:`single_vote`)."""
+        if self.cfg.defense == "smoothed":
+            return self._smoothed(z_hat, no_eff, generator, bpda)
         cfg, k = self.cfg, self.cfg.votes
         if k > 1:
             z_hat, no_eff = z_hat.repeat_interleave(k, 0), no_eff.repeat_interleave(k, 0)
@@ -166,6 +209,30 @@ class Defense:
         probs = logits.softmax(-1).view(b, k, -1)
         votes = torch.nn.functional.one_hot(probs.argmax(-1), probs.shape[-1]).sum(1).to(probs.dtype)
         return x_hat, votes + probs.mean(1) / 2
+
+    def _smoothed(self, z_hat: torch.Tensor, no_eff: torch.Tensor, generator: torch.Generator | None,
+                  bpda: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """The smoothed receiver (``decode`` of ``smoothed``); one base-classifier draw for
+        :meth:`single_vote`'s copy (differentiable)."""
+        cfg, s2 = self.cfg, self.cfg.sigma_r ** 2
+        if self.one_draw:
+            z = z_hat + smoothing_noise(tuple(z_hat.shape), cfg.sigma_r, generator, z_hat.device).to(z_hat.dtype)
+            x_hat = self.codec.decode(z, no_eff + s2)
+            return x_hat, self.codec.classify(x_hat)
+        if bpda or (torch.is_grad_enabled() and z_hat.requires_grad):
+            raise ValueError("defense 'smoothed': PREDICT's vote has no gradient; attack the smoothed receiver "
+                             "through its base classifier (Defense.single_vote(): one noisy draw per call, EOT)")
+        with torch.no_grad():
+            x_hat = self.codec.decode(z_hat, no_eff)
+
+            def base(z: torch.Tensor, _generator, side: torch.Tensor) -> torch.Tensor:
+                return self.codec.classify(self.codec.decode(z, side + s2)).argmax(-1)
+
+            out = predict(base, z_hat, cfg.sigma_r, cfg.votes, cfg.alpha, SMOOTHED_BATCH, generator, NUM_CLASSES,
+                          side=no_eff)
+            counts = out.counts.to(device=x_hat.device, dtype=torch.float32)
+            abstained = (out.prediction == ABSTAIN).to(x_hat.device)
+            return x_hat, torch.where(abstained[:, None], counts - (cfg.votes + 1), counts)
 
 
 def median_filter(x: torch.Tensor, size: int = 3) -> torch.Tensor:
