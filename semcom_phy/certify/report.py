@@ -112,7 +112,7 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
         panels = sorted({(r["channel"], r["snr_db"]) for r in rows if r["kind"] == cert})
         if not panels:
             continue
-        fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.4), squeeze=False)
+        fig, axes = plt.subplots(1, len(panels), figsize=(max(7.0, 5.5 * len(panels)), 4.8), squeeze=False)
         for ax, panel in zip(axes[0], panels):
             here = [r for r in rows if (r["channel"], r["snr_db"]) == panel]
             for r in (r for r in here if r["kind"] == cert):
@@ -141,8 +141,8 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
         what = "the received symbols (T2)" if cert == "certify" else "the sender's image diffusion (T1)"
         fig.suptitle(f"certified accuracy, smoothing over {what}: {first['num_images']} images, n = {first['n']}, "
                      f"alpha = {first['alpha']:g}\nsolid: certified (band: 95 % Wilson over images; dotted: the "
-                     "largest radius n draws can certify); x: the same receiver under an attack crafted against it",
-                     fontsize=8)
+                     "largest radius n draws can certify)\nx: the same receiver under an attack crafted against it, "
+                     "then PREDICT (abstentions wrong)", fontsize=8)
         fig.tight_layout()
         fig.savefig(Path(out) / name, dpi=120)
         plt.close(fig)
