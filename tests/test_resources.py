@@ -43,7 +43,7 @@ def test_an_unknown_flowgraph_names_the_shipped_ones():
 
 def test_shipped_names():
     assert resources.preset_names() == ["cable", "hackrf", "ism-2.4", "usrp-b200", "virtual"]
-    assert resources.config_names() == ["certify_quick", "paper", "quick"]
+    assert resources.config_names() == ["certify_compare", "certify_curves", "certify_n10k", "certify_paper", "certify_quick", "detect_quick", "paper", "quick", "scrambling"]
 
 
 @pytest.mark.parametrize("name", ["cable", "hackrf", "ism-2.4", "usrp-b200", "virtual"])
@@ -77,7 +77,7 @@ def test_a_yaml_path_is_taken_as_given(lookup, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("lookup, names", [
     (resources.preset_path, "presets: cable, hackrf, ism-2.4, usrp-b200, virtual"),
-    (resources.config_path, "configs: certify_quick, paper, quick"),
+    (resources.config_path, "configs: certify_compare, certify_curves, certify_n10k, certify_paper, certify_quick, detect_quick, paper, quick, scrambling"),
 ])
 def test_neither_a_name_nor_a_file_names_the_shipped_ones(lookup, names, tmp_path):
     for bad in ["moon", str(tmp_path / "missing.yaml"), str(tmp_path)]:     # a folder is no YAML file either

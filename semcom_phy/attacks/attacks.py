@@ -54,7 +54,8 @@ def _check_model(model: LinkModel, attack: bool = True) -> None:
         raise ValueError(f"model = {type(model).__name__}: must be a semcom_phy.attacks.LinkModel")
     if attack and model.votes > 1:
         raise ValueError(f"model.defense.cfg.votes = {model.votes}: the vote counts are not differentiable; attack "
-                         "the votes=1 pipeline of the same defense (DefenseConfig(..., votes=1)) and score the "
+                         "its one-vote pipeline (a link on defense.single_vote(): one purification, or one "
+                         "smoothing draw for 'smoothed') and score the "
                          f"{model.votes}-vote defense at evaluation (evaluate(): majority vote, worst-of-N)")
 
 

@@ -52,7 +52,7 @@ def test_replay_of_a_recorded_run_reproduces_its_numbers_and_damage_is_refused(r
     cell = lambda r: (r["channel"], r["attack"], r["snr_db"])  # noqa: E731
     by_cell = {cell(r): r for r in live}
     for b in again:
-        b.pop("recording")
+        b.pop("recording"), b.pop("defense")                 # the replay names its defense
         assert by_cell[cell(b)] == b                      # same frames, same accuracy, PSNR, EVM, SNR, CFO
     for c in ("awgn", "multipath"):                       # the recorded attack is the live one, and it bites
         assert by_cell[(c, "air-10dB", 15.0)]["accuracy"] < by_cell[(c, "none", 15.0)]["accuracy"] - 0.3
@@ -99,7 +99,7 @@ def test_replay_repeats_a_stochastic_scrambled_defense_draw_for_draw(run_script,
     again = json.loads((tmp_path / "replay.json").read_text())["results"]
     assert len(live) == len(again) == 2
     for a, b in zip(live, again):
-        b.pop("recording")
+        b.pop("recording"), b.pop("defense")                 # the replay names its defense
         assert a == b
 
 
