@@ -3,10 +3,9 @@ checked field by field before any work (torch-free)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from pathlib import Path
+from dataclasses import dataclass
 
-from ..evaluation.config import CHANNELS, NAME, read_fields
+from ..evaluation.config import CHANNELS, ListFieldsConfig
 from ..validation import check_choice, check_number, check_seed
 
 __all__ = ["RECEIVERS", "T1_RECEIVERS", "CertifyConfig"]
@@ -15,13 +14,13 @@ RECEIVERS = ("none", "latent", "image")
 """The smoothed receivers' base classifiers on the symbols (T2, :mod:`.receivers`)."""
 T1_RECEIVERS = ("none", "image")
 """The base classifiers of the image-side smoothing (T1, :mod:`.image`)."""
-_LISTS = ("channels", "snr_db", "sigmas", "receivers", "psr_db", "air_psr_db", "smoothed_psr_db", "t1_steps",
+_LIST_FIELDS = ("channels", "snr_db", "sigmas", "receivers", "psr_db", "air_psr_db", "smoothed_psr_db", "t1_steps",
           "t1_receivers", "l2_eps", "t1_attack_eps")
-_MAY_BE_EMPTY = ("air_psr_db", "smoothed_psr_db", "t1_steps", "t1_attack_eps")
+_EMPTY_OK = ("air_psr_db", "smoothed_psr_db", "t1_steps", "t1_attack_eps")
 
 
 @dataclass(frozen=True)
-class CertifyConfig:
+class CertifyConfig(ListFieldsConfig):
     """The certification run; unknown keys are refused by name.
 
     name : str, the results folder's name (``results/certify/<name>``)
@@ -54,6 +53,8 @@ class CertifyConfig:
         smoothed receivers
     """
 
+    _LISTS, _MAY_BE_EMPTY, _RESULTS = _LIST_FIELDS, _EMPTY_OK, "certify"
+
     name: str
     num_images: int = 64
     seed: int = 0
@@ -81,15 +82,7 @@ class CertifyConfig:
     attack_eot: int = 8
 
     def __post_init__(self):
-        for name in _LISTS:                           # lists from YAML, kept as tuples (frozen, hashable)
-            value = getattr(self, name)
-            if not isinstance(value, (list, tuple)) or (not value and name not in _MAY_BE_EMPTY):
-                raise ValueError(f"CertifyConfig.{name} = {value!r}: a " +
-                                 ("list (may be empty)" if name in _MAY_BE_EMPTY else "non-empty list"))
-            object.__setattr__(self, name, tuple(value))
-        if not isinstance(self.name, str) or not NAME.fullmatch(self.name) or self.name in (".", ".."):
-            raise ValueError(f"CertifyConfig.name = {self.name!r}: a plain folder name (letters, digits, '.', '_', "
-                             "'-'), no path: the results go to results/certify/<name> (--out sets another folder)")
+        self._check_lists()
         check_number(self.num_images, "num_images", 1, 10_000, integer=True, owner=self)
         check_seed(self.seed, "seed", hi=2 ** 63 - 1, owner=self)
         check_number(self.latent_nfe, "latent_nfe", 1, 100, integer=True, owner=self)
@@ -122,19 +115,4 @@ class CertifyConfig:
         for name in ("psr_db", "air_psr_db", "smoothed_psr_db"):
             for v in getattr(self, name):
                 check_number(v, name, -80.0, 20.0, owner=self)
-        for name in _LISTS:
-            if len(set(getattr(self, name))) != len(getattr(self, name)):
-                raise ValueError(f"CertifyConfig.{name} = {list(getattr(self, name))!r}: values repeat")
-
-    def to_dict(self) -> dict:
-        """The fields as plain YAML/JSON values (lists for the tuples)."""
-        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
-
-    @classmethod
-    def load(cls, path: str | Path) -> CertifyConfig:
-        """The config of a YAML file; ``ValueError`` naming the file and the field for a bad one."""
-        data = read_fields(path, cls)
-        try:
-            return cls(**data)
-        except ValueError as err:
-            raise ValueError(f"{path}: {err}") from None
+        self._check_repeats()

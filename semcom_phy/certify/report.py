@@ -15,6 +15,18 @@ def _fmt(acc: dict, points) -> str:
     return " ".join(f"{acc[float(p)]:8.3f}" if float(p) in acc else f"{'-':>8s}" for p in points)
 
 
+def _attack_lines(rows: list[dict], attacks, coordinate, budget: str, unit: str) -> list[str]:
+    """One line per attack kind of ``attacks`` (``(kind, what)``): its rows' accuracy at each
+    budget; ``coordinate(r)`` names the smoothed receiver of a row ("" for the undefended link)."""
+    lines = []
+    for kind, what in attacks:
+        got = [r for r in rows if r["kind"] == kind]
+        if got:
+            lines.append(f"{what}: " + ", ".join(f"{r['channel']} {r['snr_db']:g} dB{coordinate(r)} "
+                                                 f"@{r[budget]:g}{unit}: {r['accuracy']:.3f}" for r in got))
+    return lines
+
+
 def table(rows: list[dict], psrs=(-30, -25, -20), l2=(0.25, 0.5, 1.0)) -> list[str]:
     """The rows as a text table: T2 (clean accuracy and abstention of PREDICT, certified accuracy
     at ``psrs``, the radius cap in dB, the empirical attacks), then T1 (at the L2 radii ``l2``,
@@ -27,13 +39,9 @@ def table(rows: list[dict], psrs=(-30, -25, -20), l2=(0.25, 0.5, 1.0)) -> list[s
             lines.append(f"{r['channel']:9s} {r['snr_db']:5g} {r['receiver']:8s} {r['sigma']:6g} "
                          f"{r['clean_accuracy']:6.3f} {r['abstain_rate']:6.3f} {_fmt(acc, psrs)} "
                          f"{r['radius_cap_psr_db']:7.1f}")
-    for kind, what in (("smoothed_air", "smoothed receiver under pgd_air (EOT, then PREDICT)"),
-                       ("air", "undefended link under pgd_air")):
-        got = [r for r in rows if r["kind"] == kind]
-        if got:
-            lines.append(f"{what}: " + ", ".join(
-                f"{r['channel']} {r['snr_db']:g} dB" + (f" {r['receiver']} s{r['sigma']:g}" if kind != "air" else "") +
-                f" @{r['psr_db']:g} dB: {r['accuracy']:.3f}" for r in got))
+    lines += _attack_lines(rows, (("smoothed_air", "smoothed receiver under pgd_air (EOT, then PREDICT)"),
+                                  ("air", "undefended link under pgd_air")),
+                           lambda r: f" {r['receiver']} s{r['sigma']:g}" if "sigma" in r else "", "psr_db", " dB")
     t1 = [r for r in rows if r["kind"] == "t1"]
     if t1:
         lines.append(f"T1 {'channel':9s} {'SNR':>5s} {'receiver':8s} {'t_s':>4s} {'sigma':>6s} {'clean':>6s} "
@@ -43,14 +51,9 @@ def table(rows: list[dict], psrs=(-30, -25, -20), l2=(0.25, 0.5, 1.0)) -> list[s
             lines.append(f"   {r['channel']:9s} {r['snr_db']:5g} {r['receiver']:8s} {r['t_s']:4d} "
                          f"{r['sigma_image']:6.3f} {r['clean_accuracy']:6.3f} {r['abstain_rate']:6.3f} "
                          f"{_fmt(acc, l2)} {r['air_time_s_per_image']:6.2f}")
-    for kind, what in (("t1_attack", "T1-smoothed receiver under pgd L2 (EOT, then PREDICT)"),
-                       ("image_pgd", "undefended link under pgd L2")):
-        got = [r for r in rows if r["kind"] == kind]
-        if got:
-            lines.append(f"{what}: " + ", ".join(
-                f"{r['channel']} {r['snr_db']:g} dB" + (f" {r['receiver']} t{r['t_s']}" if kind != "image_pgd" else "") +
-                f" @{r['eps']:g}: {r['accuracy']:.3f}" for r in got))
-    return lines
+    return lines + _attack_lines(rows, (("t1_attack", "T1-smoothed receiver under pgd L2 (EOT, then PREDICT)"),
+                                        ("image_pgd", "undefended link under pgd L2")),
+                                 lambda r: f" {r['receiver']} t{r['t_s']}" if "t_s" in r else "", "eps", "")
 
 
 def sanity(rows: list[dict]) -> list[dict]:

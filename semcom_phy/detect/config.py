@@ -4,10 +4,9 @@ field by field before any work (torch-free)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from pathlib import Path
+from dataclasses import dataclass
 
-from ..evaluation.config import CHANNELS, NAME, read_fields
+from ..evaluation.config import CHANNELS, ListFieldsConfig
 from ..validation import check_choice, check_number, check_seed
 
 __all__ = ["SCORES", "ADAPTIVE_TARGETS", "DetectConfig"]
@@ -16,13 +15,13 @@ SCORES = ("latent_residual", "image_residual", "cycle_residual", "disagreement")
 """The detector scores (:mod:`.scores`); every run also reports ``combined`` (the largest of
 their calibrated z-scores)."""
 ADAPTIVE_TARGETS = SCORES + ("combined",)
-_LISTS = ("channels", "snr_db", "psr_db", "linf", "scores", "adaptive_lambdas")
-_MAY_BE_EMPTY = ("psr_db", "linf", "adaptive_lambdas")
+_LIST_FIELDS = ("channels", "snr_db", "psr_db", "linf", "scores", "adaptive_lambdas")
+_EMPTY_OK = ("psr_db", "linf", "adaptive_lambdas")
 TEST_IMAGES = 10_000
 
 
 @dataclass(frozen=True)
-class DetectConfig:
+class DetectConfig(ListFieldsConfig):
     """The detection run; unknown keys are refused by name.
 
     name : str, the results folder's name (``results/detect/<name>``)
@@ -46,6 +45,8 @@ class DetectConfig:
     batch : 1..65536 images per forward pass
     """
 
+    _LISTS, _MAY_BE_EMPTY, _RESULTS = _LIST_FIELDS, _EMPTY_OK, "detect"
+
     name: str
     num_images: int = 256
     calibration_images: int = 256
@@ -67,15 +68,7 @@ class DetectConfig:
     batch: int = 256
 
     def __post_init__(self):
-        for name in _LISTS:                           # lists from YAML, kept as tuples (frozen, hashable)
-            value = getattr(self, name)
-            if not isinstance(value, (list, tuple)) or (not value and name not in _MAY_BE_EMPTY):
-                raise ValueError(f"DetectConfig.{name} = {value!r}: a non-empty list" +
-                                 (" (may be empty)" if name in _MAY_BE_EMPTY else ""))
-            object.__setattr__(self, name, tuple(value))
-        if not isinstance(self.name, str) or not NAME.fullmatch(self.name) or self.name in (".", ".."):
-            raise ValueError(f"DetectConfig.name = {self.name!r}: a plain folder name (letters, digits, '.', '_', "
-                             "'-'), no path: the results go to results/detect/<name> (--out sets another folder)")
+        self._check_lists()
         check_number(self.num_images, "num_images", 1, TEST_IMAGES - 1, integer=True, owner=self)
         check_number(self.calibration_images, "calibration_images", 1, TEST_IMAGES - 1, integer=True, owner=self)
         if self.num_images + self.calibration_images > TEST_IMAGES:
@@ -107,19 +100,4 @@ class DetectConfig:
         if self.adaptive_target != "combined" and self.adaptive_target not in self.scores:
             raise ValueError(f"DetectConfig.adaptive_target = {self.adaptive_target!r}: not one of the config's scores "
                              f"{list(self.scores)} (or 'combined')")
-        for name in _LISTS:
-            if len(set(getattr(self, name))) != len(getattr(self, name)):
-                raise ValueError(f"DetectConfig.{name} = {list(getattr(self, name))!r}: values repeat")
-
-    def to_dict(self) -> dict:
-        """The fields as plain YAML/JSON values (lists for the tuples)."""
-        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
-
-    @classmethod
-    def load(cls, path: str | Path) -> DetectConfig:
-        """The config of a YAML file; ``ValueError`` naming the file and the field for a bad one."""
-        data = read_fields(path, cls)
-        try:
-            return cls(**data)
-        except ValueError as err:
-            raise ValueError(f"{path}: {err}") from None
+        self._check_repeats()

@@ -131,6 +131,49 @@ def defense_config(d: dict) -> DefenseConfig | DigitalConfig:
         raise ValueError(f"defenses: {d.get('label')}: {err}") from None
 
 
+class ListFieldsConfig:
+    """What the certification's and the detection's frozen config dataclasses share: list fields
+    read from YAML and kept as tuples (``_LISTS``; ``_MAY_BE_EMPTY`` of them may be empty), a
+    plain results-folder ``name`` (``results/<_RESULTS>/<name>``), no repeated list value, plain
+    ``to_dict`` and ``load`` from a YAML file. Subclasses call :meth:`_check_lists` first and
+    :meth:`_check_repeats` last in their ``__post_init__``."""
+
+    _LISTS: tuple = ()
+    _MAY_BE_EMPTY: tuple = ()
+    _RESULTS: str = ""
+
+    def _check_lists(self) -> None:
+        owner = type(self).__name__
+        for name in self._LISTS:                      # lists from YAML, kept as tuples (frozen, hashable)
+            value = getattr(self, name)
+            if not isinstance(value, (list, tuple)) or (not value and name not in self._MAY_BE_EMPTY):
+                raise ValueError(f"{owner}.{name} = {value!r}: a " +
+                                 ("list (may be empty)" if name in self._MAY_BE_EMPTY else "non-empty list"))
+            object.__setattr__(self, name, tuple(value))
+        if not isinstance(self.name, str) or not NAME.fullmatch(self.name) or self.name in (".", ".."):
+            raise ValueError(f"{owner}.name = {self.name!r}: a plain folder name (letters, digits, '.', '_', "
+                             f"'-'), no path: the results go to results/{self._RESULTS}/<name> (--out sets another "
+                             "folder)")
+
+    def _check_repeats(self) -> None:
+        for name in self._LISTS:
+            if len(set(getattr(self, name))) != len(getattr(self, name)):
+                raise ValueError(f"{type(self).__name__}.{name} = {list(getattr(self, name))!r}: values repeat")
+
+    def to_dict(self) -> dict:
+        """The fields as plain YAML/JSON values (lists for the tuples)."""
+        return {f: list(v) if isinstance(v := getattr(self, f), tuple) else v for f in self.__dataclass_fields__}
+
+    @classmethod
+    def load(cls, path: str | Path):
+        """The config of a YAML file; ``ValueError`` naming the file and the field for a bad one."""
+        data = read_fields(path, cls)
+        try:
+            return cls(**data)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
+
+
 def read_fields(path: str | Path, cls) -> dict:
     """The fields of a config YAML file for the dataclass ``cls`` (a mapping with ``name``, no
     unknown key); ``ValueError`` naming the file and what is wrong. The evaluation's and the
