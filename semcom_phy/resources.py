@@ -3,8 +3,8 @@
 They live in the package itself, so a checkout, an editable install and an installed wheel find
 them alike: ``flowgraphs/`` (GNU Radio ``.grc`` files and the generated Python that Debian's
 ``/usr/bin/python3`` runs), ``presets/`` (PlutoSDR radio settings, ``<name>.yaml``), ``configs/``
-(robustness evaluation configs, ``<name>.yaml``) and ``weights/`` (trained models with their
-manifests). Paths are real directories on disk: the flowgraph scripts are handed to another
+(the configs of the evaluation, the certification and the detection, ``<name>.yaml``) and
+``weights/`` (trained models with their manifests). Paths are real directories on disk: the flowgraph scripts are handed to another
 interpreter, so a package imported from a zip archive is refused with the reason.
 
 Torch-free and quick to import (the command-line tools list presets before they import torch).
@@ -90,16 +90,29 @@ def preset_path(name: str | Path) -> Path:
     return _resolve("presets", "preset", name)
 
 
-def config_names() -> list[str]:
-    """The shipped robustness evaluation configs.
+_PREFIXED = ("certify", "detect")      # config name prefixes of scripts/certify.py, scripts/detect.py
 
-    Input: nothing.
-    Output: their names, sorted (``["paper", "quick"]``)."""
-    return _names("configs")
+
+def config_names(command: str | None = None) -> list[str]:
+    """The shipped experiment configs.
+
+    Input: ``command``, None (all), ``"evaluate"``, ``"certify"`` or ``"detect"``: the configs of
+    that script (``certify_*`` and ``detect_*`` are the certification's and the detection's, the
+    rest the robustness evaluation's).
+    Output: their names, sorted (``["paper", "quick", ...]``).
+    Raises ValueError for another ``command``."""
+    names = _names("configs")
+    if command is None:
+        return names
+    if command not in _PREFIXED + ("evaluate",):
+        raise ValueError(f"command {command!r}: allowed values are None, 'evaluate', 'certify', 'detect'")
+    if command == "evaluate":
+        return [n for n in names if not n.startswith(tuple(p + "_" for p in _PREFIXED))]
+    return [n for n in names if n.startswith(command + "_")]
 
 
 def config_path(name: str | Path) -> Path:
-    """An evaluation config's YAML file.
+    """An experiment config's YAML file.
 
     Input: ``name``, a shipped config's name (see :func:`config_names`) or a path to a YAML file.
     Output: the :class:`~pathlib.Path` of ``configs/<name>.yaml``, or the given path.

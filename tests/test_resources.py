@@ -46,6 +46,15 @@ def test_shipped_names():
     assert resources.config_names() == ["certify_compare", "certify_curves", "certify_n10k", "certify_paper", "certify_quick", "detect_quick", "paper", "quick", "scrambling"]
 
 
+def test_config_names_per_script():
+    """Each script's --help lists its own configs: every shipped config belongs to exactly one."""
+    per = {c: resources.config_names(c) for c in ("evaluate", "certify", "detect")}
+    assert per == {"evaluate": ["paper", "quick", "scrambling"], "detect": ["detect_quick"],
+                   "certify": ["certify_compare", "certify_curves", "certify_n10k", "certify_paper", "certify_quick"]}
+    with pytest.raises(ValueError, match="command 'train'.*allowed values"):
+        resources.config_names("train")
+
+
 @pytest.mark.parametrize("name", ["cable", "hackrf", "ism-2.4", "usrp-b200", "virtual"])
 def test_a_preset_name_is_its_shipped_yaml(name):
     path = resources.preset_path(name)

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..resources import config_names, config_path
+from ..experiments.cli import add_batch_options, check_outputs, load_batch, run_failures
 from .config import CertifyConfig
 
 HELP = """Certified robustness of the semantic link (randomized smoothing, Cohen et al. 2019).
@@ -40,34 +40,17 @@ certified_t1.png (T1). docs/certify.md.
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", default="certify_quick",
-                    help=f"YAML file, or a shipped config ({', '.join(n for n in config_names() if n.startswith('certify'))}); default certify_quick")
-    ap.add_argument("--out", type=Path, default=None, help="results directory (default results/certify/<name>)")
-    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: Debian path)")
-    ap.add_argument("--no-plot", action="store_true")
-    ap.add_argument("--ray", default=None, metavar="auto|ADDRESS",
-                    help="run the cells on Ray: 'auto' starts a local instance on all cores, an address (HEAD:6379) "
-                         "joins a cluster started with `ray start --head` (default: in this process)")
+    add_batch_options(ap, "certify", default="certify_quick", out="results/certify/<name>")
     args = ap.parse_args(argv)
-    try:
-        cfg = CertifyConfig.load(config_path(args.config))
-    except (OSError, ValueError, TypeError) as err:
-        ap.error(str(err))
-    from ..data import DatasetError
-    from ..semantic import WeightsError, pick_device
+    _, cfg, device = load_batch(ap, args, CertifyConfig)
+    out = args.out or Path("results") / "certify" / cfg.name
+    check_outputs(ap, out)
     from .report import table
     from .run import certify_run
 
     try:
-        device = pick_device(args.device, args.threads)
-    except ValueError as err:
-        ap.error(str(err))
-    out = args.out or Path("results") / "certify" / cfg.name
-    try:
         result = certify_run(cfg, out, device, args.data_dir, plot_it=not args.no_plot, ray=args.ray)
-    except (DatasetError, WeightsError, ImportError, OSError) as err:      # OSError: also Ray's ConnectionError
+    except run_failures() as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print("\n".join(table(result.rows)))

@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..experiments.cli import add_batch_options, check_outputs, load_batch, run_failures
 from ..experiments.commands import interruptible
-from ..resources import config_names, config_path
 from .config import DetectConfig
 
 HELP = """Attack detection from the diffusion models' residuals (issue 22, item 5).
@@ -45,33 +45,20 @@ score, AUC in the legend). docs/detect.md.
 @interruptible
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", default="detect_quick",
-                    help=f"YAML file, or a shipped config ({', '.join(n for n in config_names() if n.startswith('detect'))}); default detect_quick")
-    ap.add_argument("--out", type=Path, default=None, help="results directory (default results/detect/<name>)")
-    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: Debian path)")
-    ap.add_argument("--no-plot", action="store_true")
+    add_batch_options(ap, "detect", default="detect_quick", out="results/detect/<name>", ray=False)
     args = ap.parse_args(argv)
-    if args.threads < 0:
-        ap.error(f"--threads {args.threads}: must be >= 0")
-    try:
-        cfg = DetectConfig.load(config_path(args.config))
-    except (OSError, ValueError, TypeError) as err:
-        ap.error(str(err))
-    from ..data import DatasetError
-    from ..semantic import WeightsError, pick_device
+    _, cfg, device = load_batch(ap, args, DetectConfig)
     from .run import check_image_step, detect_run, table
 
     try:
-        device = pick_device(args.device, args.threads)
         check_image_step(cfg)
     except ValueError as err:
         ap.error(str(err))
     out = args.out or Path("results") / "detect" / cfg.name
+    check_outputs(ap, out)
     try:
         result = detect_run(cfg, out, device, args.data_dir, plot_it=not args.no_plot)
-    except (DatasetError, WeightsError, OSError) as err:
+    except run_failures() as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print("\n".join(table(result.rows)))

@@ -14,8 +14,8 @@ from pathlib import Path
 import yaml
 
 from ..io import atomic_write, write_json
-from ..experiments.cli import check_outputs
-from ..resources import config_names, config_path, package_dir
+from ..experiments.cli import add_batch_options, check_outputs, load_batch, run_failures
+from ..resources import package_dir
 from .config import Config
 
 CONFIG_DIR = package_dir() / "configs"      # shipped as package data (semcom_phy.resources)
@@ -76,30 +76,14 @@ reruns exactly the cells it touches, and the report shows only the current confi
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", required=True,
-                    help=f"YAML file, or a shipped config: {', '.join(n for n in config_names() if not n.startswith('certify'))} (in {CONFIG_DIR})")
-    ap.add_argument("--out", type=Path, default=None, help="results directory (default results/<name>)")
+    add_batch_options(ap, "evaluate", out="results/<name>")
     ap.add_argument("--json", type=Path, default=None, help="also write {config, sanity, results} here")
-    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: Debian path)")
-    ap.add_argument("--no-plot", action="store_true")
-    ap.add_argument("--ray", default=None, metavar="auto|ADDRESS",
-                    help="run the cells on Ray: 'auto' starts a local instance on all cores, an address (HEAD:6379) "
-                         "joins a cluster started with `ray start --head` (default: in this process)")
     args = ap.parse_args(argv)
-    from ..data import DatasetError
-    from ..semantic import WeightsError, pick_device
+    path, cfg, device = load_batch(ap, args, Config)
     from ..version import code_version
     from .report import headline_table
     from .run import evaluate
 
-    try:
-        path = config_path(args.config)
-        cfg = Config.load(path)
-        device = pick_device(args.device, args.threads)
-    except (OSError, ValueError, TypeError) as err:
-        ap.error(str(err))
     out = args.out or Path("results") / cfg.name
     check_outputs(ap, out, json=args.json)
     shown = path.resolve()
@@ -112,7 +96,7 @@ def main(argv=None) -> int:
         if args.json:
             write_json(args.json, {"config": cfg.__dict__, "code": code_version(), "sanity": result.checks,
                                    "results": result.rows})
-    except (DatasetError, WeightsError, ImportError, OSError) as err:
+    except run_failures() as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print("\n".join(headline_table(result.rows, cfg)))

@@ -150,6 +150,65 @@ def unbound_paths(options: tuple[Option, ...], cls, prefix: str = "") -> list[st
     return [p for p in C.leaf_paths(cls) if p not in bound]
 
 
+def add_batch_options(ap: argparse.ArgumentParser, command: str, *, default: str | None = None,
+                      out: str, ray: bool = True) -> None:
+    """The options shared by the batch experiments (``evaluate``, ``certify``, ``detect``).
+
+    Input: ``command``, the script (its shipped configs are listed, see
+    :func:`semcom_phy.resources.config_names`); ``default``, the config used without ``--config``
+    (None: the option is required); ``out``, the default results folder as shown in ``--help``;
+    ``ray``, whether the script offers ``--ray``.
+    Output: None; adds ``--config --out --device --threads --data-dir --no-plot`` (and ``--ray``)."""
+    from ..resources import config_names, package_dir
+
+    shipped = f"{', '.join(config_names(command))} (in {package_dir() / 'configs'})"
+    ap.add_argument("--config", required=default is None, default=default,
+                    help=f"YAML file, or a shipped config: {shipped}" + (f"; default {default}" if default else ""))
+    ap.add_argument("--out", type=Path, default=None, help=f"results directory (default {out})")
+    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    ap.add_argument("--threads", type=_threads, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--data-dir", type=Path, default=None, help="Fashion-MNIST folder (default: Debian path)")
+    ap.add_argument("--no-plot", action="store_true")
+    if ray:
+        ap.add_argument("--ray", default=None, metavar="auto|ADDRESS",
+                        help="run the cells on Ray: 'auto' starts a local instance on all cores, an address "
+                             "(HEAD:6379) joins a cluster started with `ray start --head` (default: in this process)")
+
+
+def _threads(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: not an integer (0: torch's default)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value}: must be >= 0 (0: torch's default)")
+    return value
+
+
+def load_batch(ap: argparse.ArgumentParser, args: argparse.Namespace, cls):
+    """The config and the device of :func:`add_batch_options`' options, or the parser's error (exit 2).
+
+    Input: ``cls``, the config class (``load(path)``: evaluation, certification or detection).
+    Output: ``(path, cfg, device)``: the config's YAML file, the loaded config, the torch device."""
+    from ..resources import config_path
+    from ..semantic import pick_device
+
+    try:
+        path = config_path(args.config)
+        return path, cls.load(path), pick_device(args.device, args.threads)
+    except (OSError, ValueError, TypeError) as err:
+        ap.error(str(err))
+
+
+def run_failures() -> tuple[type[BaseException], ...]:
+    """What a batch experiment reports as ``error: ...`` with exit status 2: a missing dataset or
+    weights, Ray absent (ImportError), an output not written or Ray's ConnectionError (OSError)."""
+    from ..data import DatasetError
+    from ..semantic import WeightsError
+
+    return DatasetError, WeightsError, ImportError, OSError
+
+
 def check_outputs(ap: argparse.ArgumentParser, folder: Path | None = None, need_bytes: int = 0, *,
                   flag: str = "--out", **files: Path | None) -> None:
     """Outputs checked before any work.

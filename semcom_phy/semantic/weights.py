@@ -21,7 +21,10 @@ from .paths import (WEIGHTS_DIR, WeightsError, add_training_options, read_manife
 
 def pick_device(name: str = "auto", threads: int = 0) -> torch.device:
     """``auto`` (CUDA when available), ``cpu`` or ``cuda``; ValueError when CUDA is asked for but absent.
-    ``threads`` > 0 also sets torch's CPU threads (the scripts' ``--threads``)."""
+    ``threads`` > 0 also sets torch's CPU threads (the scripts' ``--threads``; 0 keeps torch's default,
+    a negative count is a ValueError)."""
+    if threads < 0:
+        raise ValueError(f"threads {threads}: must be >= 0 (0: torch's default)")
     if threads:
         torch.set_num_threads(threads)
     if name not in ("auto", "cpu", "cuda"):

@@ -84,4 +84,5 @@ def test_the_script_answers_help(run_script):
     res = run_script("scripts/detect.py", "--help", timeout=60)
     assert res.returncode == 0 and res.stdout.startswith("usage: detect.py") and "--out" in res.stdout
     res = run_script("scripts/detect.py", "--threads", "-1", timeout=60)
-    assert res.returncode == 2 and res.stderr.strip().splitlines()[-1] == "detect.py: error: --threads -1: must be >= 0"
+    assert res.returncode == 2 and res.stderr.strip().splitlines()[-1] == \
+        "detect.py: error: argument --threads: -1: must be >= 0 (0: torch's default)"

@@ -21,6 +21,7 @@ SCRIPTS = [
     "scripts/train_adversarial.py",
     "scripts/evaluate.py",
     "scripts/certify.py",
+    "scripts/detect.py",
     "scripts/bench_purify.py",
     "scripts/bench_phy.py",
     "scripts/bench_link.py",
@@ -54,3 +55,24 @@ def test_help_imports_no_torch(script):
     *help_lines, verdict = res.stdout.rstrip("\n").split("\n")
     assert verdict == "torch imported: False", f"{script} --help imports torch"
     assert "usage:" in "\n".join(help_lines), res.stdout
+
+
+@pytest.mark.parametrize("command", ["evaluate", "certify", "detect"])
+def test_batch_scripts_share_their_options(command, capsys):
+    """The three batch experiments: --help lists the script's own shipped configs only, and a
+    bad --threads is one parser error (exit 2) naming the option, before anything loads."""
+    import importlib
+
+    from semcom_phy.resources import config_names
+
+    main = importlib.import_module(f"semcom_phy.{'evaluation' if command == 'evaluate' else command}.cli").main
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    listed = shown.split("a shipped config: ")[1].split(" (in ")[0]
+    assert listed.split(", ") == config_names(command)
+    with pytest.raises(SystemExit) as stop:
+        main(["--config", config_names(command)[0], "--threads", "-1"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith("argument --threads: -1: must be >= 0 (0: torch's default)")
