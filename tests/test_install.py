@@ -33,7 +33,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = ["cable", "hackrf", "ism-2.4", "usrp-b200", "virtual"]
-CONFIGS = ["certify_compare", "certify_curves", "certify_n10k", "certify_paper", "certify_quick", "detect_quick", "paper", "quick", "scrambling"]
+CONFIGS = ["certify_compare", "certify_curves", "certify_n10k", "certify_paper", "certify_quick", "certify_sigmas", "detect_quick", "paper", "quick", "scrambling"]
 FLOWGRAPHS = ["channel_emulator", "monitor", "pluto_txrx", "semantic_emulator", "semantic_soapy", "soapy_txrx", "uhd_txrx"]
 NEEDS_DATA = pytest.mark.skipif(not DEFAULT_ROOT.exists(),
                                 reason="Debian package dataset-fashion-mnist not installed (make setup installs it)")

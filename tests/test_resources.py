@@ -43,14 +43,15 @@ def test_an_unknown_flowgraph_names_the_shipped_ones():
 
 def test_shipped_names():
     assert resources.preset_names() == ["cable", "hackrf", "ism-2.4", "usrp-b200", "virtual"]
-    assert resources.config_names() == ["certify_compare", "certify_curves", "certify_n10k", "certify_paper", "certify_quick", "detect_quick", "paper", "quick", "scrambling"]
+    assert resources.config_names() == ["certify_compare", "certify_curves", "certify_n10k", "certify_paper", "certify_quick", "certify_sigmas", "detect_quick", "paper", "quick", "scrambling"]
 
 
 def test_config_names_per_script():
     """Each script's --help lists its own configs: every shipped config belongs to exactly one."""
     per = {c: resources.config_names(c) for c in ("evaluate", "certify", "detect")}
     assert per == {"evaluate": ["paper", "quick", "scrambling"], "detect": ["detect_quick"],
-                   "certify": ["certify_compare", "certify_curves", "certify_n10k", "certify_paper", "certify_quick"]}
+                   "certify": ["certify_compare", "certify_curves", "certify_n10k", "certify_paper", "certify_quick",
+                               "certify_sigmas"]}
     with pytest.raises(ValueError, match="command 'train'.*allowed values"):
         resources.config_names("train")
 
@@ -86,7 +87,7 @@ def test_a_yaml_path_is_taken_as_given(lookup, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("lookup, names", [
     (resources.preset_path, "presets: cable, hackrf, ism-2.4, usrp-b200, virtual"),
-    (resources.config_path, "configs: certify_compare, certify_curves, certify_n10k, certify_paper, certify_quick, detect_quick, paper, quick, scrambling"),
+    (resources.config_path, "configs: certify_compare, certify_curves, certify_n10k, certify_paper, certify_quick, certify_sigmas, detect_quick, paper, quick, scrambling"),
 ])
 def test_neither_a_name_nor_a_file_names_the_shipped_ones(lookup, names, tmp_path):
     for bad in ["moon", str(tmp_path / "missing.yaml"), str(tmp_path)]:     # a folder is no YAML file either

@@ -17,7 +17,7 @@ their calibrated z-scores)."""
 ADAPTIVE_TARGETS = SCORES + ("combined",)
 _LIST_FIELDS = ("channels", "snr_db", "psr_db", "linf", "scores", "adaptive_lambdas")
 _EMPTY_OK = ("psr_db", "linf", "adaptive_lambdas")
-TEST_IMAGES = 10_000
+TEST_IMAGES, TRAIN_IMAGES = 10_000, 60_000
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,11 @@ class DetectConfig(ListFieldsConfig):
         ``num_images`` are scored, the next ``calibration_images`` calibrate (disjoint splits)
     seed : >= 0, the permutation, the channel draws, the attacks' and the detector's noise
     channels : ``awgn`` / ``multipath``; snr_db : channel Es/N0 values in [-30, 100] dB
-    psr_db : PSRs in [-60, 20] dB of the air attacks (``pgd_air`` on the undefended link and
-        Gaussian jamming, the control); linf : L-inf budgets in [0, 1] of the image attack (``pgd``
+    psr_db : PSRs in [-60, 20] dB of the air attacks (``pgd_air`` on the undefended link, the
+        ``universal`` perturbation and Gaussian jamming, the control); linf : L-inf budgets in [0, 1] of the image attack (``pgd``
         on the undefended link); steps : 1..1000 PGD steps of every attack
+    universal_images : 0..60000 training images the universal perturbation is learned on (two
+        epochs through the undefended link, as the evaluation's ``universal``; 0: no universal attack)
     scores : a non-empty subset of :data:`SCORES`
     latent_offset : 0..999 steps above the noise-matched step t* at which the latent denoiser
         estimates the clean symbols; latent_draws : 1..64 fresh noise top-ups averaged
@@ -56,6 +58,7 @@ class DetectConfig(ListFieldsConfig):
     psr_db: tuple = (-20, -15, -10)
     linf: tuple = (0.1,)
     steps: int = 10
+    universal_images: int = 512
     scores: tuple = SCORES
     latent_offset: int = 50
     latent_draws: int = 4
@@ -77,6 +80,7 @@ class DetectConfig(ListFieldsConfig):
                              f"{TEST_IMAGES} test images, allowed at most {TEST_IMAGES}")
         check_seed(self.seed, "seed", hi=2 ** 63 - 1, owner=self)
         check_number(self.steps, "steps", 1, 1000, integer=True, owner=self)
+        check_number(self.universal_images, "universal_images", 0, TRAIN_IMAGES, integer=True, owner=self)
         check_number(self.latent_offset, "latent_offset", 0, 999, integer=True, owner=self)
         check_number(self.latent_draws, "latent_draws", 1, 64, integer=True, owner=self)
         check_number(self.image_step, "image_step", 1, 999, integer=True, owner=self)

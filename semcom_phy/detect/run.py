@@ -18,7 +18,8 @@ keys of the calibration and clean rows it is measured against):
 * ``kind: clean``: ``scores``, ``accuracy``, ``false_alarm`` (realised, per score),
   ``accuracy_reject`` (correct and not flagged);
 * ``kind: attack`` (``attack``: ``air`` = ``pgd_air`` white box on the undefended link,
-  ``jamming`` = Gaussian jamming at the same PSR, ``pgd`` = image L-inf PGD on the undefended
+  ``universal`` = one perturbation for every image, learned on ``universal_images`` training
+  images through the undefended link, ``jamming`` = Gaussian jamming at the same PSR, ``pgd`` = image L-inf PGD on the undefended
   link; ``budget``: PSR dB or L-inf) and ``kind: adaptive`` (``evade_air`` at
   ``adaptive_psr_db`` with weight ``lam`` on ``target``): ``scores``, ``auc`` and ``detection``
   (at the calibrated threshold) per score, ``accuracy`` (the plain receiver's),
@@ -45,6 +46,8 @@ __all__ = ["CELL_VERSION", "DetectResult", "detect_run", "cells", "splits", "run
 
 CELL_VERSION = 1
 """Bump when a row's computation changes: every row is then computed again."""
+UNIVERSAL_EPOCHS = 2
+"""Passes of the universal perturbation over its training images (the evaluation's default)."""
 
 
 @dataclass
@@ -106,13 +109,15 @@ def detector(runner, cfg: DetectConfig, scores=None):
 
 def cells(cfg: DetectConfig) -> list[tuple]:
     """Every row of the config, per (channel, SNR): ``("calibration", c, s)``, ``("clean", c, s)``,
-    ``("attack", c, s, name, budget)`` for air and jamming at each PSR and pgd at each L-inf,
+    ``("attack", c, s, name, budget)`` for air, universal (when ``universal_images``) and jamming
+    at each PSR and pgd at each L-inf,
     ``("adaptive", c, s, lam)``."""
     out = []
     for c in cfg.channels:
         for s in cfg.snr_db:
             out += [("calibration", c, s), ("clean", c, s)]
-            out += [("attack", c, s, a, p) for p in cfg.psr_db for a in ("air", "jamming")]
+            air = ("air", "universal", "jamming") if cfg.universal_images else ("air", "jamming")
+            out += [("attack", c, s, a, p) for p in cfg.psr_db for a in air]
             out += [("attack", c, s, "pgd", e) for e in cfg.linf]
             out += [("adaptive", c, s, lam) for lam in cfg.adaptive_lambdas]
     return out
@@ -135,8 +140,9 @@ def cell_spec(cfg: DetectConfig, cell: tuple, weights: dict, against: dict | Non
     if cell[0] == "clean":
         return {**common, "against": against}
     if cell[0] == "attack":
+        extra = {"train_images": cfg.universal_images, "epochs": UNIVERSAL_EPOCHS} if cell[3] == "universal" else {}
         return {**common, "attack": cell[3], "budget": cell[4], "steps": None if cell[3] == "jamming" else cfg.steps,
-                "against": against}
+                "against": against, **extra}
     return {**common, "lam": cell[3], "psr_db": cfg.adaptive_psr_db, "target": cfg.adaptive_target,
             "steps": cfg.steps, "against": against}
 
@@ -201,7 +207,7 @@ def compute_row(runner, cfg: DetectConfig, cell: tuple, cal=None, clean_scores=N
     """One row's numbers (the calibration row first, then the clean one: the others need both)."""
     import torch
 
-    from ..attacks import gaussian_jamming, pgd, pgd_air
+    from ..attacks import gaussian_jamming, pgd, pgd_air, universal_air
     from ..symbol_link import SymbolLink
     from .scores import Calibration, evade_air
 
@@ -228,6 +234,11 @@ def compute_row(runner, cfg: DetectConfig, cell: tuple, cal=None, clean_scores=N
                                for sl in _chunks(len(x), cfg.batch)])
             with torch.no_grad():
                 s_att = codec.encode(x_adv)
+        elif name == "universal":                  # the evaluation's: its own pick of training images
+            pick = torch.from_numpy(np.random.default_rng(cfg.seed + 1).choice(len(runner.train_x), cfg.universal_images,
+                                                                               replace=False))
+            s_att = s + universal_air(link, runner.train_x[pick], runner.train_y[pick], budget,
+                                      epochs=UNIVERSAL_EPOCHS, generator=g_att)
         elif name == "air":
             s_att = s + torch.cat([pgd_air(link, x[sl], y[sl], budget, steps=cfg.steps, generator=g_att)
                                    for sl in _chunks(len(x), cfg.batch)])
@@ -330,7 +341,8 @@ def _label(r: dict) -> str:
         return f"adaptive {r['psr_db']:g} dB, lam {r['lam']:g}"
     if r["attack"] == "pgd":
         return f"pgd (T1) linf {r['budget']:g}"
-    return f"{'pgd_air (T2)' if r['attack'] == 'air' else 'jamming'} {r['budget']:g} dB"
+    name = {"air": "pgd_air (T2)", "universal": "universal (T2)"}.get(r["attack"], r["attack"])
+    return f"{name} {r['budget']:g} dB"
 
 
 def table(rows: list[dict]) -> list[str]:
@@ -382,7 +394,7 @@ def plot(rows: list[dict], path: Path) -> None:
             if clean is not None:
                 for r in attacks:
                     fpr, tpr = roc_curve(clean["scores"][name], r["scores"][name])
-                    ls = "--" if r["kind"] == "adaptive" else (":" if r.get("attack") == "jamming" else "-")
+                    ls = "--" if r["kind"] == "adaptive" else {"jamming": ":", "universal": "-."}.get(r.get("attack"), "-")
                     line, = ax.plot(fpr, tpr, ls, lw=1, label=f"{_label(r)}: AUC {r['auc'][name]:.3f}")
                     ax.plot(clean["false_alarm"][name], r["detection"][name], "o", ms=3, color=line.get_color())
             ax.plot([0, 1], [0, 1], color="0.7", lw=0.5)

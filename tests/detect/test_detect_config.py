@@ -31,6 +31,7 @@ def test_the_shipped_config_loads():
     ("channels", ["moon"], r"DetectConfig.channels = 'moon'"),
     ("snr_db", [10, 10], r"values repeat"),
     ("latent_draws", 0, r"DetectConfig.latent_draws = 0 is out of range"),
+    ("universal_images", 60001, r"DetectConfig.universal_images = 60001 is out of range: allowed \[0, 60000\]"),
     ("image_step", 0, r"DetectConfig.image_step = 0 is out of range"),
     ("adaptive_target", "nope", r"DetectConfig.adaptive_target = 'nope'"),
     ("adaptive_lambdas", [-1], r"DetectConfig.adaptive_lambdas = -1 is out of range"),

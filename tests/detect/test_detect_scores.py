@@ -130,22 +130,25 @@ def test_a_tiny_run_writes_rows_resumes_and_plots(tmp_path):
     from semcom_phy.detect.run import detect_run, table
 
     cfg = DetectConfig(name="tiny", num_images=6, calibration_images=10, psr_db=[-10], linf=[], steps=1,
-                       latent_draws=1, image_draws=1, adaptive_lambdas=[5])
+                       latent_draws=1, image_draws=1, adaptive_lambdas=[5], universal_images=8)
     logs = []
     r1 = detect_run(cfg, tmp_path, torch.device("cpu"), log=logs.append)
     rows = [json.loads(ln) for ln in (tmp_path / "results.jsonl").read_text().splitlines()]
-    assert r1.ran == 5 and len(rows) == 5 and (tmp_path / "roc.png").stat().st_size > 10_000
-    assert [r["kind"] for r in rows] == ["calibration", "clean", "attack", "attack", "adaptive"]
-    cal, clean, air = rows[0], rows[1], rows[2]
+    assert r1.ran == 6 and len(rows) == 6 and (tmp_path / "roc.png").stat().st_size > 10_000
+    assert [r.get("attack", r["kind"]) for r in rows] == ["calibration", "clean", "air", "universal", "jamming",
+                                                          "adaptive"]
+    cal, clean, air, uni = rows[:4]
+    assert uni["symbol_psr_db"] <= -10 + 1e-3 and uni["num_images"] == 6
     assert cal["num_images"] == 10 and len(cal["label"]) == 10 and len(clean["label"]) == 6
     assert all(cal["false_alarm"][k] <= cfg.false_alarm for k in cal["false_alarm"])
     assert air["attack"] == "air" and set(air["auc"]) == set(cal["calibration"]["thresholds"])
     assert all(0.0 <= v <= 1.0 for v in air["auc"].values()) and air["symbol_psr_db"] <= -10 + 1e-3
     assert "code" in (tmp_path / "config.yaml").read_text()
     assert any("pgd_air (T2) -10 dB" in ln for ln in table(r1.rows))
+    assert any("universal (T2) -10 dB" in ln for ln in table(r1.rows))
     before = (tmp_path / "results.jsonl").read_text()
     r2 = detect_run(cfg, tmp_path, torch.device("cpu"), plot_it=False, log=logs.append)
     assert r2.ran == 0 and (tmp_path / "results.jsonl").read_text() == before and r2.rows == r1.rows
     r3 = detect_run(DetectConfig(**{**cfg.to_dict(), "adaptive_lambdas": [5, 50]}), tmp_path, torch.device("cpu"),
                     plot_it=False, log=logs.append)
-    assert r3.ran == 1 and r3.rows[:5] == r1.rows and r3.rows[5]["lam"] == 50
+    assert r3.ran == 1 and r3.rows[:6] == r1.rows and r3.rows[6]["lam"] == 50
