@@ -81,7 +81,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     path, cfg, device = load_batch(ap, args, Config)
     from ..version import code_version
-    from .report import headline_table
+    from .report import headline_table, status
     from .run import evaluate
 
     out = args.out or Path("results") / cfg.name
@@ -101,7 +101,7 @@ def main(argv=None) -> int:
         return 2
     print("\n".join(headline_table(result.rows, cfg)))
     for name, c in result.checks.items():
-        print(f"{'PASS' if c['ok'] else 'FAILED'} {name}: {c['detail']}")
+        print(f"{status(c)} {name}: {c['detail']}")
     print(f"wrote {out}/report.md")
     if not result.ok:
         print(f"error: sanity check(s) failed: {', '.join(result.failed)} (see {out}/report.md)", file=sys.stderr)

@@ -8,8 +8,22 @@ from ..io import atomic_write
 from .config import ADAPTIVE_T1, T1, T2, Config, defense_config
 from .runner import wilson
 
+def _check(n: int, bad: list[str], detail: str, nothing: str) -> dict:
+    """One check's entry: failed when ``bad`` lists anything; ``skipped`` (not failed, shown as such)
+    when the config has no cell it applies to (``n`` 0), with ``nothing`` saying which."""
+    if not n:
+        return {"ok": True, "skipped": True, "detail": f"nothing to check: {nothing}"}
+    return {"ok": not bad, "detail": "; ".join(bad) or detail}
+
+
+def status(check: dict) -> str:
+    """``PASS``, ``FAILED`` or ``SKIPPED`` (no cell of the config to check) for one check of :func:`sanity`."""
+    return "SKIPPED" if check.get("skipped") else ("PASS" if check["ok"] else "FAILED")
+
+
 def sanity(rows: list[dict], cfg: Config) -> dict:
-    """The checks every run computes: a failed one is reported, never hidden."""
+    """The checks every run computes: a failed one is reported, never hidden; one the config gives
+    nothing to check is reported as skipped."""
     checks = {}
     by = {(r["channel"], r["snr_db"], r["defense"], r["attack"], r["budget"]): r for r in rows}
     kind = {r["attack"]: r["kind"] for r in rows}
@@ -18,8 +32,8 @@ def sanity(rows: list[dict], cfg: Config) -> dict:
             if r["budget"] in (0, 0.0) and kind[k[3]] in T1 and "clean_accuracy_mean" in r]
     bad = [f"{k[2]}/{k[3]} @ {k[0]} {k[1]:g} dB: {a:.4f} vs clean {c:.4f} on the same images and draws"
            for k, a, c in zero if abs(a - c) > 1e-9]
-    checks["budget_zero_equals_clean"] = {"ok": bool(zero) and not bad,
-                                          "detail": "; ".join(bad) or f"{len(zero)} budget-0 cells equal clean exactly"}
+    checks["budget_zero_equals_clean"] = _check(len(zero), bad, f"{len(zero)} budget-0 cells equal clean exactly",
+                                                "the config has no image attack at budget 0")
 
     bad, n = [], 0
     for k0 in {k[:4] for k in by if k[4] is not None}:
@@ -32,8 +46,8 @@ def sanity(rows: list[dict], cfg: Config) -> dict:
         for (b1, a1), (b2, a2) in zip(curve, curve[1:]):
             if a2 > a1 + 0.03:
                 bad.append(f"{k0[2]}/{k0[3]} @ {k0[0]} {k0[1]:g} dB: {a1:.3f} at {b1:g} -> {a2:.3f} at {b2:g}")
-    checks["accuracy_falls_with_budget"] = {"ok": n > 0 and not bad,
-                                            "detail": "; ".join(bad) or f"{n} attack curves non-increasing (0.03 slack)"}
+    checks["accuracy_falls_with_budget"] = _check(n, bad, f"{n} attack curves non-increasing (0.03 slack)",
+                                                  "the config has no attack at two or more budgets")
 
     # a keyless air attack on a scrambling defense cannot beat random noise by construction (module
     # doc of semcom_phy.purify.scramble), so there the attack is checked with the key (air_fixed)
@@ -56,13 +70,14 @@ def sanity(rows: list[dict], cfg: Config) -> dict:
             if not r["accuracy_mean"] < control["accuracy_mean"]:
                 bad.append(f"{lab}/{att} @ {ch} {snr:g} dB, budget {b:g}: {r['accuracy_mean']:.3f} >= "
                            f"random {control['accuracy_mean']:.3f}")
-    detail = "; ".join(bad) or f"{n} adaptive cells below their random control"
+    detail = f"{n} adaptive cells below their random control"
     if keyless:
         acc, ctl = zip(*keyless)
         detail += (f"; scrambling defenses are checked with the key (air_fixed): without it, as designed, their "
                    f"{len(keyless)} adaptive air cells score {min(acc):.3f}-{max(acc):.3f} against "
                    f"{min(ctl):.3f}-{max(ctl):.3f} for their jamming controls")
-    checks["adversarial_beats_random"] = {"ok": n > 0 and not bad, "detail": detail}
+    checks["adversarial_beats_random"] = _check(n, bad, detail, "the config has no adaptive attack beside its "
+                                                "random control at the same budget")
 
     none_pgd = [r for r in rows if r["defense"] == "none" and r["kind"] in ADAPTIVE_T1 and r["budget"]]
     if none_pgd:
@@ -127,7 +142,7 @@ def write_report(out: Path, cfg: Config, rows: list[dict], checks: dict, other_r
                                         if other_rows else "."), "",
               "## Sanity checks", ""]
     for name, c in checks.items():
-        lines.append(f"- {'PASS' if c['ok'] else '**FAILED**'} `{name}`: {c['detail']}")
+        lines.append(f"- {status(c).replace('FAILED', '**FAILED**')} `{name}`: {c['detail']}")
     lines += ["", "## Headline", ""] + headline_table(rows, cfg)
     lines += ["", "## All cells", "", "Accuracy: mean over seeds, its standard deviation over seeds (+-) and the "
               "Wilson 95 % interval over the images scored (images x seeds).", "",

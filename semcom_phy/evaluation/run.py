@@ -27,7 +27,8 @@ CELL_VERSION = 1
 @dataclass
 class EvaluationResult:
     """rows : the current config's rows (one per cell, in config order); checks : the sanity
-    checks (``{name: {"ok": bool, "detail": str}}``); ran : cells computed in this call;
+    checks (``{name: {"ok": bool, "detail": str[, "skipped": True]}}``; skipped: the config has no
+    cell the check applies to); ran : cells computed in this call;
     other_rows : rows of ``results.jsonl`` that belong to other configs (kept, not reported);
     torn_lines : unreadable lines of ``results.jsonl`` that were dropped (an interrupted write)."""
 

@@ -5,7 +5,9 @@ An :class:`Option` binds a flag to a dotted path of a config tree (``--nfe`` ->
 field, so the options cannot drift from the config. :func:`resolve` builds the config in three
 layers: the config's defaults, then ``--config FILE.yaml`` (any subset of the fields, or a
 ``config.yaml`` a run wrote beside its results), then the options given on the command line.
-Invalid values are reported by the parser (exit 2) before any work starts.
+Invalid values are reported by the parser (exit 2) before any work starts. The batch experiments
+(``evaluate``, ``certify``, ``detect``) share :func:`add_batch_options`, :func:`load_batch` and
+:func:`run_failures`; every command checks its outputs with :func:`check_outputs`.
 
 Imports neither torch nor GNU Radio (``--help`` answers at once).
 """

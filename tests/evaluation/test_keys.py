@@ -70,9 +70,14 @@ def test_a_rerun_computes_only_changed_cells_and_the_report_holds_only_this_conf
 
 @NEEDS_DATA
 def test_a_failed_sanity_check_fails_the_command(run_script, tmp_path):
-    (tmp_path / "c.yaml").write_text("name: c\nnum_images: 4\nworst_of_n: 1\nattacks: [{attack: clean}]\n")
+    # a white-box attack at a budget too small to matter: the undefended link is not broken
+    (tmp_path / "c.yaml").write_text("name: c\nnum_images: 4\nworst_of_n: 1\nattacks: [{attack: clean}, "
+                                     "{attack: pgd_fixed, budgets: [0.0001], steps: 1}]\n")
     res = run_script("scripts/evaluate.py", "--config", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "o"),
                      "--no-plot")
-    assert res.returncode == 1 and "sanity check(s) failed" in res.stderr
+    assert res.returncode == 1 and "sanity check(s) failed: undefended_attack_succeeds" in res.stderr
     report = (tmp_path / "o" / "report.md").read_text()
     assert report.splitlines()[2].startswith("**") and "FAILED" in report.splitlines()[2]
+    # the checks this config gives nothing to check are skipped, said so, and do not fail it
+    assert "SKIPPED budget_zero_equals_clean: nothing to check: the config has no image attack at budget 0" in res.stdout
+    assert "- SKIPPED `accuracy_falls_with_budget`: nothing to check" in report
