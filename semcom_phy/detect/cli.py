@@ -14,7 +14,7 @@ from ..experiments.cli import add_batch_options, check_outputs, load_batch, run_
 from ..experiments.commands import interruptible
 from .config import DetectConfig
 
-HELP = """Attack detection from the diffusion models' residuals (issue 22, item 5).
+HELP = """Attack detection from the diffusion models' residuals.
 
 For each channel x SNR of the config, the detector scores every received vector (one fresh
 channel draw; higher = more suspicious):
@@ -30,7 +30,8 @@ Protocol: one permutation of the test set (seed) gives two disjoint splits: num_
 calibration_images to calibrate. The thresholds (false_alarm on clean calibration traffic) and
 the combined score are fitted on the calibration split only. On the scored split: clean traffic
 (the realised false-alarm rate) and each attack: pgd_air (T2, white box on the undefended link,
-non-adaptive) and Gaussian jamming (the control) at each psr_db, image pgd (T1, L-inf linf), and
+non-adaptive), the universal perturbation (T2, one for every image, learned on universal_images
+training images) and Gaussian jamming (the control) at each psr_db, image pgd (T1, L-inf linf), and
 the adaptive attacker (PGD on the air perturbation maximising cross-entropy minus lambda times
 the detector's calibrated score, at adaptive_psr_db). Reported: AUC (Mann-Whitney), detection
 at the calibrated threshold, the receiver's accuracy, and the attacker's real success

@@ -171,6 +171,8 @@ def ci95(row: dict, key: str = "accuracy") -> list[float]:
 
 
 def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
+    """``acc_vs_snr``, ``quality_vs_snr``, ``acc_vs_linf``, ``acc_vs_psr``, ``acc_vs_cost`` (PNG, in ``out``)
+    from the rows; a plot the config gives nothing to draw is not written."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -181,7 +183,13 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
     labels = [d["label"] for d in cfg.defenses]
     colors = [PALETTE[i % len(PALETTE)] for i in range(len(labels))]
 
-    def finish(fig, path: Path) -> None:
+    def finish(fig, path: Path, drawn: bool) -> None:
+        """Save the figure, or, when the config gave it nothing to draw, write none (and remove a
+        stale one of an earlier config in this folder)."""
+        if not drawn:
+            plt.close(fig)
+            path.unlink(missing_ok=True)
+            return
         fig.tight_layout()
         legends = [c for a in fig.axes for c in a.get_children() if isinstance(c, Legend)]   # added ones too
         fig.savefig(path, dpi=110, bbox_inches="tight", bbox_extra_artists=legends)
@@ -205,8 +213,10 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
                     label=f"{lab} PGD L-inf {h['linf']:g} (transfer)")
         ax.set(title=ch, xlabel="SNR [dB]", ylabel="accuracy", ylim=(0, 1))
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    finish(fig, out / "acc_vs_snr.png")
+    drawn = any(line.get_xdata().size for ax in axes[0] for line in ax.get_lines())
+    if drawn:
+        axes[0][0].legend(fontsize=7)
+    finish(fig, out / "acc_vs_snr.png", drawn)
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     for i, lab in enumerate(labels):
@@ -216,15 +226,18 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
     top = max([r["psnr_db_mean"] for r in rows if "psnr_db_mean" in r and r["psnr_db_mean"] < 60] or [40])
     axes[0].set(xlabel="SNR [dB]", ylabel="PSNR [dB] (lossless: off the top)", ylim=(None, top + 3))
     axes[1].set(xlabel="SNR [dB]", ylabel="SSIM")
-    axes[0].legend(fontsize=7)
+    drawn = any(line.get_xdata().size for line in axes[0].get_lines())
+    if drawn:
+        axes[0].legend(fontsize=7)
     for a in axes:
         a.grid(alpha=0.3)
-    finish(fig, out / "quality_vs_snr.png")
+    finish(fig, out / "quality_vs_snr.png", drawn)
 
     for fname, attacks, xlabel in (("acc_vs_linf.png", ("pgd", "pgd_adaptive", "noise"), "L-inf budget"),
                                    ("acc_vs_psr.png", ("air", "air_adaptive", "jamming"), "PSR [dB]")):
         fig, ax = plt.subplots(figsize=(9, 4))
         styles = ("o--", "s-", "x:")        # every style has a marker: a control at one budget stays visible
+        drawn = False
         for i, lab in enumerate(labels):
             for att, style in zip(attacks, styles):
                 pts = {}
@@ -237,6 +250,7 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
                     ys = [pts[b]["accuracy_mean"] for b in xs]
                     err = [[y - ci95(pts[b])[0] for b, y in zip(xs, ys)], [ci95(pts[b])[1] - y for b, y in zip(xs, ys)]]
                     ax.errorbar(xs, ys, yerr=err, fmt=style, color=colors[i], capsize=2, elinewidth=0.8)
+                    drawn = True
         ax.set(xlabel=xlabel, ylabel="accuracy", ylim=(0, 1), title=f"{h['channel']}, {h['snr_db']} dB")
         ax.grid(alpha=0.3)
         # colour: the defense; line style: the attack
@@ -245,9 +259,10 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
         ax.add_artist(first)
         ax.legend([Line2D([], [], color="k", marker=st[0], linestyle=st[1:]) for st in styles], attacks, fontsize=7,
                   title="attack", handlelength=3, loc="lower left", bbox_to_anchor=(1.01, 0.0))
-        finish(fig, out / fname)
+        finish(fig, out / fname, drawn)
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    drawn = False
     for i, d in enumerate(cfg.defenses):
         rob = [r["worst_of_n_mean"] for r in rows if r["defense"] == d["label"] and r["channel"] == h["channel"]
                and r["snr_db"] == h["snr_db"] and r["kind"] in ADAPTIVE_T1 and r["budget"] == h["linf"]]
@@ -257,10 +272,12 @@ def plots(out: Path, cfg: Config, rows: list[dict]) -> None:
             nfe = defense_config(d).evaluations_per_image
             axes[0].scatter(nfe, min(rob), color=colors[i], label=d["label"])
             axes[1].scatter(cost[0], min(rob), color=colors[i])
+            drawn = True
     axes[0].set(xlabel="network evaluations per image", ylabel=f"lowest adaptive T1 accuracy (L-inf {h['linf']})")
     axes[1].set(xlabel="ms per image (this machine)", ylabel="lowest adaptive T1 accuracy")
-    axes[0].legend(fontsize=7)
+    if drawn:
+        axes[0].legend(fontsize=7)
     for a in axes:
         a.grid(alpha=0.3)
-    finish(fig, out / "acc_vs_cost.png")
+    finish(fig, out / "acc_vs_cost.png", drawn)
 

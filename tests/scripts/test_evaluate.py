@@ -37,6 +37,14 @@ def test_quick_config_writes_the_contracted_results_and_resumes(run_script, tmp_
                                               "acc_vs_linf.png", "acc_vs_psr.png", "acc_vs_cost.png"}
     lines = (out / "results.jsonl").read_text().splitlines()
     assert len(lines) == len(doc["results"])
+    # the air attacks alone: no image-attack plot is drawn, and the stale one of the full run goes
+    from semcom_phy.evaluation.config import T1, Config
+    from semcom_phy.evaluation.report import plots
+
+    cfg = Config(**{k: v for k, v in doc["config"].items()})
+    plots(out, cfg, [r for r in doc["results"] if r["kind"] not in T1])
+    names = {p.name for p in out.iterdir()}
+    assert "acc_vs_psr.png" in names and not names & {"acc_vs_linf.png", "acc_vs_cost.png"}
     # a re-run finds every cell done and adds nothing
     again = run_script("scripts/evaluate.py", "--config", "quick", "--out", str(out), "--no-plot", timeout=600)
     assert again.returncode == 0, again.stderr
