@@ -98,9 +98,10 @@ def _wilson_band(ax, x, acc, n: int, color) -> None:
 
 
 def plot(rows: list[dict], out: Path) -> list[Path]:
-    """``<out>/certified.png`` (T2: certified accuracy against PSR, one panel per (channel, SNR),
-    a curve per receiver and sigma_r with its 95 % Wilson band, dotted at the radius cap, the same
-    receiver under ``pgd_air`` as crosses, the undefended link under ``pgd_air`` black dashed) and,
+    """``<out>/certified.png`` (T2: certified accuracy against PSR, one panel per (channel, SNR), a
+    row per channel and a column per SNR; a curve per receiver and sigma_r with its 95 % Wilson
+    band, dotted at the radius cap, the same receiver under ``pgd_air`` as crosses, the undefended
+    link under ``pgd_air`` black dashed) and,
     with T1 rows, ``<out>/certified_t1.png`` (the same against the image L2 radius). Returns the
     files written."""
     import matplotlib
@@ -115,8 +116,15 @@ def plot(rows: list[dict], out: Path) -> list[Path]:
         panels = sorted({(r["channel"], r["snr_db"]) for r in rows if r["kind"] == cert})
         if not panels:
             continue
-        fig, axes = plt.subplots(1, len(panels), figsize=(max(7.0, 5.5 * len(panels)), 4.8), squeeze=False)
-        for ax, panel in zip(axes[0], panels):
+        channels = sorted({c for c, _ in panels})
+        snrs = sorted({s for _, s in panels})
+        fig, axes = plt.subplots(len(channels), len(snrs), figsize=(max(7.0, 5.5 * len(snrs)), 4.8 * len(channels)),
+                                 squeeze=False)
+        for ax in axes.flat:
+            ax.set_visible(False)
+        for panel in panels:
+            ax = axes[channels.index(panel[0])][snrs.index(panel[1])]
+            ax.set_visible(True)
             here = [r for r in rows if (r["channel"], r["snr_db"]) == panel]
             for r in (r for r in here if r["kind"] == cert):
                 x, a = np.array(r["certified_accuracy"], dtype=float).T
